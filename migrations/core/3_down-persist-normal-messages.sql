@@ -1,0 +1,2 @@
+-- Undo 3_up (messages still queued there are dropped).
+DROP TABLE NORMAL_QUEUE;

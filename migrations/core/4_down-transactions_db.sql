@@ -1,0 +1,2 @@
+-- Undo 4_up.
+DROP TABLE TRANSACTIONS;

@@ -1,0 +1,2 @@
+-- Undo 5_up.
+DROP TABLE CHARGING_PROFILES;
