@@ -1,0 +1,188 @@
+"""Functional block G, availability: connector status reporting and ChangeAvailability.
+
+Theory of operation
+-------------------
+The Evse actors own their connectors and announce every status (at start, after a restart and
+on each change) with ``ConnectorStatusChanged``. This block keeps two maps:
+
+* ``known``: the latest status each Evse announced;
+* ``reported``: what the CSMS was last told on this registration.
+
+A StatusNotification goes out when the two differ and the session may send. That single rule
+gives every case of the spec:
+
+* after BootNotification Accepted every connector is reported (B01.FR.05): ``reported`` starts
+  empty;
+* after an offline period longer than OfflineThreshold every connector is reported again
+  (B04.FR.01), after a shorter one only those that changed (B04.FR.02);
+* a restarted Evse that announces the status it had before sends nothing new;
+* a StatusNotification lost with the connection is forgotten from ``reported`` and so is sent
+  again on the next connection.
+
+ChangeAvailability (G03/G04) for an EVSE or connector is forwarded to that Evse, which persists
+it (G03.FR.08) and answers; the CALL is answered then. For the whole station (G04.FR.01) the
+state is persisted here and broadcast to every Evse.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
+                           EvseAvailabilityChanged, StationAvailabilityChanged)
+from station.session import Deferred, Registration, StationSession
+
+log = logging.getLogger(__name__)
+
+STATION_KEY = (0, 0)
+
+
+class Availability:
+    """Status tracking, StatusNotification and ChangeAvailability."""
+
+    def __init__(self, session: StationSession, device_model, availability_repo,
+                 connectors_per_evse: list[int]) -> None:
+        self._session = session
+        self._dm = device_model
+        self._repo = availability_repo
+        self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
+        self.known: dict[tuple[int, int], ConnectorStatusChanged] = {}
+        self.reported: dict[tuple[int, int], str] = {}
+        # eventId must not repeat for this station (NotifyEvent); seconds since the epoch at
+        # start-up times 1000 leaves room for 1000 events per second of uptime.
+        self._event_id = int(time.time()) * 1000 % (2**31 - 1)
+        session.route("ChangeAvailability", self.on_change_availability)
+        session.on_registration(self._on_registration)
+        session.on_connected(self._on_connected)
+
+    # -- status reporting -------------------------------------------------------------------------
+
+    def connector_status_changed(self, msg: ConnectorStatusChanged) -> None:
+        key = (msg.evse_id, msg.connector_id)
+        if key[0] not in self._layout or not 1 <= key[1] <= self._layout[key[0]]:
+            log.error("status for unknown connector %s ignored", key)
+            return
+        previous = self.known.get(key)
+        self.known[key] = msg
+        if previous is None or previous.status != msg.status:
+            self._dm.set_internal("Connector", "AvailabilityState", msg.status,
+                                  evse_id=msg.evse_id, connector_id=msg.connector_id)
+            self._update_evse_state(msg.evse_id)
+        self._report(key)
+
+    def _update_evse_state(self, evse_id: int) -> None:
+        statuses = [self.known[(evse_id, c)].status for c in range(1, self._layout[evse_id] + 1)
+                    if (evse_id, c) in self.known]
+        if not statuses:
+            return
+        # An EVSE is as available as its most available connector.
+        for candidate in ("Occupied", "Reserved", "Available", "Faulted", "Unavailable"):
+            if candidate in statuses:
+                self._dm.set_internal("EVSE", "AvailabilityState", candidate, evse_id=evse_id)
+                return
+
+    def _report(self, key: tuple[int, int]) -> None:
+        msg = self.known.get(key)
+        if msg is None or self.reported.get(key) == msg.status:
+            return
+        if not self._session.may_send("StatusNotification"):
+            return
+        self.report_now(msg)
+
+    def report_now(self, msg: ConnectorStatusChanged, *, triggered: bool = False) -> None:
+        """StatusNotification plus the NotifyEvent for Connector.AvailabilityState.
+
+        G01.FR.03-07 allow either message; OCTT's reusable states (e.g. "Booted") check both, so
+        the station sends both, as libocpp does.
+        """
+        key = (msg.evse_id, msg.connector_id)
+        payload = {"timestamp": msg.timestamp, "connectorStatus": msg.status,
+                   "evseId": msg.evse_id, "connectorId": msg.connector_id}
+        sent = self._session.call("StatusNotification", payload, triggered=triggered,
+                                  on_error=lambda code, text: self._forget(key, msg.status))
+        if sent is None:
+            return
+        self.reported[key] = msg.status
+        self._event_id += 1
+        self._session.call("NotifyEvent", {
+            "generatedAt": msg.timestamp,
+            "seqNo": 0,
+            "eventData": [{
+                "eventId": self._event_id,
+                "timestamp": msg.timestamp,
+                "trigger": "Delta",
+                "actualValue": msg.status,
+                "eventNotificationType": "HardWiredNotification",
+                "component": {"name": "Connector",
+                              "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
+                "variable": {"name": "AvailabilityState"},
+            }],
+        }, triggered=triggered)
+
+    def _forget(self, key: tuple[int, int], status: str) -> None:
+        if self.reported.get(key) == status:
+            del self.reported[key]
+
+    def report_all_changed(self) -> None:
+        for key in sorted(self.known):
+            self._report(key)
+
+    def _on_registration(self, registration: str, previous: str, now: float) -> None:
+        if registration == Registration.ACCEPTED and previous != Registration.ACCEPTED:
+            self.reported.clear()                                          # B01.FR.05
+            self.report_all_changed()
+
+    def _on_connected(self, now: float, offline: float | None) -> None:
+        if offline is None or self._session.registration != Registration.ACCEPTED:
+            return
+        threshold = self._dm.get_int("OCPPCommCtrlr", "OfflineThreshold", default=0) or 0
+        if offline > threshold:
+            self.reported.clear()                                          # B04.FR.01
+        self.report_all_changed()                                          # B04.FR.02
+
+    def trigger_status(self, evse: dict | None) -> str:
+        """TriggerMessage(StatusNotification): only for one connector (F06.FR.12)."""
+        if not evse or "connectorId" not in evse:
+            return "Rejected"
+        msg = self.known.get((evse["id"], evse["connectorId"]))
+        if msg is None:
+            return "Rejected"
+        self._session.after_reply(lambda: self.report_now(msg, triggered=True))
+        return "Accepted"
+
+    # -- ChangeAvailability (G03, G04) --------------------------------------------------------------
+
+    def on_change_availability(self, message_id: str, payload: dict) -> dict | Deferred:
+        status = payload["operationalStatus"]
+        evse = payload.get("evse")
+        if evse is None or evse.get("id", 0) == 0:
+            if evse and evse.get("connectorId"):
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            return self._change_station(status)                            # G04.FR.01
+        evse_id, connector_id = evse["id"], evse.get("connectorId")
+        if evse_id not in self._layout or (
+                connector_id is not None and not 1 <= connector_id <= self._layout[evse_id]):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        correlation_id = str(uuid.uuid4())
+        self._session.send_to_actor(("evse", evse_id), ChangeEvseAvailability(
+            correlation_id=correlation_id, evse_id=evse_id, connector_id=connector_id,
+            operational_status=status))
+        return self._session.defer(correlation_id, message_id, "ChangeAvailability",
+                                   self._finish_change)
+
+    @staticmethod
+    def _finish_change(answer: Any) -> dict:
+        assert isinstance(answer, EvseAvailabilityChanged)
+        return {"status": answer.status}
+
+    def _change_station(self, status: str) -> dict:
+        current = self._repo.get(*STATION_KEY) or "Operative"
+        if current != status:
+            self._repo.set(*STATION_KEY, status)                            # G04.FR.09
+            self._session.send_to_actor(("evses", None),
+                                        StationAvailabilityChanged(operational_status=status))
+            self._dm.set_internal("ChargingStation", "AvailabilityState",
+                                  "Available" if status == "Operative" else "Unavailable")
+        return {"status": "Accepted"}                                      # G04.FR.04

@@ -1,0 +1,127 @@
+"""Assembles the station's plain-logic core: the session, the blocks and their wiring.
+
+The CsmsSession actor builds one :class:`StationCore` and drives it; tests build one with an
+in-memory device model and talk to it through a fake CSMS. Nothing here touches a socket or an
+actor system.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from blocks.availability import Availability
+from blocks.provisioning import Provisioning
+from blocks.remote_control import RemoteControl
+from blocks.security import Security
+from blocks.transactions import Transactions
+from station.config import StationConfig
+from station.session import StationSession, utc_now
+
+log = logging.getLogger(__name__)
+
+# Every action the CSMS may send to a charging station (OCPP 2.0.1 part 2). The ones no block
+# handles yet are answered NotSupported by the RPC core; unknown actions get NotImplemented.
+CSMS_TO_CS_ACTIONS = frozenset({
+    "CancelReservation", "CertificateSigned", "ChangeAvailability", "ClearCache",
+    "ClearChargingProfile", "ClearDisplayMessage", "ClearVariableMonitoring", "CostUpdated",
+    "CustomerInformation", "DataTransfer", "DeleteCertificate", "GetBaseReport",
+    "GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
+    "GetInstalledCertificateIds", "GetLocalListVersion", "GetLog", "GetMonitoringReport",
+    "GetReport", "GetTransactionStatus", "GetVariables", "InstallCertificate", "PublishFirmware",
+    "RequestStartTransaction", "RequestStopTransaction", "ReserveNow", "Reset", "SendLocalList",
+    "SetChargingProfile", "SetDisplayMessage", "SetMonitoringBase", "SetMonitoringLevel",
+    "SetNetworkProfile", "SetVariableMonitoring", "SetVariables", "TriggerMessage",
+    "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
+})
+
+
+@dataclass
+class StationCore:
+    config: StationConfig
+    session: StationSession
+    provisioning: Provisioning
+    availability: Availability
+    remote_control: RemoteControl
+    security: Security
+    transactions: Transactions
+    device_model: object
+
+
+def build_core(config: StationConfig, device_model, availability_repo, *,
+               wall_clock: Callable[[], datetime] = utc_now,
+               new_message_id: Callable[[], str] | None = None,
+               boot_reason: str = "PowerUp") -> StationCore:
+    """Create the session and blocks for ``config`` on an opened device model."""
+    dm = device_model
+    _seed_station_identity(config, dm)
+    session = StationSession(
+        identity=config.station.identity,
+        new_message_id=new_message_id,
+        wall_clock=wall_clock,
+        message_timeout=float(dm.get_int("OCPPCommCtrlr", "MessageTimeout", instance="Default",
+                                         default=30) or 30),
+    )
+    session.boot_reason = boot_reason
+    session.heartbeat_interval = float(dm.get_int("OCPPCommCtrlr", "HeartbeatInterval",
+                                                  default=0) or 0)
+    session.boot_info = lambda: _charging_station(config)
+    provisioning = Provisioning(session, dm)
+    availability = Availability(session, dm, availability_repo, config.connectors_per_evse)
+    remote = RemoteControl(session)
+    remote.add_trigger("StatusNotification", availability.trigger_status)
+    security = Security(session)
+    transactions = Transactions(session)
+
+    def on_registration(registration: str, previous: str, now: float) -> None:
+        if registration == "Accepted" and session.heartbeat_interval > 0:
+            # B01.FR.04: the interval the CSMS gave becomes the configured one.
+            dm.set_internal("OCPPCommCtrlr", "HeartbeatInterval",
+                            str(int(session.heartbeat_interval)))
+
+    session.on_registration(on_registration)
+
+    def on_variable_set(component: str, variable: str, instance: str | None, value: str) -> None:
+        if component == "OCPPCommCtrlr" and variable == "HeartbeatInterval":
+            session.set_heartbeat_interval(float(value))
+        elif component == "OCPPCommCtrlr" and variable == "MessageTimeout":
+            session.message_timeout = float(value)
+
+    provisioning.on_variable_set(on_variable_set)
+    return StationCore(config, session, provisioning, availability, remote, security,
+                       transactions, dm)
+
+
+def _charging_station(config: StationConfig) -> dict:
+    info = {"model": config.station.model, "vendorName": config.station.vendor_name}
+    if config.station.serial_number:
+        info["serialNumber"] = config.station.serial_number
+    if config.station.firmware_version:
+        info["firmwareVersion"] = config.station.firmware_version
+    return info
+
+
+def _seed_station_identity(config: StationConfig, dm) -> None:
+    """The config file is the truth for what the station *is*; the CSMS cannot change it."""
+    station = config.station
+    values = [
+        ("SecurityCtrlr", "Identity", station.identity),
+        ("SecurityCtrlr", "SecurityProfile", str(config.csms.security_profile)),
+        ("InternalCtrlr", "ChargePointId", station.identity),
+        ("InternalCtrlr", "ChargePointVendor", station.vendor_name),
+        ("InternalCtrlr", "ChargePointModel", station.model),
+        ("InternalCtrlr", "ChargeBoxSerialNumber", station.serial_number),
+        ("InternalCtrlr", "FirmwareVersion", station.firmware_version),
+        ("InternalCtrlr", "NumberOfConnectors",
+         str(sum(config.connectors_per_evse))),
+        ("ChargingStation", "Model", station.model),
+        ("ChargingStation", "VendorName", station.vendor_name),
+        ("ChargingStation", "SerialNumber", station.serial_number),
+        ("ChargingStation", "FirmwareVersion", station.firmware_version),
+    ]
+    for component, variable, value in values:
+        if value is None:
+            continue
+        if not dm.set_internal(component, variable, value):
+            log.debug("device model has no %s.%s; not seeded", component, variable)

@@ -1,0 +1,363 @@
+"""The station core against a scripted CSMS: boot, gating, heartbeat, provisioning, availability."""
+from __future__ import annotations
+
+import pytest
+
+from messages.evse import ChangeEvseAvailability, EvseAvailabilityChanged
+from ocppj.schemas import ACTIONS
+from station.core import CSMS_TO_CS_ACTIONS
+from station.session import BOOT_RETRY_FALLBACK_S
+
+from tests.unit.station_harness import Harness
+
+
+@pytest.fixture
+def h(tmp_path):
+    return Harness(tmp_path)
+
+
+def statuses(calls):
+    return [(c[3]["evseId"], c[3]["connectorId"], c[3]["connectorStatus"])
+            for c in calls if c[2] == "StatusNotification"]
+
+
+class TestRouting:
+    def test_every_csms_action_is_an_ocpp_action(self):
+        assert CSMS_TO_CS_ACTIONS <= set(ACTIONS)
+
+    def test_routes_only_handle_csms_actions(self, h):
+        assert set(h.session.routes) <= CSMS_TO_CS_ACTIONS
+
+    def test_known_but_unrouted_action_is_not_supported(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("ClearCache", {})
+        assert frames[0][0] == 4 and frames[0][2] == "NotSupported"
+
+
+class TestColdBootAccepted:
+    """B01: boot, then every connector reported, then the start-up security event."""
+
+    def test_boot_notification_carries_reason_and_station(self, h):
+        h.connect()
+        frame = h.expect_call("BootNotification")
+        assert frame[3]["reason"] == "PowerUp"                              # B01.FR.09
+        assert frame[3]["chargingStation"]["model"] == h.config.station.model
+
+    def test_accepted_reports_every_connector_status_and_event(self, h):
+        h.announce_all()
+        h.boot(interval=120)
+        calls = h.drain_calls()
+        assert statuses(calls) == [(1, 1, "Available"), (2, 1, "Available")]  # B01.FR.05
+        events = [c[3]["eventData"][0] for c in calls if c[2] == "NotifyEvent"]
+        assert [(e["component"]["evse"]["id"], e["actualValue"], e["trigger"]) for e in events] \
+            == [(1, "Available", "Delta"), (2, "Available", "Delta")]
+        security = [c[3]["type"] for c in calls if c[2] == "SecurityEventNotification"]
+        assert security == ["StartupOfTheDevice"]
+
+    def test_interval_becomes_heartbeat_interval(self, h):
+        h.boot(interval=120)                                               # B01.FR.04
+        h.drain_calls()
+        assert h.dm.get("OCPPCommCtrlr", "HeartbeatInterval") == "120"
+        h.advance(119)
+        assert h.sent() == []
+        h.advance(1)
+        h.expect_call("Heartbeat")
+
+    def test_heartbeat_timer_restarts_when_a_message_is_sent(self, h):
+        h.boot(interval=100)
+        h.drain_calls()
+        h.advance(60)
+        h.announce(1, 1, "Unavailable")
+        h.drain_calls()
+        h.advance(60)                                                      # G02.FR.05
+        assert h.sent() == []
+        h.advance(40)
+        h.expect_call("Heartbeat")
+
+    def test_status_announced_after_acceptance_is_reported_once(self, h):
+        h.boot()
+        h.drain_calls()
+        h.announce(2, 1, "Available")
+        assert statuses(h.drain_calls()) == [(2, 1, "Available")]
+        h.announce(2, 1, "Available")
+        assert h.drain_calls() == []
+
+
+class TestPending:
+    """B02: the CSMS may provision; the station sends nothing but what was asked for."""
+
+    def test_nothing_but_boot_before_acceptance(self, h):
+        h.announce_all()
+        h.boot(status="Pending", interval=30)
+        assert h.sent() == []                                              # B02.FR.02
+
+    def test_get_and_set_variables_answered_while_pending(self, h):
+        h.boot(status="Pending", interval=30)
+        frames = h.csms_call("SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+            "attributeValue": "300"}]})
+        assert frames[0][2]["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        frames = h.csms_call("GetVariables", {"getVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]})
+        result = frames[0][2]["getVariableResult"][0]
+        assert result["attributeStatus"] == "Accepted" and result["attributeValue"] == "300"
+        assert result["attributeType"] == "Actual"                          # B06.FR.11
+
+    def test_base_report_sent_while_pending(self, h):
+        h.boot(status="Pending", interval=30)
+        frames = h.csms_call("GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"})
+        assert frames[0][2] == {"status": "Accepted"}
+        assert frames[1][2] == "NotifyReport"                              # B02.FR.02
+
+    def test_remote_start_rejected_while_pending(self, h):
+        h.boot(status="Pending", interval=30)
+        frames = h.csms_call("RequestStartTransaction", {
+            "idToken": {"idToken": "A", "type": "ISO14443"}, "remoteStartId": 1})
+        assert frames[0][2] == {"status": "Rejected"}                      # B02.FR.05
+
+    def test_boot_retried_after_interval(self, h):
+        h.boot(status="Pending", interval=30)
+        h.advance(29)
+        assert h.sent() == []                                              # B02.FR.04
+        h.advance(1)
+        h.expect_call("BootNotification")                                  # B02.FR.08
+
+    def test_trigger_boot_sends_boot_at_once_with_reason_triggered(self, h):
+        h.announce_all()
+        h.boot(status="Pending", interval=300)
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "BootNotification"})
+        assert frames[0][2] == {"status": "Accepted"}
+        assert frames[1][2] == "BootNotification"                          # F06.FR.04
+        assert frames[1][3]["reason"] == "Triggered"
+        h.answer(frames[1], {"status": "Accepted", "interval": 300,
+                             "currentTime": "2026-01-02T03:04:05Z"})
+        assert len(statuses(h.drain_calls())) == 2
+
+
+class TestRejected:
+    """B03: silence until the interval passed; CSMS CALLs get SecurityError."""
+
+    def test_csms_call_answered_security_error(self, h):
+        h.boot(status="Rejected", interval=30)
+        frames = h.csms_call("GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"})
+        assert frames[0][0] == 4 and frames[0][2] == "SecurityError"       # B03.FR.08
+        assert len(frames) == 1
+
+    def test_call_before_any_boot_answer_is_security_error(self, h):
+        h.connect()
+        h.expect_call("BootNotification")
+        frames = h.csms_call("GetVariables", {"getVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]})
+        assert frames[0][2] == "SecurityError"
+
+    def test_zero_interval_uses_own_wait(self, h):
+        h.boot(status="Rejected", interval=0)
+        h.advance(BOOT_RETRY_FALLBACK_S - 1)
+        assert h.sent() == []                                              # B03.FR.02
+        h.advance(1)
+        h.expect_call("BootNotification")                                  # B03.FR.05
+
+
+class TestVariables:
+    def test_unknown_component_variable_and_attribute_type(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("GetVariables", {"getVariableData": [
+            {"component": {"name": "UnknownComponent"}, "variable": {"name": "OfflineThreshold"}},
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "UnknownVariable"}},
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+             "attributeType": "Target"},
+        ]})
+        results = frames[0][2]["getVariableResult"]
+        assert [r["attributeStatus"] for r in results] == [
+            "UnknownComponent", "UnknownVariable", "NotSupportedAttributeType"]
+        assert all("attributeValue" not in r for r in results)            # B06.FR.06-08
+        assert results[2]["attributeType"] == "Target"                     # B06.FR.03
+
+    def test_set_heartbeat_interval_takes_effect(self, h):
+        h.boot(interval=300)
+        h.drain_calls()
+        frames = h.csms_call("SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "10"}]})
+        assert frames[0][2]["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        h.advance(10)
+        h.expect_call("Heartbeat")
+
+    def test_too_many_items_is_occurrence_violation(self, h):
+        h.boot()
+        h.drain_calls()
+        limit = h.dm.get_int("DeviceDataCtrlr", "ItemsPerMessage", instance="GetVariables")
+        item = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}
+        frames = h.csms_call("GetVariables", {"getVariableData": [item] * (limit + 1)})
+        assert frames[0][0] == 4 and frames[0][2] == "OccurrenceConstraintViolation"  # B06.FR.16
+
+    def test_read_only_is_rejected(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "MessageTimeout", "instance": "Default"},
+            "attributeValue": "10"}]})
+        assert frames[0][2]["setVariableResult"][0]["attributeStatus"] == "Rejected"  # B05.FR.09
+
+
+class TestReports:
+    def test_full_inventory_pages_follow_the_response(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("GetBaseReport", {"requestId": 42, "reportBase": "FullInventory"})
+        assert frames[0][2] == {"status": "Accepted"}
+        pages = [frames[1]]
+        h.answer(frames[1], {})
+        pages += h.drain_calls()
+        assert all(p[2] == "NotifyReport" and p[3]["requestId"] == 42 for p in pages)  # B07.FR.04
+        assert [p[3]["seqNo"] for p in pages] == list(range(len(pages)))   # B07.FR.10
+        assert [p[3]["tbc"] for p in pages] == [True] * (len(pages) - 1) + [False]
+        names = {(d["component"]["name"], d["variable"]["name"])
+                 for p in pages for d in p[3]["reportData"]}
+        assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
+        assert ("EVSE", "AvailabilityState") in names
+
+    def test_get_report_empty_result(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("GetReport", {"requestId": 1, "componentCriteria": ["Problem"],
+                                           "componentVariable": [{
+                                               "component": {"name": "EVSE", "evse": {"id": 1}},
+                                               "variable": {"name": "AvailabilityState"}}]})
+        assert frames == [[3, frames[0][1], {"status": "EmptyResultSet"}]]  # B08.FR.15
+
+    def test_get_report_all_evses_without_evse_id(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("GetReport", {"requestId": 3, "componentVariable": [{
+            "component": {"name": "EVSE"}, "variable": {"name": "AvailabilityState"}}]})
+        assert frames[0][2] == {"status": "Accepted"}
+        data = frames[1][3]["reportData"]
+        assert sorted(d["component"]["evse"]["id"] for d in data) == [1, 2]  # B08.FR.23
+
+
+class TestTriggerMessage:
+    def test_status_notification_for_one_connector(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "StatusNotification",
+                                                "evse": {"id": 2, "connectorId": 1}})
+        assert frames[0][2] == {"status": "Accepted"}
+        assert frames[1][2] == "StatusNotification" and frames[1][3]["evseId"] == 2
+
+    def test_status_notification_without_connector_rejected(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "StatusNotification"})
+        assert frames[0][2] == {"status": "Rejected"}                      # F06.FR.12
+
+    def test_boot_rejected_once_accepted(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "BootNotification"})
+        assert frames[0][2] == {"status": "Rejected"}                      # F06.FR.17
+
+    def test_heartbeat(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "Heartbeat"})
+        assert frames[0][2] == {"status": "Accepted"} and frames[1][2] == "Heartbeat"
+
+    def test_not_implemented_message(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "LogStatusNotification"})
+        assert frames[0][2] == {"status": "NotImplemented"}                # F06.FR.08
+
+
+class TestAvailability:
+    def test_change_availability_of_evse_waits_for_the_evse(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        message_id = "csms-x"
+        import json
+        h.session.receive_text(json.dumps([2, message_id, "ChangeAvailability", {
+            "operationalStatus": "Inoperative", "evse": {"id": 2}}]), h.now)
+        assert h.sent() == []
+        [(target, command)] = h.session.messages_to_actors()
+        assert target == ("evse", 2) and isinstance(command, ChangeEvseAvailability)
+        h.session.resolve_deferred(command.correlation_id, EvseAvailabilityChanged(
+            correlation_id=command.correlation_id, evse_id=2, status="Accepted"), h.now)
+        assert h.sent() == [[3, message_id, {"status": "Accepted"}]]
+
+    def test_unknown_evse_rejected(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative",
+                                                    "evse": {"id": 9}})
+        assert frames[0][2]["status"] == "Rejected"
+
+    def test_evse_that_never_answers_gets_internal_error(self, h):
+        h.boot()
+        h.drain_calls()
+        frames_before = h.sent()
+        assert frames_before == []
+        import json
+        h.session.receive_text(json.dumps([2, "m1", "ChangeAvailability", {
+            "operationalStatus": "Inoperative", "evse": {"id": 1}}]), h.now)
+        h.advance(11)
+        frames = h.sent()
+        assert frames[0][:3] == [4, "m1", "InternalError"]
+
+    def test_station_level_is_persisted_and_broadcast(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
+        assert frames[0][2] == {"status": "Accepted"}                      # G04.FR.01
+        assert h.repo.get(0, 0) == "Inoperative"                           # G04.FR.09
+        [(target, _)] = h.session.messages_to_actors()
+        assert target == ("evses", None)
+
+
+class TestOffline:
+    """B04: after a reconnect, which connectors are reported again."""
+
+    def _online_with_all_reported(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+
+    def test_short_offline_reports_only_changes(self, h):
+        self._online_with_all_reported(h)
+        h.dm.set_internal("OCPPCommCtrlr", "OfflineThreshold", "60")
+        h.disconnect()
+        h.now += 30
+        h.announce(2, 1, "Unavailable")
+        h.connect()
+        assert statuses(h.drain_calls()) == [(2, 1, "Unavailable")]        # B04.FR.02
+
+    def test_long_offline_reports_everything(self, h):
+        self._online_with_all_reported(h)
+        h.dm.set_internal("OCPPCommCtrlr", "OfflineThreshold", "60")
+        h.disconnect()
+        h.now += 61
+        h.connect()
+        assert statuses(h.drain_calls()) == [(1, 1, "Available"), (2, 1, "Available")]  # B04.FR.01
+
+    def test_reconnect_after_acceptance_does_not_boot_again(self, h):
+        self._online_with_all_reported(h)
+        h.disconnect()
+        h.now += 1
+        h.connect()
+        assert [c[2] for c in h.drain_calls()] == []
+
+    def test_status_lost_with_the_connection_is_sent_again(self, h):
+        h.announce_all()
+        h.boot()
+        first = h.sent()                      # first StatusNotification, never answered
+        assert first[0][2] == "StatusNotification"
+        h.disconnect()
+        h.now += 1
+        h.connect()
+        reported = statuses(h.drain_calls())
+        assert (first[0][3]["evseId"], 1, "Available") in reported
