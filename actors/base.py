@@ -1,0 +1,61 @@
+"""What every child of the Root shares: Configure, Directory, and logging what nobody handles."""
+from __future__ import annotations
+
+import logging
+import os
+
+from thespian.actors import ActorTypeDispatcher
+
+from messages.supervision import ChildReady, Configure, Directory, StationFailed
+
+log = logging.getLogger(__name__)
+
+
+class ChildActor(ActorTypeDispatcher):
+    """Base of the Root's children.
+
+    Subclasses implement :meth:`configure` (load durable state; runs on the first Configure,
+    also after a restart) and may implement :meth:`directory_changed`. Children are created
+    without arguments, so Thespian can re-create them the same way after a crash; everything
+    they need arrives in Configure.
+    """
+
+    role = "child"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config = None
+        self.index = 0
+        self.directory: Directory | None = None
+        self.root = None
+
+    def receiveMsg_Configure(self, msg: Configure, sender):
+        self.config = msg.config
+        self.index = msg.index
+        self.root = sender
+        try:
+            self.configure(msg)
+        except Exception as exc:  # noqa: BLE001 - reported to the Root, which stops the station
+            log.exception("%s %s cannot start", self.role, self.index)
+            self.send(sender, StationFailed(role=self.role, index=self.index,
+                                            reason=f"{type(exc).__name__}: {exc}"))
+            return
+        self.send(sender, ChildReady(role=self.role, index=self.index, pid=os.getpid()))
+        if self.directory is not None:
+            self.directory_changed()
+
+    def receiveMsg_Directory(self, msg: Directory, sender):
+        self.directory = msg
+        if self.config is not None:
+            self.directory_changed()
+
+    def configure(self, msg: Configure) -> None:
+        """Load state; raise to report that this child cannot work."""
+
+    def directory_changed(self) -> None:
+        """The addresses of the other actors changed (start, or a restart somewhere)."""
+
+    def receiveUnrecognizedMessage(self, message, sender):
+        # Thespian's own system messages (e.g. ChildActorExited of a grandchild) land here too.
+        log.debug("%s %s: unhandled %s from %s", self.role, self.index,
+                  type(message).__name__, sender)

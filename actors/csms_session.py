@@ -1,0 +1,206 @@
+"""The CsmsSession actor: the websocket to the CSMS and the station core behind it.
+
+This actor is the only owner of the connection (STYLE §1). It is deliberately thin: every
+message it receives becomes a call on :class:`station.core.StationCore`, and after *every*
+message :meth:`_pump` does the I/O the core asked for: frames to the websocket, messages to
+other actors, and one wake-up for the core's next deadline. The socket is watched with
+``ThespianWatch``, which multiprocTCPBase supports; there are no threads.
+
+Timers: Thespian cannot cancel ``wakeupAfter``, so each armed timer carries a generation number
+and only the newest generation acts (ARCHITECTURE.md, "what bites").
+
+After a restart by the Root, this actor re-opens the device model (values the CSMS set are in
+SQLite), reconnects and boots with reason Watchdog: its registration died with the process,
+and a new BootNotification is how OCPP lets the CSMS know the station's software restarted.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import timedelta
+
+from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
+
+from actors.base import ChildActor
+from device_model.model import DeviceModel
+from messages.csms import GetSessionStatus, SessionStatus
+from messages.evse import ConnectorStatusChanged, EvseAvailabilityChanged
+from ocppj.message_log import MessageLog
+from station.backoff import reconnect_delay
+from station.core import build_core
+from station.websocket_io import ConnectionClosed, CsmsConnection, HandshakeRejected
+from storage.availability import AvailabilityRepository
+from storage.database import open_database
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+class CsmsSession(ChildActor):
+    role = "csms_session"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.core = None
+        self.conn: CsmsConnection | None = None
+        self.attempt = 0
+        self.timer_generation = 0
+        self.timer_deadline: float | None = None
+        self.connect_generation = 0
+        self.exiting = False
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def configure(self, msg) -> None:
+        cfg = self.config
+        self.dm = DeviceModel.open(cfg.device_model_db_path, cfg.device_model_migrations_dir,
+                                   cfg.component_config_dir, cfg.connectors_per_evse)
+        engine = open_database(cfg.core_db_path, cfg.core_migrations_dir)
+        self.core = build_core(cfg, self.dm, AvailabilityRepository(engine),
+                               boot_reason="Watchdog" if msg.restarted else "PowerUp")
+        self.session = self.core.session
+        self.message_log = MessageLog(cfg.message_log_dir, identity=cfg.station.identity)
+        self._schedule_connect(0.0)
+
+    def receiveMessage(self, message, sender):
+        super().receiveMessage(message, sender)
+        if self.core is not None and not self.exiting:
+            self._pump()
+        if self.conn is not None:
+            return ThespianWatch([self.conn.fileno()])
+        return None
+
+    # -- messages from other actors --------------------------------------------------------------
+
+    def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
+        if self.core is not None:
+            self.core.availability.connector_status_changed(msg)
+
+    def receiveMsg_EvseAvailabilityChanged(self, msg: EvseAvailabilityChanged, sender):
+        if self.core is not None:
+            self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())
+
+    def receiveMsg_GetSessionStatus(self, msg: GetSessionStatus, sender):
+        session = self.core.session if self.core else None
+        self.send(sender, SessionStatus(
+            connected=bool(session and session.is_connected),
+            registration=session.registration if session else "Unknown",
+            boot_reason=session.boot_reason if session else "",
+            connect_count=session.connect_count if session else 0,
+            pid=os.getpid()))
+
+    def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender):
+        self.exiting = True
+        if self.conn is not None:
+            log.info("closing the CSMS connection")
+            self.message_log.log_event("station shutting down: closing the connection")
+            self.conn.close()
+            self.conn = None
+        if self.core is not None:
+            self.message_log.close()
+
+    # -- socket and timers ----------------------------------------------------------------------
+
+    def receiveMsg_WatchMessage(self, msg: WatchMessage, sender):
+        if self.conn is None:
+            return
+        try:
+            frames = self.conn.read_frames()
+        except ConnectionClosed as exc:
+            self._lost(str(exc))
+            return
+        for text in frames:
+            self.message_log.log_message("in", text)
+            self.session.receive_text(text, time.monotonic())
+        if self.conn.closed:
+            self._pump()
+            self._lost("closed by the CSMS")
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender):
+        kind, generation = msg.payload
+        if kind == "tick" and generation == self.timer_generation:
+            self.timer_deadline = None
+            self.session.tick(time.monotonic())
+        elif kind == "connect" and generation == self.connect_generation and not self.exiting:
+            self._connect()
+
+    def _schedule_connect(self, delay: float) -> None:
+        self.connect_generation += 1
+        self.wakeupAfter(timedelta(seconds=delay), payload=("connect", self.connect_generation))
+
+    def _password(self) -> str | None:
+        return self.dm.get("SecurityCtrlr", "BasicAuthPassword") or \
+            self.config.csms.basic_auth_password
+
+    def _connect(self) -> None:
+        url = self.config.csms.url
+        try:
+            self.conn = CsmsConnection.open(url, self.config.station.identity,
+                                            password=self._password(),
+                                            timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ConnectionClosed, HandshakeRejected) as exc:
+            self.attempt += 1
+            delay = self._backoff()
+            log.warning("cannot connect to %s: %s; retry %d in %.1f s", url, exc or
+                        type(exc).__name__, self.attempt, delay)
+            self.message_log.log_event(f"connection to {url} failed: {exc}")
+            self._schedule_connect(delay)
+            return
+        self.attempt = 0
+        log.info("connected to %s as %s", url, self.config.station.identity)
+        self.message_log.log_event(f"connected to {url}")
+        self.session.connected(time.monotonic())
+
+    def _backoff(self) -> float:
+        get = self.dm.get_int
+        return reconnect_delay(
+            self.attempt,
+            wait_minimum=get("OCPPCommCtrlr", "RetryBackOffWaitMinimum", default=3) or 0,
+            random_range=get("OCPPCommCtrlr", "RetryBackOffRandomRange", default=10) or 0,
+            repeat_times=get("OCPPCommCtrlr", "RetryBackOffRepeatTimes", default=5) or 0)
+
+    def _lost(self, reason: str) -> None:
+        log.warning("CSMS connection lost: %s", reason)
+        self.message_log.log_event(f"connection lost: {reason}")
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.session.disconnected(time.monotonic())
+        # Part 4 §5.3: the first reconnect waits RetryBackOffWaitMinimum (plus the random part).
+        self.attempt = 1
+        self._schedule_connect(self._backoff())
+
+    def _pump(self) -> None:
+        """Do the I/O the core asked for: frames, actor messages, the next wake-up."""
+        frames = self.session.data_to_send()
+        if frames and self.conn is not None:
+            for frame in frames:
+                self.message_log.log_message("out", frame)
+                try:
+                    self.conn.send(frame)
+                except ConnectionClosed as exc:
+                    self._lost(str(exc))
+                    break
+        for target, message in self.session.messages_to_actors():
+            for address in self._resolve(target):
+                self.send(address, message)
+        deadline = self.session.next_deadline()
+        if deadline is not None and (self.timer_deadline is None or deadline < self.timer_deadline):
+            self.timer_generation += 1
+            self.timer_deadline = deadline
+            delay = max(0.0, deadline - time.monotonic())
+            self.wakeupAfter(timedelta(seconds=delay), payload=("tick", self.timer_generation))
+
+    def _resolve(self, target) -> list:
+        if self.directory is None:
+            log.warning("no directory yet; dropping message to %s", target)
+            return []
+        kind, index = target
+        if kind == "evse":
+            address = self.directory.evses.get(index)
+            return [address] if address is not None else []
+        if kind == "evses":
+            return list(self.directory.evses.values())
+        raise ValueError(f"unknown target {target!r}")

@@ -1,0 +1,201 @@
+"""The Root actor: creates every child, hands out addresses, restarts what dies.
+
+Theory of operation
+-------------------
+``StartStation`` (from run.py or a test) carries the validated configuration. The Root creates
+one CsmsSession, one Evse per EVSE, one EnergySink per EVSE id 0..N, and the AuthCache, Display,
+System and Security actors; sends each a ``Configure`` and then everyone a ``Directory``. When all
+children answered ``ChildReady`` it answers ``StationStarted``.
+
+When a child's process dies (``ChildActorExited``) the Root creates it again with the same role
+and index, configures it with ``restarted=True`` (it reloads its state from SQLite) and sends a
+new Directory to everyone. A :class:`~station.supervision.RestartBudget` bounds this: a child
+that keeps dying stops the station with an error that ``GetStationHealth`` reports, instead of
+a restart loop.
+
+Before creating children the Root freezes the garbage collector's view of the objects it has
+(``gc.freeze``): children are forked from this process, and a collection in a child would
+otherwise touch (and so copy) every page of the shared modules. With 260 processes that is the
+difference between sharing and duplicating the interpreter's heap.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from datetime import timedelta
+
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited, WakeupMessage
+
+from actors.csms_session import CsmsSession
+from actors.evse import Evse
+from actors.thin import AuthCache, Display, EnergySink, SecurityActor, System
+from messages.supervision import (ChildReady, Configure, Directory, GetDirectory,
+                                  GetStationHealth, StartStation, StationFailed, StationHealth,
+                                  StationStarted, StationStopped, StopStation)
+from station.supervision import RestartBudget
+
+log = logging.getLogger(__name__)
+
+ROOT_GLOBAL_NAME = "ocpp201-root"
+
+SINGLETONS = {
+    "csms_session": CsmsSession,
+    "auth_cache": AuthCache,
+    "display": Display,
+    "system": System,
+    "security": SecurityActor,
+}
+STOP_TIMEOUT = timedelta(seconds=10)
+
+
+class Root(ActorTypeDispatcher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.config = None
+        self.children: dict[tuple[str, int], object] = {}   # (role, index) -> address
+        self.ready: set[tuple[str, int]] = set()
+        self.budget = RestartBudget()
+        self.starter = None
+        self.started = False
+        self.stopping = False
+        self.stop_waiters: list = []
+        self.error: str | None = None
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def receiveMsg_StartStation(self, msg: StartStation, sender):
+        if self.config is not None:
+            self.send(sender, StationStarted(ok=False, error="the station is already started"))
+            return
+        self.config = msg.config
+        self.starter = sender
+        if self.config.actor_system.base == "multiprocTCPBase":
+            gc.collect()
+            gc.freeze()
+        for role, index in self._layout():
+            self._create(role, index, restarted=False)
+        self._broadcast_directory()
+
+    def _layout(self) -> list[tuple[str, int]]:
+        n = self.config.evses.count
+        keys = [("csms_session", 0)]
+        keys += [("evse", i) for i in range(1, n + 1)]
+        keys += [("energy_sink", i) for i in range(0, n + 1)]
+        keys += [(role, 0) for role in SINGLETONS if role != "csms_session"]
+        return keys
+
+    def _create(self, role: str, index: int, *, restarted: bool) -> None:
+        cls = SINGLETONS.get(role) or {"evse": Evse, "energy_sink": EnergySink}[role]
+        address = self.createActor(cls)
+        self.children[(role, index)] = address
+        self.ready.discard((role, index))
+        self.send(address, Configure(role=role, index=index, config=self.config,
+                                     restarted=restarted))
+
+    def _directory(self) -> Directory:
+        get = self.children.get
+        return Directory(
+            root=self.myAddress,
+            csms_session=get(("csms_session", 0)),
+            evses={i: a for (r, i), a in self.children.items() if r == "evse"},
+            energy_sinks={i: a for (r, i), a in self.children.items() if r == "energy_sink"},
+            auth_cache=get(("auth_cache", 0)),
+            display=get(("display", 0)),
+            system=get(("system", 0)),
+            security=get(("security", 0)),
+        )
+
+    def _broadcast_directory(self) -> None:
+        directory = self._directory()
+        for address in self.children.values():
+            self.send(address, directory)
+
+    def receiveMsg_ChildReady(self, msg: ChildReady, sender):
+        self.ready.add((msg.role, msg.index))
+        if not self.started and len(self.ready) == len(self.children) and self.starter:
+            self.started = True
+            log.info("station started: %d actors", len(self.children))
+            self.send(self.starter, StationStarted(ok=True))
+
+    def receiveMsg_StationFailed(self, msg: StationFailed, sender):
+        self._fail(f"{msg.role} {msg.index}: {msg.reason}")
+
+    # -- supervision ----------------------------------------------------------------------------
+
+    def receiveMsg_ChildActorExited(self, msg: ChildActorExited, sender):
+        key = next((k for k, a in self.children.items() if a == msg.childAddress), None)
+        if key is None or self.stopping:
+            self._maybe_stopped(key)
+            return
+        del self.children[key]
+        if not self.budget.allow(key, time.monotonic()):
+            self._fail(f"{key[0]} {key[1]} died {self.budget.max_restarts + 1} times within "
+                       f"{self.budget.period:.0f} s; not restarting it again")
+            return
+        log.warning("%s %d exited; restarting it (restart %d)", key[0], key[1],
+                    self.budget.total[key])
+        self._create(*key, restarted=True)
+        self._broadcast_directory()
+
+    def _fail(self, reason: str) -> None:
+        if self.error is None:
+            self.error = reason
+            log.error("station failed: %s", reason)
+        if not self.started and self.starter is not None:
+            self.started = True
+            self.send(self.starter, StationStarted(ok=False, error=reason))
+        self._stop_children()
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def receiveMsg_GetDirectory(self, msg: GetDirectory, sender):
+        self.send(sender, self._directory())
+
+    def receiveMsg_GetStationHealth(self, msg: GetStationHealth, sender):
+        self.send(sender, StationHealth(
+            running=self.started and self.error is None and not self.stopping,
+            error=self.error,
+            restarts={f"{role}:{index}": n for (role, index), n in self.budget.total.items()}))
+
+    # -- stop -----------------------------------------------------------------------------------
+
+    def receiveMsg_StopStation(self, msg: StopStation, sender):
+        self.stop_waiters.append(sender)
+        self._stop_children()
+        self._maybe_stopped(None)
+
+    def _stop_children(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        # The session first, so the CSMS sees a clean websocket close before anything else goes.
+        session = self.children.get(("csms_session", 0))
+        if session is not None:
+            self.send(session, ActorExitRequest())
+        for key, address in self.children.items():
+            if key != ("csms_session", 0):
+                self.send(address, ActorExitRequest())
+        self.wakeupAfter(STOP_TIMEOUT, payload="stop-timeout")
+
+    def _maybe_stopped(self, exited_key) -> None:
+        if exited_key is not None:
+            self.children.pop(exited_key, None)
+        if self.stopping and not self.children:
+            self._answer_stop()
+
+    def _answer_stop(self) -> None:
+        waiters, self.stop_waiters = self.stop_waiters, []
+        for waiter in waiters:
+            self.send(waiter, StationStopped())
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender):
+        if msg.payload == "stop-timeout" and self.children:
+            log.warning("%d children did not stop in time", len(self.children))
+            self._answer_stop()
+
+    def receiveMsg_ActorExitRequest(self, msg, sender):
+        self._stop_children()
+
+    def receiveUnrecognizedMessage(self, message, sender):
+        log.debug("root: unhandled %s from %s", type(message).__name__, sender)

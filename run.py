@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Run the charging station: ``python run.py [--config FILE]``.
+
+Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 1 when the station failed while running,
+2 when the configuration or the stored state cannot be used (the message says which key or
+file and why).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from station.config import DEFAULT_CONFIG_PATH, ConfigError, StationConfig, load_config  # noqa: E402
+
+log = logging.getLogger("station")
+
+START_TIMEOUT_S = 120
+HEALTH_EVERY_S = 2.0
+
+
+class StartupError(Exception):
+    """The station cannot start; the message says why (exit code 2)."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="OCPP 2.0.1 charging station (1..128 EVSEs)")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
+                        help="YAML configuration file (default: config.yaml next to run.py)")
+    return parser.parse_args(argv)
+
+
+def prepare_storage(config: StationConfig) -> None:
+    """Migrate the databases and load the device model before any actor starts.
+
+    Doing it once here turns a bad component config, a database from a newer version or an
+    unreadable path into one clear message and exit code 2, instead of 260 actors failing.
+    """
+    from device_model.loader import ComponentConfigError
+    from device_model.model import DeviceModel
+    from storage.database import MigrationError, SchemaTooNewError, open_database
+
+    try:
+        engine = open_database(config.core_db_path, config.core_migrations_dir)
+        engine.dispose()
+        DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
+                         config.component_config_dir, config.connectors_per_evse).close()
+    except (ComponentConfigError, SchemaTooNewError, MigrationError) as exc:
+        raise StartupError(str(exc)) from None
+    except OSError as exc:
+        raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+
+
+def admin_port_free(port: int, address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.logging.level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    try:
+        prepare_storage(config)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not admin_port_free(config.actor_system.admin_port, config.actor_system.bind_address):
+        print(f"error: actor_system.admin_port: {config.actor_system.admin_port} is in use "
+              "(is another station running?)", file=sys.stderr)
+        return 2
+
+    stop_requested = []
+
+    def request_stop(signum, frame):
+        stop_requested.append(signum)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    from station.embedded_csms import EmbeddedCsms
+    from station.runner import StationRunner
+
+    csms = None
+    if config.csms.url == "embedded":
+        csms = EmbeddedCsms.start(config)
+        config = config.model_copy(update={"csms": config.csms.model_copy(
+            update={"url": csms.url})})
+        log.info("embedded CSMS listening on %s (log: %s)", csms.url, csms.log_path)
+    runner = StationRunner(config)
+    code = 0
+    try:
+        runner.start(timeout=START_TIMEOUT_S)
+        log.info("station %s running with %d EVSEs; Ctrl-C stops it",
+                 config.station.identity, config.evses.count)
+        while not stop_requested:
+            time.sleep(0.2)
+            if runner.seconds_since_health_check() >= HEALTH_EVERY_S:
+                error = runner.failure()
+                if error:
+                    log.error("station failed: %s", error)
+                    code = 1
+                    break
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        code = 1
+    finally:
+        runner.stop()
+        if csms is not None:
+            csms.stop()
+    log.info("station stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The real station (run.py, multiprocTCPBase, real websocket) against the test CSMS on 127.0.0.1.
+
+One station serves the tests of the first classes, in order; the restart test starts its own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from messages.evse import EvseStatus, GetEvseStatus
+from messages.supervision import GetDirectory, GetStationHealth
+from simulators.csms import CallErrorResult, CsmsServer
+from station.actor_system import connect_to_actor_system
+
+from tests.integration.station_process import StationProcess, listener_pid
+from tests.integration.test_loopback_only import (_all_ppids, _bound_sockets, _descendants,
+                                                  _is_loopback, _socket_inodes)
+
+pytestmark = pytest.mark.integration
+
+CP = "CP001"
+
+
+@pytest.fixture(scope="module")
+def csms():
+    server = CsmsServer(log=lambda line: None, heartbeat_interval=300)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def station(csms, tmp_path_factory, free_port):
+    process = StationProcess(tmp_path_factory.mktemp("station"), csms.url_base, free_port())
+    process.start()
+    try:
+        csms.wait_connected(CP, timeout=60)
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def actors(station):
+    """A handle on the running actor system, to look inside the station."""
+    return connect_to_actor_system("multiprocTCPBase", station.admin_port)
+
+
+def get_variable(csms, component, variable, **extra):
+    result = csms.call(CP, "GetVariables", {"getVariableData": [
+        {"component": {"name": component}, "variable": {"name": variable, **extra}}]})
+    return result["getVariableResult"][0]
+
+
+class TestBoot:
+    def test_boot_notification(self, csms, station):
+        boot = csms.wait_for("BootNotification", identity=CP, timeout=30)
+        assert boot["reason"] == "PowerUp"
+        assert boot["chargingStation"]["serialNumber"] == "SN-IT"
+
+    def test_every_connector_reported_available(self, csms, station):
+        for evse_id in (1, 2):
+            csms.wait_for("StatusNotification", identity=CP, timeout=30, predicate=lambda p, e=evse_id:
+                          p["evseId"] == e and p["connectorStatus"] == "Available")
+        csms.wait_for("NotifyEvent", identity=CP, timeout=30)
+        csms.wait_for("SecurityEventNotification", identity=CP, timeout=30,
+                      predicate=lambda p: p["type"] == "StartupOfTheDevice")
+
+    def test_no_schema_violations_from_the_station(self, csms, station):
+        assert csms.violations(CP) == []
+
+    def test_message_log_written(self, station):
+        logs = list((station.workdir / "log").glob(f"{CP}-*.log"))
+        assert logs and "BootNotification" in logs[0].read_text()
+        assert list((station.workdir / "log").glob(f"{CP}-*.html"))
+
+
+class TestProvisioning:
+    def test_set_then_get_variable(self, csms, station):
+        result = csms.call(CP, "SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+            "attributeValue": "321"}]})
+        assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        got = get_variable(csms, "OCPPCommCtrlr", "OfflineThreshold")
+        assert got["attributeStatus"] == "Accepted" and got["attributeValue"] == "321"
+
+    def test_full_inventory_report(self, csms, station):
+        mark = csms.mark()
+        assert csms.call(CP, "GetBaseReport", {"requestId": 77, "reportBase": "FullInventory"}) \
+            == {"status": "Accepted"}
+        last = csms.wait_for("NotifyReport", identity=CP, timeout=30, after=mark,
+                             predicate=lambda p: p["requestId"] == 77 and not p.get("tbc"))
+        pages = [r.payload for r in csms.received("NotifyReport", CP)
+                 if r.seq > mark and r.payload["requestId"] == 77]
+        assert [p["seqNo"] for p in pages] == list(range(len(pages)))
+        assert last["seqNo"] == len(pages) - 1
+
+    def test_trigger_heartbeat(self, csms, station):
+        mark = csms.mark()
+        assert csms.call(CP, "TriggerMessage", {"requestedMessage": "Heartbeat"}) == \
+            {"status": "Accepted"}
+        csms.wait_for("Heartbeat", identity=CP, after=mark, timeout=10)
+
+
+class TestMalformedInput:
+    """Part 4: every bad frame gets its CALLERROR and the connection lives on."""
+
+    @pytest.mark.parametrize("frame, code, message_id", [
+        ("this is not json", "RpcFrameworkError", "-1"),
+        ('[2, "m-2", "NoSuchAction", {}]', "NotImplemented", "m-2"),
+        ('[7, "m-3", "Heartbeat", {}]', "MessageTypeNotSupported", "m-3"),
+        ('[2, "m-4", "ClearCache", {}]', "NotSupported", "m-4"),
+        ('[2, "m-5", "GetVariables", {}]', "OccurrenceConstraintViolation", "m-5"),
+        ('[2, "m-6", "GetVariables", {"getVariableData": 5}]', "TypeConstraintViolation", "m-6"),
+    ])
+    def test_answered_and_connection_alive(self, csms, station, frame, code, message_id):
+        connections = csms.connection_count(CP)
+        after = csms.send_raw(CP, frame)
+        reply = csms.wait_raw(CP, lambda text: text.startswith("[4,"), after=after, timeout=10)
+        error = json.loads(reply)
+        assert error[1] == message_id and error[2] == code
+        assert get_variable(csms, "OCPPCommCtrlr", "OfflineThreshold")["attributeStatus"] \
+            == "Accepted"
+        assert csms.connection_count(CP) == connections
+
+
+class TestSupervision:
+    def test_killed_evse_process_restarts_with_its_state(self, csms, station, actors):
+        root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
+        directory = actors.ask(root, GetDirectory(), 10)
+        assert csms.call(CP, "ChangeAvailability", {"operationalStatus": "Inoperative",
+                                                    "evse": {"id": 2}}) == {"status": "Accepted"}
+        csms.wait_for("StatusNotification", identity=CP, timeout=10, predicate=lambda p:
+                      p["evseId"] == 2 and p["connectorStatus"] == "Unavailable")
+        before = actors.ask(directory.evses[2], GetEvseStatus(), 10)
+        assert isinstance(before, EvseStatus) and before.connectors == {1: "Unavailable"}
+        unavailable_reports = len(csms.received("StatusNotification", CP))
+
+        os.kill(before.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            directory_now = actors.ask(root, GetDirectory(), 10)
+            if directory_now.evses.get(2) not in (None, directory.evses[2]):
+                break
+            assert time.monotonic() < deadline, "the Evse was not restarted"
+            time.sleep(0.2)
+        after = actors.ask(directory_now.evses[2], GetEvseStatus(), 10)
+        assert after.pid != before.pid
+        assert after.connectors == {1: "Unavailable"}                      # G03.FR.08
+        health = actors.ask(root, GetStationHealth(), 10)
+        assert health.running and health.restarts.get("evse:2") == 1
+        # The restarted Evse announced the same status: the CSMS is not told twice.
+        time.sleep(1)
+        assert len(csms.received("StatusNotification", CP)) == unavailable_reports
+        assert csms.call(CP, "ChangeAvailability", {"operationalStatus": "Operative",
+                                                    "evse": {"id": 2}}) == {"status": "Accepted"}
+
+
+class TestNetworkExposure:
+    def test_every_station_socket_listens_on_loopback(self, csms, station):
+        admin = listener_pid(station.admin_port)
+        assert admin is not None
+        pids = _descendants({admin, station.process.pid}, _all_ppids())
+        inodes = set().union(*(_socket_inodes(pid) for pid in pids))
+        ours = [s for s in _bound_sockets() if s.inode in inodes]
+        assert len(ours) >= 10           # admin, logger, every actor, the embedded pieces
+        exposed = [s for s in ours if not _is_loopback(s.address)]
+        assert exposed == []
+
+
+def test_restart_keeps_a_csms_set_value_and_stops_cleanly(csms, tmp_path, free_port):
+    identity = "CP-RESTART"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity)
+    try:
+        station.start()
+        csms.wait_connected(identity, timeout=60)
+        csms.wait_for("BootNotification", identity=identity, timeout=30)
+        result = csms.call(identity, "SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+            "attributeValue": "4321"}]})
+        assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        assert station.stop() == 0
+        assert not csms.is_connected(identity)          # websocket closed on SIGTERM
+
+        mark = csms.mark()
+        station.start()
+        csms.wait_for("BootNotification", identity=identity, timeout=60, after=mark)
+        got = csms.call(identity, "GetVariables", {"getVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]})
+        assert got["getVariableResult"][0]["attributeValue"] == "4321"
+        assert station.stop() == 0
+    finally:
+        station.kill()
