@@ -31,7 +31,7 @@ from station.backoff import reconnect_delay
 from station.core import build_core
 from station.websocket_io import ConnectionClosed, CsmsConnection, HandshakeRejected
 from storage.availability import AvailabilityRepository
-from storage.database import open_database
+from storage import lite
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class CsmsSession(ChildActor):
         cfg = self.config
         self.dm = DeviceModel.open(cfg.device_model_db_path, cfg.device_model_migrations_dir,
                                    cfg.component_config_dir, cfg.connectors_per_evse)
-        engine = open_database(cfg.core_db_path, cfg.core_migrations_dir)
-        self.core = build_core(cfg, self.dm, AvailabilityRepository(engine),
+        core_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
+        self.core = build_core(cfg, self.dm, AvailabilityRepository(core_db),
                                boot_reason="Watchdog" if msg.restarted else "PowerUp")
         self.session = self.core.session
         self.message_log = MessageLog(cfg.message_log_dir, identity=cfg.station.identity)

@@ -19,7 +19,7 @@ from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
 from station.evse_state import OPERATIVE, EvseState
 from station.session import iso, utc_now
 from storage.availability import AvailabilityRepository
-from storage.database import open_database
+from storage import lite
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ class Evse(ChildActor):
     role = "evse"
 
     def configure(self, msg) -> None:
-        engine = open_database(self.config.core_db_path, self.config.core_migrations_dir)
-        self.repo = AvailabilityRepository(engine)
+        self.repo = AvailabilityRepository(lite.connect(self.config.core_db_path,
+                                                        self.config.core_migrations_dir))
         self.state = EvseState.load(self.index, self.config.evses.connectors_per_evse,
                                     self.repo.all())
         self._announced: dict[int, str] = {}

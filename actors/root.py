@@ -34,6 +34,8 @@ from messages.supervision import (ChildReady, Configure, Directory, GetDirectory
                                   GetStationHealth, StartStation, StationFailed, StationHealth,
                                   StationStarted, StationStopped, StopStation)
 from station.supervision import RestartBudget
+from storage.availability import AvailabilityRepository
+from storage import lite
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ SINGLETONS = {
     "security": SecurityActor,
 }
 STOP_TIMEOUT = timedelta(seconds=10)
+FULL_DIRECTORY_ROLES = {"csms_session"}
 
 
 class Root(ActorTypeDispatcher):
@@ -71,11 +74,24 @@ class Root(ActorTypeDispatcher):
         self.config = msg.config
         self.starter = sender
         if self.config.actor_system.base == "multiprocTCPBase":
-            gc.collect()
-            gc.freeze()
+            self._prepare_children_heap()
         for role, index in self._layout():
             self._create(role, index, restarted=False)
+        gc.enable()
         self._broadcast_directory()
+
+    def _prepare_children_heap(self) -> None:
+        """Do once here what every forked child would otherwise do, then freeze the heap.
+
+        A child that runs code for the first time (sqlite3's statement machinery, lazily built
+        module state) allocates it privately; run once here, it is shared by every child.
+        """
+        connection = lite.connect(self.config.core_db_path, self.config.core_migrations_dir)
+        try:
+            AvailabilityRepository(connection).all()
+        finally:
+            connection.close()
+        gc.freeze()
 
     def _layout(self) -> list[tuple[str, int]]:
         n = self.config.evses.count
@@ -93,13 +109,14 @@ class Root(ActorTypeDispatcher):
         self.send(address, Configure(role=role, index=index, config=self.config,
                                      restarted=restarted))
 
-    def _directory(self) -> Directory:
+    def _directory(self, *, full: bool = True) -> Directory:
         get = self.children.get
         return Directory(
             root=self.myAddress,
             csms_session=get(("csms_session", 0)),
-            evses={i: a for (r, i), a in self.children.items() if r == "evse"},
-            energy_sinks={i: a for (r, i), a in self.children.items() if r == "energy_sink"},
+            evses={i: a for (r, i), a in self.children.items() if r == "evse"} if full else {},
+            energy_sinks={i: a for (r, i), a in self.children.items() if r == "energy_sink"}
+            if full else {},
             auth_cache=get(("auth_cache", 0)),
             display=get(("display", 0)),
             system=get(("system", 0)),
@@ -107,9 +124,12 @@ class Root(ActorTypeDispatcher):
         )
 
     def _broadcast_directory(self) -> None:
-        directory = self._directory()
-        for address in self.children.values():
-            self.send(address, directory)
+        # Only the CsmsSession addresses EVSEs and sinks by id. Sending the 257 per-EVSE
+        # addresses to each of 262 children would pickle, send and unpickle ~70,000 addresses
+        # at every start and every restart, for nothing.
+        full, slim = self._directory(), self._directory(full=False)
+        for (role, _), address in self.children.items():
+            self.send(address, full if role in FULL_DIRECTORY_ROLES else slim)
 
     def receiveMsg_ChildReady(self, msg: ChildReady, sender):
         self.ready.add((msg.role, msg.index))

@@ -41,7 +41,11 @@ class Configure(Msg):
 
 
 class Directory(Msg):
-    """Every child's address (Thespian ActorAddress objects)."""
+    """Children's addresses (Thespian ActorAddress objects).
+
+    Every child gets the singletons; only the actors that address EVSEs and sinks by id (the
+    CsmsSession, and whoever asks the Root with GetDirectory) get ``evses``/``energy_sinks``.
+    """
 
     root: Any
     csms_session: Any = None

@@ -27,35 +27,35 @@ Each method is one short transaction of its own.
 
 from __future__ import annotations
 
-import sqlalchemy
-from sqlalchemy import Column, Integer, MetaData, Table, Text, select
-from sqlalchemy.dialects.sqlite import insert
+import sqlite3
+
+from storage.lite import transaction
 
 __all__ = ["OPERATIONAL_STATUSES", "AvailabilityRepository"]
 
 # OperationalStatusEnumType wire values (part 2, 3.63).
 OPERATIONAL_STATUSES = frozenset({"Operative", "Inoperative"})
 
-_metadata = MetaData()
-# Describes the existing table for statement building; the migrations create it, never this.
-_availability = Table(
-    "AVAILABILITY",
-    _metadata,
-    Column("EVSE_ID", Integer, primary_key=True),
-    Column("CONNECTOR_ID", Integer, primary_key=True),
-    Column("OPERATIONAL_STATUS", Text, nullable=False),
-)
+_UPSERT = ('INSERT INTO AVAILABILITY (EVSE_ID, CONNECTOR_ID, OPERATIONAL_STATUS) VALUES (?, ?, ?) '
+           'ON CONFLICT (EVSE_ID, CONNECTOR_ID) DO UPDATE SET '
+           'OPERATIONAL_STATUS = excluded.OPERATIONAL_STATUS')
+_INSERT_IF_ABSENT = ('INSERT INTO AVAILABILITY (EVSE_ID, CONNECTOR_ID, OPERATIONAL_STATUS) '
+                     'VALUES (?, ?, ?) ON CONFLICT (EVSE_ID, CONNECTOR_ID) DO NOTHING')
+_SELECT_ONE = 'SELECT OPERATIONAL_STATUS FROM AVAILABILITY WHERE EVSE_ID = ? AND CONNECTOR_ID = ?'
+_SELECT_ALL = ('SELECT EVSE_ID, CONNECTOR_ID, OPERATIONAL_STATUS FROM AVAILABILITY '
+               'ORDER BY EVSE_ID, CONNECTOR_ID')
 
 
 class AvailabilityRepository:
     """Read and write the AVAILABILITY table.
 
     Args:
-        engine: An engine from ``storage.database.open_database`` on the core database.
+        connection: a ``sqlite3`` connection from :func:`storage.lite.connect` on the core
+            database (this repository runs in every Evse process; see ``storage/lite.py``).
     """
 
-    def __init__(self, engine: sqlalchemy.Engine) -> None:
-        self._engine = engine
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
 
     def get(self, evse_id: int, connector_id: int) -> str | None:
         """The stored operational status, or None if nothing was ever stored for that address.
@@ -65,11 +65,8 @@ class AvailabilityRepository:
             connector_id: 0 for the station or a whole EVSE, else the connector id.
         """
         _check_address(evse_id, connector_id)
-        query = select(_availability.c.OPERATIONAL_STATUS).where(
-            _availability.c.EVSE_ID == evse_id, _availability.c.CONNECTOR_ID == connector_id
-        )
-        with self._engine.begin() as connection:
-            return connection.execute(query).scalar_one_or_none()
+        row = self._db.execute(_SELECT_ONE, (evse_id, connector_id)).fetchone()
+        return row[0] if row else None
 
     def set(self, evse_id: int, connector_id: int, status: str) -> None:
         """Store a status, replacing any earlier one (libocpp's ``replace = true``).
@@ -81,15 +78,8 @@ class AvailabilityRepository:
         """
         _check_address(evse_id, connector_id)
         status = _check_status(status)
-        statement = insert(_availability).values(
-            EVSE_ID=evse_id, CONNECTOR_ID=connector_id, OPERATIONAL_STATUS=status
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[_availability.c.EVSE_ID, _availability.c.CONNECTOR_ID],
-            set_={"OPERATIONAL_STATUS": statement.excluded.OPERATIONAL_STATUS},
-        )
-        with self._engine.begin() as connection:
-            connection.execute(statement)
+        with transaction(self._db) as db:
+            db.execute(_UPSERT, (evse_id, connector_id, status))
 
     def setdefault(self, evse_id: int, connector_id: int, status: str) -> str:
         """Store a status only if none is stored yet, and return the stored one.
@@ -102,25 +92,14 @@ class AvailabilityRepository:
         """
         _check_address(evse_id, connector_id)
         status = _check_status(status)
-        statement = (
-            insert(_availability)
-            .values(EVSE_ID=evse_id, CONNECTOR_ID=connector_id, OPERATIONAL_STATUS=status)
-            .on_conflict_do_nothing(index_elements=[_availability.c.EVSE_ID, _availability.c.CONNECTOR_ID])
-        )
-        query = select(_availability.c.OPERATIONAL_STATUS).where(
-            _availability.c.EVSE_ID == evse_id, _availability.c.CONNECTOR_ID == connector_id
-        )
-        with self._engine.begin() as connection:
-            connection.execute(statement)
-            return connection.execute(query).scalar_one()
+        with transaction(self._db) as db:
+            db.execute(_INSERT_IF_ABSENT, (evse_id, connector_id, status))
+            return db.execute(_SELECT_ONE, (evse_id, connector_id)).fetchone()[0]
 
     def all(self) -> dict[tuple[int, int], str]:
         """Every stored status keyed by ``(evse_id, connector_id)``, station row ``(0, 0)`` included."""
-        query = select(
-            _availability.c.EVSE_ID, _availability.c.CONNECTOR_ID, _availability.c.OPERATIONAL_STATUS
-        ).order_by(_availability.c.EVSE_ID, _availability.c.CONNECTOR_ID)
-        with self._engine.begin() as connection:
-            return {(evse, connector): status for evse, connector, status in connection.execute(query)}
+        return {(evse, connector): status
+                for evse, connector, status in self._db.execute(_SELECT_ALL)}
 
 
 def _check_address(evse_id: int, connector_id: int) -> None:

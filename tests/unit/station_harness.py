@@ -15,7 +15,7 @@ from messages.evse import ConnectorStatusChanged
 from station.config import PROJECT_DIR, parse_config
 from station.core import build_core
 from storage.availability import AvailabilityRepository
-from storage.database import open_database
+from storage import lite
 
 FIXED_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -35,8 +35,8 @@ class Harness:
                                    self.config.device_model_migrations_dir,
                                    self.config.component_config_dir,
                                    self.config.connectors_per_evse)
-        engine = open_database(self.config.core_db_path, self.config.core_migrations_dir)
-        self.repo = AvailabilityRepository(engine)
+        self.repo = AvailabilityRepository(lite.connect(self.config.core_db_path,
+                                                        self.config.core_migrations_dir))
         ids = itertools.count(1)
         self.core = build_core(self.config, self.dm, self.repo, wall_clock=lambda: FIXED_TIME,
                                new_message_id=lambda: f"cs-{next(ids)}")

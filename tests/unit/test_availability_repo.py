@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from ocpp.v201.enums import OperationalStatusEnumType
 
+from storage import lite
 from storage.availability import AvailabilityRepository
 from storage.database import close_engine, open_database
 
@@ -14,15 +15,23 @@ CORE = Path(__file__).resolve().parents[2] / "migrations" / "core"
 
 
 @pytest.fixture
-def engine():
-    engine = open_database(":memory:", CORE)
+def database(tmp_path):
+    return tmp_path / "core" / "cp.db"
+
+
+@pytest.fixture
+def engine(database):
+    """A SQLAlchemy engine on the same file, standing in for libocpp or another process."""
+    engine = open_database(database, CORE)
     yield engine
     close_engine(engine)
 
 
 @pytest.fixture
-def repo(engine):
-    return AvailabilityRepository(engine)
+def repo(engine, database):
+    connection = lite.connect(database, CORE)
+    yield AvailabilityRepository(connection)
+    connection.close()
 
 
 class TestRoundTrip:
@@ -120,15 +129,32 @@ class TestPersistence:
 
     def test_a_reopened_file_database_keeps_the_rows(self, tmp_path):
         database = tmp_path / "station" / "core.db"
-        engine = open_database(database, CORE)
-        AvailabilityRepository(engine).set(0, 0, "Inoperative")
-        AvailabilityRepository(engine).set(4, 2, "Inoperative")
-        close_engine(engine)
+        connection = lite.connect(database, CORE)          # migrates a new file first
+        AvailabilityRepository(connection).set(0, 0, "Inoperative")
+        AvailabilityRepository(connection).set(4, 2, "Inoperative")
+        connection.close()
 
-        engine = open_database(database, CORE)
+        connection = lite.connect(database, CORE)
         try:
-            repo = AvailabilityRepository(engine)
+            repo = AvailabilityRepository(connection)
             assert repo.all() == {(0, 0): "Inoperative", (4, 2): "Inoperative"}
             assert repo.setdefault(0, 0, "Operative") == "Inoperative"
         finally:
-            close_engine(engine)
+            connection.close()
+
+
+class TestLiteConnection:
+    def test_a_database_from_a_newer_schema_is_refused(self, tmp_path):
+        from storage.migrate import SchemaTooNewError
+        database = tmp_path / "cp.db"
+        lite.connect(database, CORE).execute("PRAGMA user_version = 99")
+        with pytest.raises(SchemaTooNewError, match="schema version 99"):
+            lite.connect(database, CORE)
+
+    def test_a_failed_transaction_leaves_nothing(self, repo, database):
+        connection = lite.connect(database, CORE)
+        with pytest.raises(RuntimeError):
+            with lite.transaction(connection) as db:
+                db.execute("INSERT INTO AVAILABILITY VALUES (1, 0, 'Inoperative')")
+                raise RuntimeError("crash between write and commit")
+        assert repo.get(1, 0) is None
