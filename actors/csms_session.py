@@ -26,7 +26,7 @@ from actors.base import ChildActor
 from device_model.model import DeviceModel
 from messages.csms import GetSessionStatus, SessionStatus
 from messages.evse import ConnectorStatusChanged, EvseAvailabilityChanged
-from ocppj.message_log import MessageLog
+from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
 from station.websocket_io import ConnectionClosed, CsmsConnection, HandshakeRejected
@@ -36,6 +36,13 @@ from storage import lite
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
+SUMMARY_LENGTH = 160
+
+
+def _summary(frame: str) -> str:
+    """One console line per frame; the full frames are in the message log (passwords redacted)."""
+    text = redact_frame(frame)
+    return text if len(text) <= SUMMARY_LENGTH else text[:SUMMARY_LENGTH - 3] + "..."
 
 
 class CsmsSession(ChildActor):
@@ -113,6 +120,7 @@ class CsmsSession(ChildActor):
             return
         for text in frames:
             self.message_log.log_message("in", text)
+            log.info("<< %s", _summary(text))
             self.session.receive_text(text, time.monotonic())
         if self.conn.closed:
             self._pump()
@@ -178,6 +186,7 @@ class CsmsSession(ChildActor):
         if frames and self.conn is not None:
             for frame in frames:
                 self.message_log.log_message("out", frame)
+                log.info(">> %s", _summary(frame))
                 try:
                     self.conn.send(frame)
                 except ConnectionClosed as exc:

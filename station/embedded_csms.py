@@ -42,7 +42,10 @@ class EmbeddedCsms:
         with open(log_path, "ab") as out:
             process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                       env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                       # Its own session: a Ctrl-C in the terminal must stop the
+                                       # station first, which then closes its websocket cleanly.
+                                       start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_file.exists():
             if process.poll() is not None:
