@@ -197,3 +197,67 @@ def test_restart_keeps_a_csms_set_value_and_stops_cleanly(csms, tmp_path, free_p
         assert station.stop() == 0
     finally:
         station.kill()
+
+
+def test_basic_auth_security_profile_1(tmp_path, free_port):
+    """A00.FR.2xx: HTTP Basic auth with the identity as user name; a wrong password is refused."""
+    password = "0123456789abcdef0123"
+    server = CsmsServer(log=lambda line: None, passwords={"CP-AUTH": password})
+    server.start()
+    good = StationProcess(tmp_path / "good", server.url_base, free_port(), identity="CP-AUTH",
+                          extra={"csms": {"basic_auth_password": password}})
+    bad = StationProcess(tmp_path / "bad", server.url_base, free_port(), identity="CP-AUTH",
+                         extra={"csms": {"basic_auth_password": "wrong-password-0000"}})
+    try:
+        bad.start()
+        time.sleep(3)
+        assert server.connection_count("CP-AUTH") == 0
+        assert "HTTP 401" in bad.output()
+        assert bad.stop() == 0
+        good.start()
+        server.wait_connected("CP-AUTH", timeout=60)
+        server.wait_for("BootNotification", identity="CP-AUTH", timeout=30)
+        logs = "".join(p.read_text() for p in (tmp_path / "good" / "log").glob("CP-AUTH-*"))
+        assert password not in logs
+        assert good.stop() == 0
+    finally:
+        good.kill()
+        bad.kill()
+        server.stop()
+
+
+def test_restarted_session_reconnects_and_boots_again(csms, tmp_path, free_port):
+    """A CsmsSession whose process dies is restarted; it reconnects and reports a Watchdog boot."""
+    identity = "CP-SESSION"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity)
+    station.start()
+    try:
+        csms.wait_for("BootNotification", identity=identity, timeout=60)
+        actors = connect_to_actor_system("multiprocTCPBase", station.admin_port)
+        root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
+        directory = actors.ask(root, GetDirectory(), 10)
+        from messages.csms import GetSessionStatus
+        status = actors.ask(directory.csms_session, GetSessionStatus(), 10)
+        mark = csms.mark()
+        os.kill(status.pid, signal.SIGKILL)
+        boot = csms.wait_for("BootNotification", identity=identity, timeout=30, after=mark)
+        assert boot["reason"] == "Watchdog"
+        # The restarted session learns every connector's status again from the Evses.
+        for evse_id in (1, 2):
+            csms.wait_for("StatusNotification", identity=identity, timeout=30, after=mark,
+                          predicate=lambda p, e=evse_id: p["evseId"] == e)
+        assert station.stop() == 0
+    finally:
+        station.kill()
+
+
+def test_database_from_a_newer_version_stops_start_up(tmp_path, free_port):
+    import sqlite3
+    station = StationProcess(tmp_path, "ws://127.0.0.1:9", free_port())
+    (tmp_path / "core").mkdir()
+    db = sqlite3.connect(tmp_path / "core" / "cp.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    station.start()
+    assert station.process.wait(60) == 2
+    assert "schema version 99" in station.output() and "Traceback" not in station.output()
