@@ -18,7 +18,6 @@ gc.disable()
 import argparse
 import logging
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -65,15 +64,6 @@ def prepare_storage(config: StationConfig) -> None:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
 
-def admin_port_free(port: int, address: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return False
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -89,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not admin_port_free(config.actor_system.admin_port, config.actor_system.bind_address):
+    from station.actor_system import port_in_use
+
+    if port_in_use(config.actor_system.bind_address, config.actor_system.admin_port):
         print(f"error: actor_system.admin_port: {config.actor_system.admin_port} is in use "
               "(is another station running?)", file=sys.stderr)
         return 2

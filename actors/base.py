@@ -5,7 +5,7 @@ import gc
 import logging
 import os
 
-from thespian.actors import ActorTypeDispatcher
+from thespian.actors import ActorSystemMessage, ActorTypeDispatcher
 
 from messages.supervision import ChildReady, Configure, Directory, StationFailed
 
@@ -32,6 +32,17 @@ class ChildActor(ActorTypeDispatcher):
         self.index = 0
         self.directory: Directory | None = None
         self.root = None
+        self._early: list[tuple[object, object]] = []
+
+    def receiveMessage(self, message, sender):
+        # Configure is the first thing the Root sends, but after a restart another actor may
+        # reach the new address first (an Evse answering the new Directory, say). Such messages
+        # wait until the actor is configured instead of meeting an actor without state.
+        if self.config is None and not isinstance(message, (Configure, Directory,
+                                                             ActorSystemMessage)):
+            self._early.append((message, sender))
+            return None
+        return super().receiveMessage(message, sender)
 
     def receiveMsg_Configure(self, msg: Configure, sender):
         self.config = msg.config
@@ -47,6 +58,9 @@ class ChildActor(ActorTypeDispatcher):
         self.send(sender, ChildReady(role=self.role, index=self.index, pid=os.getpid()))
         if self.directory is not None:
             self.directory_changed()
+        early, self._early = self._early, []
+        for message, early_sender in early:
+            self.receiveMessage(message, early_sender)
 
     def receiveMsg_Directory(self, msg: Directory, sender):
         self.directory = msg

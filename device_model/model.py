@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from device_model.loader import ATTRIBUTE_TYPES, ComponentSpec, check_value, load_component_config
 from device_model.store import (
@@ -141,6 +141,8 @@ class DeviceModel:
 
     def __init__(self, store: DeviceModelStore) -> None:
         self.store = store
+        # Variables whose Actual value is measured when read, not stored (e.g. the clock).
+        self._providers: dict[tuple[str, str], Callable[[], str]] = {}
         self._components: dict[_ComponentKey, _Component] = {}
         self._ordered: list[_Component] = []
         self.reload()
@@ -181,6 +183,22 @@ class DeviceModel:
         """Seed ``store`` with ``specs`` and index it (tests, config reload)."""
         store.seed(specs)
         return cls(store)
+
+    def provide(self, component_name: str, variable_name: str, read: Callable[[], str]) -> None:
+        """Answer reads of ``component.variable`` (Actual, any instance) with ``read()``.
+
+        For values that change by themselves, such as ClockCtrlr.DateTime: storing them would
+        be wrong the moment after, and writing them every second would be waste.
+        """
+        self._providers[(component_name.casefold(), variable_name.casefold())] = read
+
+    def _actual_value(self, component: "_Component", variable: VariableRecord,
+                      attribute: AttributeRecord) -> str | None:
+        if attribute.type == "Actual":
+            read = self._providers.get((component.record.name.casefold(), variable.name.casefold()))
+            if read is not None:
+                return read()
+        return attribute.value
 
     def close(self) -> None:
         """Release the database connections (the cache stays readable)."""
@@ -261,7 +279,8 @@ class DeviceModel:
             return "NotSupportedAttributeType", None  # B06.FR.08
         if attribute.mutability == "WriteOnly":
             return "Rejected", None  # B06.FR.09
-        value = attribute.value if attribute.value is not None else ""  # B06.FR.13
+        value = self._actual_value(found, record, attribute)
+        value = value if value is not None else ""  # B06.FR.13
         return "Accepted", value[: self._size_limit("ReportingValueSize", _MAX_REPORT_VALUE_LENGTH)]  # B06.FR.10
 
     # -- B05 SetVariables --------------------------------------------------
@@ -344,7 +363,10 @@ class DeviceModel:
         """
         attribute = self._resolve(component_name, variable_name, instance, component_instance,
                                   evse_id, connector_id, attribute_type)
-        return attribute.value if attribute is not None else None
+        if attribute is None:
+            return None
+        read = self._providers.get((component_name.casefold(), variable_name.casefold()))
+        return read() if read is not None and attribute.type == "Actual" else attribute.value
 
     def get_int(self, component_name: str, variable_name: str, *, default: int | None = None,
                 **address: Any) -> int | None:
@@ -509,9 +531,8 @@ class DeviceModel:
                     items.append(self._item(component, variable, [variable.attributes["Actual"]], max_length))
         return items
 
-    @staticmethod
-    def _item(component: _Component, variable: VariableRecord, attributes: list[AttributeRecord],
-              max_length: int) -> dict:
+    def _item(self, component: _Component, variable: VariableRecord,
+              attributes: list[AttributeRecord], max_length: int) -> dict:
         wire_variable: dict[str, str] = {"name": variable.name}
         if variable.instance:
             wire_variable["instance"] = variable.instance
@@ -522,7 +543,8 @@ class DeviceModel:
                 # B07.FR.03/B08.FR.03 (errata 2025-01): never the value of a
                 # WriteOnly attribute. VariableAttributeType: value "may only be
                 # omitted when mutability is WriteOnly", so unset is "".
-                entry["value"] = (attribute.value or "")[:max_length]
+                entry["value"] = (self._actual_value(component, variable, attribute)
+                                  or "")[:max_length]
             entry["mutability"] = attribute.mutability
             entry["persistent"] = attribute.persistent
             entry["constant"] = attribute.constant

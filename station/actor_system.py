@@ -266,7 +266,7 @@ def logging_config(level: int | str = "INFO", logfile: str | None = None) -> dic
 # --------------------------------------------------------------------------------------------
 
 
-def _port_in_use(host: str, port: int) -> bool:
+def port_in_use(host: str, port: int) -> bool:
     """True when something listens on (host, port); the same test Thespian's probeAdmin does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -359,7 +359,7 @@ def start_actor_system(
     probe_host = _prepare_bind(bind_address)
     if admin_port is None:
         admin_port = _free_port(probe_host)
-    elif _port_in_use(probe_host, admin_port):
+    elif port_in_use(probe_host, admin_port):
         raise RuntimeError(
             f"admin port {admin_port} is already in use (a leftover Thespian admin?);"
             " stop it, choose another port, or use connect_to_actor_system to join it"
@@ -401,7 +401,7 @@ def connect_to_actor_system(
     if admin_port is None:
         raise ValueError("admin_port is required to attach to a running actor system")
     probe_host = _prepare_bind(bind_address)
-    if not _port_in_use(probe_host, admin_port):
+    if not port_in_use(probe_host, admin_port):
         raise ConnectionRefusedError(f"no actor-system admin listens on {probe_host}:{admin_port}")
     caps = _multiproc_capabilities(admin_port, None)
     asys = ActorSystem(_MULTIPROC_TCP, caps, logDefs=logging_config(), transientUnique=True)
@@ -445,7 +445,7 @@ def shutdown_actor_system(asys: ActorSystem | None, timeout: float = _PORT_RELEA
         return True
     probe_host, admin_port = admin
     deadline = time.monotonic() + timeout
-    while _port_in_use(probe_host, admin_port):
+    while port_in_use(probe_host, admin_port):
         if time.monotonic() >= deadline:
             log.error("actor-system admin still holds port %d %.1f s after shutdown",
                       admin_port, timeout)

@@ -17,7 +17,7 @@ from blocks.remote_control import RemoteControl
 from blocks.security import Security
 from blocks.transactions import Transactions
 from station.config import StationConfig
-from station.session import StationSession, utc_now
+from station.session import StationSession, iso, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ def build_core(config: StationConfig, device_model, availability_repo, *,
             session.message_timeout = float(value)
 
     provisioning.on_variable_set(on_variable_set)
+    # ClockCtrlr.DateTime is required and read-only: the station's current time when read.
+    dm.provide("ClockCtrlr", "DateTime", lambda: iso(wall_clock()))
     return StationCore(config, session, provisioning, availability, remote, security,
                        transactions, dm)
 

@@ -119,10 +119,17 @@ class CsmsConnection:
         return self._closed_reason is not None
 
     def close(self) -> None:
+        """Closing handshake when still possible, then always release the socket.
+
+        websocket-client's ``close()`` returns early once the peer's close frame was answered,
+        leaving the TCP socket open (CLOSE-WAIT) until garbage collection; ``shutdown()``
+        closes it.
+        """
         try:
             self._ws.close(timeout=1.0)
         except Exception:  # noqa: BLE001 - closing a broken socket may fail in many ways
-            try:
-                self._ws.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
+            pass
+        try:
+            self._ws.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

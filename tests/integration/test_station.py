@@ -26,16 +26,6 @@ CP = "CP001"
 
 
 @pytest.fixture(scope="module")
-def csms():
-    server = CsmsServer(log=lambda line: None, heartbeat_interval=300)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def station(csms, tmp_path_factory, free_port):
     process = StationProcess(tmp_path_factory.mktemp("station"), csms.url_base, free_port())
     process.start()

@@ -361,3 +361,12 @@ class TestOffline:
         h.connect()
         reported = statuses(h.drain_calls())
         assert (first[0][3]["evseId"], 1, "Available") in reported
+
+
+class TestClock:
+    def test_date_time_reads_the_station_clock(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("GetVariables", {"getVariableData": [{
+            "component": {"name": "ClockCtrlr"}, "variable": {"name": "DateTime"}}]})
+        assert frames[0][2]["getVariableResult"][0]["attributeValue"] == "2026-01-02T03:04:05.000Z"
