@@ -56,6 +56,7 @@ class CsmsSession(ChildActor):
         self.timer_generation = 0
         self.timer_deadline: float | None = None
         self.connect_generation = 0
+        self.ping_generation = 0
         self.exiting = False
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -68,6 +69,7 @@ class CsmsSession(ChildActor):
         self.core = build_core(cfg, self.dm, AvailabilityRepository(core_db),
                                boot_reason="Watchdog" if msg.restarted else "PowerUp")
         self.session = self.core.session
+        self.core.provisioning.on_variable_set(self._variable_set)
         self.message_log = MessageLog(cfg.message_log_dir, identity=cfg.station.identity)
         self._schedule_connect(0.0)
 
@@ -133,6 +135,39 @@ class CsmsSession(ChildActor):
             self.session.tick(time.monotonic())
         elif kind == "connect" and generation == self.connect_generation and not self.exiting:
             self._connect()
+        elif kind == "ping" and generation == self.ping_generation and self.conn is not None:
+            self._ping()
+
+    def _variable_set(self, component: str, variable: str, instance, value: str) -> None:
+        if (component, variable) == ("OCPPCommCtrlr", "WebSocketPingInterval") and self.conn:
+            self._start_pinging()
+
+    def _start_pinging(self) -> None:
+        """(Re)start the ping chain; older chains die on their stale generation."""
+        self.ping_generation += 1
+        interval = self._ping_interval()
+        if interval > 0:
+            self.wakeupAfter(timedelta(seconds=interval), payload=("ping", self.ping_generation))
+
+    def _ping_interval(self) -> int:
+        return self.dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval", default=0) or 0
+
+    def _ping(self) -> None:
+        """Part 4 §5.2, §8.4: ping every WebSocketPingInterval seconds. A connection that stayed
+        silent (no pong, no frame) for two intervals is dead even if TCP has not noticed, as
+        happens when a mobile link drops without a FIN."""
+        interval = self._ping_interval()
+        if interval <= 0:
+            return
+        if time.monotonic() - self.conn.last_received > 2 * interval:
+            self._lost(f"no answer to websocket pings for {2 * interval} s")
+            return
+        try:
+            self.conn.ping()
+        except ConnectionClosed as exc:
+            self._lost(str(exc))
+            return
+        self.wakeupAfter(timedelta(seconds=interval), payload=("ping", self.ping_generation))
 
     def _schedule_connect(self, delay: float) -> None:
         self.connect_generation += 1
@@ -157,6 +192,7 @@ class CsmsSession(ChildActor):
             self._schedule_connect(delay)
             return
         self.attempt = 0
+        self._start_pinging()
         log.info("connected to %s as %s", url, self.config.station.identity)
         self.message_log.log_event(f"connected to {url}")
         self.session.connected(time.monotonic())
@@ -175,6 +211,7 @@ class CsmsSession(ChildActor):
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+        self.ping_generation += 1
         self.session.disconnected(time.monotonic())
         # Part 4 §5.3: the first reconnect waits RetryBackOffWaitMinimum (plus the random part).
         self.attempt = 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import select
 import socket
+import time
 from urllib.parse import quote
 
 import websocket
@@ -44,6 +45,8 @@ class CsmsConnection:
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
         self._closed_reason: str | None = None
+        # time.monotonic() of the last frame of any kind from the CSMS (pongs included).
+        self.last_received = time.monotonic()
 
     @classmethod
     def open(cls, base_url: str, identity: str, *, password: str | None = None,
@@ -75,6 +78,14 @@ class CsmsConnection:
         except (OSError, websocket.WebSocketException) as exc:
             raise ConnectionClosed(str(exc)) from None
 
+    def ping(self) -> None:
+        """Send a websocket ping (OCPPCommCtrlr.WebSocketPingInterval); the pong counts as
+        traffic in :attr:`last_received`."""
+        try:
+            self._ws.ping()
+        except (OSError, websocket.WebSocketException) as exc:
+            raise ConnectionClosed(str(exc)) from None
+
     def _readable(self) -> bool:
         sock = self._ws.sock
         if sock is None:
@@ -101,6 +112,7 @@ class CsmsConnection:
             except (OSError, socket.timeout, websocket.WebSocketException) as exc:
                 self._closed_reason = str(exc) or type(exc).__name__
                 break
+            self.last_received = time.monotonic()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 self._closed_reason = "closed by the CSMS"
                 break

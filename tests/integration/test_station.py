@@ -16,6 +16,7 @@ from messages.supervision import GetDirectory, GetStationHealth
 from simulators.csms import CallErrorResult, CsmsServer
 from station.actor_system import connect_to_actor_system
 
+from tests.integration.relay import RejectingRelay
 from tests.integration.station_process import StationProcess, listener_pid
 from tests.integration.test_loopback_only import (_all_ppids, _bound_sockets, _descendants,
                                                   _is_loopback, _socket_inodes)
@@ -31,6 +32,8 @@ def station(csms, tmp_path_factory, free_port):
     process.start()
     try:
         csms.wait_connected(CP, timeout=60)
+        # StatusNotifications only go out once the station is Accepted: ready for CSMS calls.
+        csms.wait_for("StatusNotification", identity=CP, timeout=60)
         yield process
     finally:
         process.kill()
@@ -251,3 +254,52 @@ def test_database_from_a_newer_version_stops_start_up(tmp_path, free_port):
     station.start()
     assert station.process.wait(60) == 2
     assert "schema version 99" in station.output() and "Traceback" not in station.output()
+
+
+def test_silent_connection_is_detected_by_pings(csms, tmp_path, free_port):
+    """Part 4 §5.2/§8.4: a link that dies without a FIN is noticed within two ping intervals,
+    and the station reconnects."""
+    identity = "CP-PING"
+    relay = RejectingRelay(csms.port)
+    station = StationProcess(tmp_path, relay.url_base, free_port(), identity=identity)
+    station.start()
+    try:
+        csms.wait_for("BootNotification", identity=identity, timeout=60)
+        csms.call(identity, "SetVariables", {"setVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"},
+             "variable": {"name": "WebSocketPingInterval"}, "attributeValue": "1"},
+            {"component": {"name": "OCPPCommCtrlr"},
+             "variable": {"name": "RetryBackOffRandomRange"}, "attributeValue": "0"},
+            {"component": {"name": "OCPPCommCtrlr"},
+             "variable": {"name": "RetryBackOffWaitMinimum"}, "attributeValue": "1"}]})
+        time.sleep(2.5)                         # pings answered: nothing happens
+        assert len(relay.attempts) == 1
+        relay.blackhole()
+        silenced = time.monotonic()
+        second = relay.wait("attempt", 2, timeout=15)
+        assert 2 <= second - silenced <= 6     # 2 intervals silent, a ping tick, 1 s back-off
+        assert "no answer to websocket pings" in station.output()
+        relay.blackhole(False)
+        assert station.stop() == 0
+    finally:
+        station.kill()
+        relay.stop()
+
+
+class TestWebsocketPing:
+    def test_pings_keep_a_live_connection(self, csms, station):
+        """Part 4 §8.4: with WebSocketPingInterval 1 the station pings; pongs keep it alive."""
+        connections = csms.connection_count(CP)
+        result = csms.call(CP, "SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "WebSocketPingInterval"}, "attributeValue": "1"}]})
+        assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        try:
+            time.sleep(3.5)
+            assert csms.connection_count(CP) == connections
+            assert csms.is_connected(CP)
+            assert "websocket pings" not in station.output()
+        finally:
+            csms.call(CP, "SetVariables", {"setVariableData": [{
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "WebSocketPingInterval"}, "attributeValue": "0"}]})
