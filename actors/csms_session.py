@@ -25,7 +25,7 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 from actors.base import ChildActor
 from device_model.model import DeviceModel
 from messages.csms import GetSessionStatus, SessionStatus
-from messages.evse import ConnectorStatusChanged, EvseAvailabilityChanged
+from messages.evse import ClockSynchronized, ConnectorStatusChanged, EvseAvailabilityChanged
 from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
@@ -82,6 +82,12 @@ class CsmsSession(ChildActor):
         return None
 
     # -- messages from other actors --------------------------------------------------------------
+
+    def directory_changed(self) -> None:
+        # A restarted Evse starts with the system clock; tell it the station's (B01.FR.06).
+        if self.core.clock.offset_s:
+            for address in self.directory.evses.values():
+                self.send(address, ClockSynchronized(offset_s=self.core.clock.offset_s))
 
     def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
         if self.core is not None:

@@ -13,11 +13,12 @@ import logging
 import os
 
 from actors.base import ChildActor
-from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
+from messages.evse import (ChangeEvseAvailability, ClockSynchronized, ConnectorStatusChanged,
                            EvseAvailabilityChanged, EvseStatus, GetEvseStatus,
                            StationAvailabilityChanged)
 from station.evse_state import OPERATIVE, EvseState
-from station.session import iso, utc_now
+from station.clock import StationClock
+from station.session import iso
 from storage.availability import AvailabilityRepository
 from storage import lite
 
@@ -33,6 +34,7 @@ class Evse(ChildActor):
         self.state = EvseState.load(self.index, self.config.evses.connectors_per_evse,
                                     self.repo.all())
         self._announced: dict[int, str] = {}
+        self.clock = StationClock()
         if msg.restarted:
             log.warning("EVSE %d restarted; connectors %s", self.index, self.state.statuses())
 
@@ -43,7 +45,7 @@ class Evse(ChildActor):
     def _announce(self) -> None:
         if self.directory is None or self.directory.csms_session is None:
             return
-        now = iso(utc_now())
+        now = iso(self.clock.now())
         for connector_id, status in self.state.statuses().items():
             if self._announced.get(connector_id) == status:
                 continue
@@ -64,6 +66,9 @@ class Evse(ChildActor):
         self.send(sender, EvseAvailabilityChanged(correlation_id=msg.correlation_id,
                                                   evse_id=self.index, status="Accepted"))
         self._announce()
+
+    def receiveMsg_ClockSynchronized(self, msg: ClockSynchronized, sender):
+        self.clock.offset_s = msg.offset_s
 
     def receiveMsg_StationAvailabilityChanged(self, msg: StationAvailabilityChanged, sender):
         self.state.station_operative = msg.operational_status == OPERATIVE

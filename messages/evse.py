@@ -54,3 +54,9 @@ class EvseStatus(Msg):
     operational_status: OperationalStatus
     connectors: dict[int, ConnectorStatus]
     connector_operational_status: dict[int, OperationalStatus]
+
+
+class ClockSynchronized(Msg):
+    """The station clock's offset to the system clock changed (B01.FR.06): stamp with it."""
+
+    offset_s: float

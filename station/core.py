@@ -17,7 +17,9 @@ from blocks.remote_control import RemoteControl
 from blocks.security import Security
 from blocks.transactions import Transactions
 from station.config import StationConfig
-from station.session import StationSession, iso, utc_now
+from messages.evse import ClockSynchronized
+from station.clock import StationClock, utc_now
+from station.session import StationSession, iso
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ CSMS_TO_CS_ACTIONS = frozenset({
 @dataclass
 class StationCore:
     config: StationConfig
+    clock: StationClock
     session: StationSession
     provisioning: Provisioning
     availability: Availability
@@ -50,12 +53,14 @@ class StationCore:
 
 
 def build_core(config: StationConfig, device_model, availability_repo, *,
-               wall_clock: Callable[[], datetime] = utc_now,
+               wall_clock: Callable[[], datetime] | None = None,
                new_message_id: Callable[[], str] | None = None,
                boot_reason: str = "PowerUp") -> StationCore:
     """Create the session and blocks for ``config`` on an opened device model."""
     dm = device_model
     _seed_station_identity(config, dm)
+    clock = StationClock(system=wall_clock or utc_now)
+    wall_clock = clock.now
     session = StationSession(
         identity=config.station.identity,
         new_message_id=new_message_id,
@@ -90,8 +95,18 @@ def build_core(config: StationConfig, device_model, availability_repo, *,
 
     provisioning.on_variable_set(on_variable_set)
     # ClockCtrlr.DateTime is required and read-only: the station's current time when read.
-    dm.provide("ClockCtrlr", "DateTime", lambda: iso(wall_clock()))
-    return StationCore(config, session, provisioning, availability, remote, security,
+    dm.provide("ClockCtrlr", "DateTime", lambda: iso(clock.now()))
+
+    def on_csms_time(current_time: str) -> None:
+        if "Heartbeat" not in (dm.get("ClockCtrlr", "TimeSource") or ""):
+            return
+        adjustment = clock.synchronize(current_time)                      # B01.FR.06, G02.FR.06
+        if abs(adjustment) >= 1.0:
+            log.info("clock adjusted by %.3f s to the CSMS's time", adjustment)
+            session.send_to_actor(("evses", None), ClockSynchronized(offset_s=clock.offset_s))
+
+    session.on_csms_time = on_csms_time
+    return StationCore(config, clock, session, provisioning, availability, remote, security,
                        transactions, dm)
 
 

@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ocppj import rpc as rpcmod
+from station.clock import utc_now
 from ocppj.errors import InternalError, OcppError, SecurityError
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,6 @@ ErrorCallback = Callable[[str, str], None]   # (error code, description); "Timeo
 BOOT_RETRY_FALLBACK_S = 60.0
 # How long a CALL waits for another actor's answer before we answer InternalError ourselves.
 DEFERRED_TIMEOUT_S = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def iso(ts: datetime) -> str:
@@ -144,11 +141,10 @@ class StationSession:
         self._outbox: list[tuple[Any, Any]] = []
         self._after: list[Callable[[], None]] = []
         self._offline_since: float | None = None
-        self._last_sent: float | None = None
-        self._boot_message_id: str | None = None
         self._now: float = 0.0
         self.boot_info: Callable[[], dict] = lambda: {}
-        self.on_heartbeat_time: Callable[[str], None] | None = None
+        # Called with the CSMS's currentTime (BootNotification and Heartbeat responses).
+        self.on_csms_time: Callable[[str], None] | None = None
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -210,8 +206,6 @@ class StationSession:
                 call.on_error("ConnectionLost", f"{call.action} not answered: connection lost")
         # Answers we still owe the CSMS cannot be delivered on a new connection.
         self._deferred.clear()
-        if self.registration != Registration.ACCEPTED:
-            self._boot_message_id = None
 
     def receive_text(self, text: str, now: float) -> None:
         """Feed one websocket text frame. Never raises on peer input."""
@@ -317,7 +311,6 @@ class StationSession:
             frames = self._rpc.data_to_send()
             if frames:
                 self._frames.extend(frames)
-                self._last_sent = now
                 if self.registration == Registration.ACCEPTED and self.heartbeat_interval > 0:
                     # G02.FR.05: any message sent resets the heartbeat timer.
                     self.timers.heartbeat = now + self.heartbeat_interval
@@ -329,8 +322,7 @@ class StationSession:
                 frames = self._rpc.data_to_send()
                 if frames:
                     self._frames.extend(frames)
-                    self._last_sent = now
-
+    
     def _process_events(self, now: float) -> None:
         for event in self._rpc.events_received():
             if isinstance(event, rpcmod.CallReceived):
@@ -381,9 +373,8 @@ class StationSession:
 
     def _send_boot(self, now: float) -> None:
         payload = {"reason": self.boot_reason, "chargingStation": self.boot_info()}
-        self._boot_message_id = self.call("BootNotification", payload,
-                                          on_result=self._on_boot_result,
-                                          on_error=self._on_boot_error)
+        self.call("BootNotification", payload, on_result=self._on_boot_result,
+                  on_error=self._on_boot_error)
 
     def trigger_boot(self) -> None:
         """TriggerMessage(BootNotification) while not Accepted (F06.FR.17 rejects it after)."""
@@ -406,8 +397,8 @@ class StationSession:
             self.timers.boot_retry = None
             if interval > 0:
                 self.heartbeat_interval = interval          # B01.FR.04
-            if self.on_heartbeat_time is not None and payload.get("currentTime"):
-                self.on_heartbeat_time(payload["currentTime"])
+            if self.on_csms_time is not None and payload.get("currentTime"):
+                self.on_csms_time(payload["currentTime"])
             self._set_registration(Registration.ACCEPTED)
             self._arm_heartbeat(now)
         else:
@@ -435,8 +426,8 @@ class StationSession:
         self.call("Heartbeat", {}, on_result=self._on_heartbeat_result, triggered=triggered)
 
     def _on_heartbeat_result(self, payload: dict) -> None:
-        if self.on_heartbeat_time is not None:
-            self.on_heartbeat_time(payload["currentTime"])
+        if self.on_csms_time is not None:
+            self.on_csms_time(payload["currentTime"])
 
     def after_reply(self, work: Callable[[], None]) -> None:
         """Run ``work`` once the response being built now is queued (F06.FR.04)."""

@@ -370,3 +370,28 @@ class TestClock:
         frames = h.csms_call("GetVariables", {"getVariableData": [{
             "component": {"name": "ClockCtrlr"}, "variable": {"name": "DateTime"}}]})
         assert frames[0][2]["getVariableResult"][0]["attributeValue"] == "2026-01-02T03:04:05.000Z"
+
+
+class TestClockSync:
+    """B01.FR.06: TimeSource Heartbeat: the CSMS's currentTime becomes the station's time."""
+
+    def test_boot_time_adjusts_the_station_clock_and_tells_the_evses(self, h):
+        h.connect()
+        frame = h.expect_call("BootNotification")
+        h.answer(frame, {"status": "Accepted", "interval": 300,
+                         "currentTime": "2026-01-02T03:05:05Z"})         # 60 s ahead
+        assert h.core.clock.offset_s == 60
+        h.drain_calls()
+        frames = h.csms_call("GetVariables", {"getVariableData": [{
+            "component": {"name": "ClockCtrlr"}, "variable": {"name": "DateTime"}}]})
+        assert frames[0][2]["getVariableResult"][0]["attributeValue"] == "2026-01-02T03:05:05.000Z"
+        targets = [target for target, _ in h.session.messages_to_actors()]
+        assert ("evses", None) in targets
+
+    def test_real_time_clock_source_ignores_the_csms(self, h):
+        h.dm.set_internal("ClockCtrlr", "TimeSource", "RealTimeClock")
+        h.connect()
+        frame = h.expect_call("BootNotification")
+        h.answer(frame, {"status": "Accepted", "interval": 300,
+                         "currentTime": "2026-01-02T03:05:05Z"})
+        assert h.core.clock.offset_s == 0
