@@ -26,6 +26,18 @@ BASE_REPORTS = ("ConfigurationInventory", "FullInventory", "SummaryInventory")
 COMPONENT_CRITERIA = ("Active", "Available", "Enabled", "Problem")
 
 
+def _status_info(status: str, reason: str) -> dict:
+    """attributeStatusInfo for a SetVariableResult that is not Accepted (reason codes of the
+    appendix; TC_B_11 accepts InvalidValue for a badly formatted value)."""
+    if status == "Rejected":
+        code = "ReadOnly" if reason == "read-only" else "InvalidValue"
+    elif status == "NotSupportedAttributeType":
+        code = "UnsupportedParam"
+    else:
+        code = "NotFound"
+    return {"reasonCode": code, "additionalInfo": reason[:512]}
+
+
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
@@ -77,6 +89,8 @@ class Provisioning:
                       "component": item["component"], "variable": item["variable"]}
             if status == "Accepted":
                 result["attributeValue"] = "" if value is None else value  # B06.FR.13
+            elif status == "Rejected":
+                result["attributeStatusInfo"] = {"reasonCode": "WriteOnly"}       # B06.FR.09
             results.append(result)
         return {"getVariableResult": results}
 
@@ -89,10 +103,14 @@ class Provisioning:
         changed = []
         for item in items:
             attribute_type = item.get("attributeType", "Actual")            # B05.FR.12
-            status = self._dm.set_variable(item["component"], item["variable"], attribute_type,
-                                           item["attributeValue"], source="csms")
-            results.append({"attributeStatus": status, "attributeType": attribute_type,
-                            "component": item["component"], "variable": item["variable"]})
+            status, reason = self._dm.set_variable_with_reason(
+                item["component"], item["variable"], attribute_type, item["attributeValue"],
+                source="csms")
+            result = {"attributeStatus": status, "attributeType": attribute_type,
+                      "component": item["component"], "variable": item["variable"]}
+            if reason is not None:
+                result["attributeStatusInfo"] = _status_info(status, reason)
+            results.append(result)
             if status in ("Accepted", "RebootRequired") and attribute_type == "Actual":
                 changed.append(item)
         for item in changed:

@@ -395,3 +395,27 @@ class TestClockSync:
         h.answer(frame, {"status": "Accepted", "interval": 300,
                          "currentTime": "2026-01-02T03:05:05Z"})
         assert h.core.clock.offset_s == 0
+
+
+class TestStatusInfo:
+    def test_rejected_values_say_why(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("SetVariables", {"setVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+             "attributeValue": "abc"},
+            {"component": {"name": "OCPPCommCtrlr"},
+             "variable": {"name": "MessageTimeout", "instance": "Default"}, "attributeValue": "5"},
+            {"component": {"name": "NoSuchCtrlr"}, "variable": {"name": "X"}, "attributeValue": "1"},
+        ]})
+        infos = [r.get("attributeStatusInfo", {}).get("reasonCode")
+                 for r in frames[0][2]["setVariableResult"]]
+        assert infos == ["InvalidValue", "ReadOnly", "NotFound"]
+
+    def test_accepted_has_no_status_info(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("SetVariables", {"setVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
+             "attributeValue": "30"}]})
+        assert "attributeStatusInfo" not in frames[0][2]["setVariableResult"][0]
