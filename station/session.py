@@ -357,6 +357,12 @@ class StationSession:
         except OcppError as error:
             self._rpc.send_error(event.message_id, error)
             return
+        except Exception:  # noqa: BLE001 - a bug must not leave the CSMS waiting for an answer
+            log.exception("%s %s: handler failed", event.action, event.message_id)
+            # Part 4: InternalError, and no internals in the details (STYLE §6).
+            self._rpc.send_error(event.message_id, InternalError(
+                "the charging station failed to handle the request"))
+            return
         if isinstance(outcome, Deferred):
             return
         self._reply(event.message_id, event.action, outcome, now)

@@ -419,3 +419,18 @@ class TestStatusInfo:
             {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"},
              "attributeValue": "30"}]})
         assert "attributeStatusInfo" not in frames[0][2]["setVariableResult"][0]
+
+
+class TestHandlerFailure:
+    def test_a_bug_in_a_handler_is_answered_internal_error(self, h):
+        h.boot()
+        h.drain_calls()
+
+        def broken(message_id, payload):
+            raise KeyError("bug")
+
+        h.session.routes["GetVariables"] = broken
+        frames = h.csms_call("GetVariables", {"getVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]})
+        assert frames[0][0] == 4 and frames[0][2] == "InternalError"
+        assert "bug" not in frames[0][3] and frames[0][4] == {}
