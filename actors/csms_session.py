@@ -31,6 +31,7 @@ from station.backoff import reconnect_delay
 from station.core import build_core
 from station.websocket_io import ConnectionClosed, CsmsConnection, HandshakeRejected
 from storage.availability import AvailabilityRepository
+from storage.queue_repo import QueueRepository
 from storage import lite
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ class CsmsSession(ChildActor):
         self.dm = DeviceModel.open(cfg.device_model_db_path, cfg.device_model_migrations_dir,
                                    cfg.component_config_dir, cfg.connectors_per_evse)
         core_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
+        # The queue commits with synchronous=FULL, a per-connection setting: its own connection.
+        queue_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
         self.core = build_core(cfg, self.dm, AvailabilityRepository(core_db),
+                               QueueRepository(queue_db),
                                boot_reason="Watchdog" if msg.restarted else "PowerUp")
         self.session = self.core.session
         self.core.provisioning.on_variable_set(self._variable_set)

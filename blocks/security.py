@@ -2,25 +2,29 @@
 
 A01-A04 (certificates, profiles 2 and 3) come later; what every station must do already is
 report its own start (SecurityEventNotification StartupOfTheDevice, or ResetOrReboot after a
-reset) once it is Accepted, which OCTT's reusable state "Booted" checks.
+reset) once it is Accepted, which OCTT's reusable state "Booted" checks. Security events go
+through the durable queue (A04.FR.02: queued with guaranteed delivery), so one raised while
+offline, or before a crash, still reaches the CSMS.
 """
 from __future__ import annotations
 
-from station.session import Registration, StationSession, iso
+from station.outbox import Outbox
+from station.session import StationSession, iso
 
 STARTUP_EVENTS = {"PowerUp": "StartupOfTheDevice"}
 
 
 class Security:
-    def __init__(self, session: StationSession) -> None:
+    def __init__(self, session: StationSession, outbox: Outbox) -> None:
         self._session = session
-        self._startup_reported = False
-        session.on_registration(self._on_registration)
+        self._outbox = outbox
+        # Queued at start-up, delivered once Accepted: the queue holds it back until then
+        # (B01.FR.08) and keeps it across restarts.
+        self.report(STARTUP_EVENTS.get(session.boot_reason, "ResetOrReboot"))
 
-    def _on_registration(self, registration: str, previous: str, now: float) -> None:
-        if registration != Registration.ACCEPTED or self._startup_reported:
-            return
-        event = STARTUP_EVENTS.get(self._session.boot_reason, "ResetOrReboot")
-        sent = self._session.call("SecurityEventNotification", {
-            "type": event, "timestamp": iso(self._session.wall_clock())})
-        self._startup_reported = sent is not None
+    def report(self, event_type: str, tech_info: str | None = None) -> None:
+        """SecurityEventNotification (A04), durably queued."""
+        payload = {"type": event_type, "timestamp": iso(self._session.wall_clock())}
+        if tech_info:
+            payload["techInfo"] = tech_info[:255]
+        self._outbox.send("SecurityEventNotification", payload)

@@ -19,6 +19,8 @@ from blocks.transactions import Transactions
 from station.config import StationConfig
 from messages.evse import ClockSynchronized
 from station.clock import StationClock, utc_now
+from station.message_queue import MessageQueue
+from station.outbox import Outbox
 from station.session import StationSession, iso
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,11 @@ class StationCore:
     remote_control: RemoteControl
     security: Security
     transactions: Transactions
+    outbox: Outbox
     device_model: object
 
 
-def build_core(config: StationConfig, device_model, availability_repo, *,
+def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
                wall_clock: Callable[[], datetime] | None = None,
                new_message_id: Callable[[], str] | None = None,
                boot_reason: str = "PowerUp") -> StationCore:
@@ -76,7 +79,16 @@ def build_core(config: StationConfig, device_model, availability_repo, *,
     availability = Availability(session, dm, availability_repo, config.connectors_per_evse)
     remote = RemoteControl(session)
     remote.add_trigger("StatusNotification", availability.trigger_status)
-    security = Security(session)
+    queue = MessageQueue(
+        queue_store,
+        message_attempts=dm.get_int("OCPPCommCtrlr", "MessageAttempts",
+                                    instance="TransactionEvent", default=3) or 1,
+        message_attempt_interval=float(dm.get_int("OCPPCommCtrlr", "MessageAttemptInterval",
+                                                  instance="TransactionEvent", default=60) or 0),
+        queue_all_messages=bool(dm.get_bool("OCPPCommCtrlr", "QueueAllMessages", default=False)),
+        resume_delay=float(config.ocpp.MessageQueueResumeDelay))
+    outbox = Outbox(session, queue)
+    security = Security(session, outbox)
     transactions = Transactions(session)
 
     def on_registration(registration: str, previous: str, now: float) -> None:
@@ -88,10 +100,18 @@ def build_core(config: StationConfig, device_model, availability_repo, *,
     session.on_registration(on_registration)
 
     def on_variable_set(component: str, variable: str, instance: str | None, value: str) -> None:
-        if component == "OCPPCommCtrlr" and variable == "HeartbeatInterval":
+        if component != "OCPPCommCtrlr":
+            return
+        if variable == "HeartbeatInterval":
             session.set_heartbeat_interval(float(value))
-        elif component == "OCPPCommCtrlr" and variable == "MessageTimeout":
+        elif variable == "MessageTimeout":
             session.message_timeout = float(value)
+        elif variable == "MessageAttempts" and instance == "TransactionEvent":
+            queue.message_attempts = int(value)
+        elif variable == "MessageAttemptInterval" and instance == "TransactionEvent":
+            queue.message_attempt_interval = float(value)
+        elif variable == "QueueAllMessages":
+            queue.set_queue_all_messages(value.lower() == "true")
 
     provisioning.on_variable_set(on_variable_set)
     # ClockCtrlr.DateTime is required and read-only: the station's current time when read.
@@ -107,7 +127,7 @@ def build_core(config: StationConfig, device_model, availability_repo, *,
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, dm)
+                       transactions, outbox, dm)
 
 
 def _charging_station(config: StationConfig) -> dict:

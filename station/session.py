@@ -126,6 +126,10 @@ class StationSession:
     # (registration, registration) so blocks can re-send state (B01.FR.05, B04).
     _listeners: list[Callable[[str, str, float], None]] = field(default_factory=list)
     _connect_listeners: list[Callable[[float, float | None], None]] = field(default_factory=list)
+    _disconnect_listeners: list[Callable[[float], None]] = field(default_factory=list)
+    # (next_deadline, on_due) pairs of blocks with timers of their own (the message queue).
+    _timers: list[tuple[Callable[[], float | None], Callable[[], None]]] = field(
+        default_factory=list)
 
     def __post_init__(self) -> None:
         self.registration = Registration.UNKNOWN
@@ -159,6 +163,15 @@ class StationSession:
     def on_connected(self, listener: Callable[[float, float | None], None]) -> None:
         """listener(now, offline_seconds or None for the first connection of this process)."""
         self._connect_listeners.append(listener)
+
+    def on_disconnected(self, listener: Callable[[float], None]) -> None:
+        self._disconnect_listeners.append(listener)
+
+    def add_timer(self, next_deadline: Callable[[], float | None],
+                  on_due: Callable[[], None]) -> None:
+        """A block's own timer: ``on_due()`` runs in :meth:`tick` once ``next_deadline()``
+        has passed; the deadline joins :meth:`next_deadline`."""
+        self._timers.append((next_deadline, on_due))
 
     def send_to_actor(self, target: Any, message: Any) -> None:
         """Queue an internal message; the actor shell delivers it (see messages_to_actors)."""
@@ -206,6 +219,8 @@ class StationSession:
                 call.on_error("ConnectionLost", f"{call.action} not answered: connection lost")
         # Answers we still owe the CSMS cannot be delivered on a new connection.
         self._deferred.clear()
+        for listener in self._disconnect_listeners:
+            listener(now)
 
     def receive_text(self, text: str, now: float) -> None:
         """Feed one websocket text frame. Never raises on peer input."""
@@ -229,6 +244,10 @@ class StationSession:
                 if self._rpc is not None:
                     self._rpc.send_error(deferred.message_id, InternalError(
                         "the charging station could not complete the request in time"))
+        for next_deadline, on_due in self._timers:
+            deadline = next_deadline()
+            if deadline is not None and deadline <= now:
+                on_due()
         if self.is_connected:
             if self.timers.boot_retry is not None and now >= self.timers.boot_retry:
                 self.timers.boot_retry = None
@@ -276,6 +295,7 @@ class StationSession:
         if self._rpc is not None:
             candidates.append(self._rpc.next_deadline())
         candidates.extend(d.deadline for d in self._deferred.values())
+        candidates.extend(next_deadline() for next_deadline, _ in self._timers)
         armed = [c for c in candidates if c is not None]
         return min(armed) if armed else None
 

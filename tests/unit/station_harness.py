@@ -15,6 +15,7 @@ from messages.evse import ConnectorStatusChanged
 from station.config import PROJECT_DIR, parse_config
 from station.core import build_core
 from storage.availability import AvailabilityRepository
+from storage.queue_repo import QueueRepository
 from storage import lite
 
 FIXED_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -38,7 +39,10 @@ class Harness:
         self.repo = AvailabilityRepository(lite.connect(self.config.core_db_path,
                                                         self.config.core_migrations_dir))
         ids = itertools.count(1)
-        self.core = build_core(self.config, self.dm, self.repo, wall_clock=lambda: FIXED_TIME,
+        self.queue_repo = QueueRepository(lite.connect(self.config.core_db_path,
+                                                       self.config.core_migrations_dir))
+        self.core = build_core(self.config, self.dm, self.repo, self.queue_repo,
+                               wall_clock=lambda: FIXED_TIME,
                                new_message_id=lambda: f"cs-{next(ids)}")
         self.session = self.core.session
         self.now = 1000.0

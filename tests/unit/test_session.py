@@ -434,3 +434,49 @@ class TestHandlerFailure:
             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]})
         assert frames[0][0] == 4 and frames[0][2] == "InternalError"
         assert "bug" not in frames[0][3] and frames[0][4] == {}
+
+
+class TestDurableSecurityEvents:
+    """A04.FR.02: security events are queued with guaranteed delivery."""
+
+    def test_startup_event_waits_for_acceptance(self, h):
+        h.boot(status="Pending", interval=30)
+        assert h.sent() == []                                              # B02.FR.02
+        h.advance(30)
+        frame = h.expect_call("BootNotification")
+        h.answer(frame, {"status": "Accepted", "interval": 300,
+                         "currentTime": "2026-01-02T03:04:05Z"})
+        assert [c[3]["type"] for c in h.drain_calls()
+                if c[2] == "SecurityEventNotification"] == ["StartupOfTheDevice"]
+
+    def test_event_not_delivered_before_a_crash_is_sent_after_restart(self, tmp_path):
+        first = Harness(tmp_path)
+        first.boot()
+        first.core.security.report("SettingSystemTime")
+        # The process dies here: nothing is answered, nothing is closed.
+        second = Harness(tmp_path)
+        second.boot()
+        types = [c[3]["type"] for c in second.drain_calls()
+                 if c[2] == "SecurityEventNotification"]
+        assert "SettingSystemTime" in types
+        assert types.count("StartupOfTheDevice") == 2                      # one per start
+
+    def test_call_error_is_retried_after_the_attempt_interval(self, h):
+        h.boot()
+        calls = []
+        frames = h.sent()
+        while frames:
+            frame = frames[0]
+            if frame[2] == "SecurityEventNotification" and not calls:
+                calls.append(frame)
+                h.session.receive_text(f'[4,"{frame[1]}","InternalError","busy",{{}}]', h.now)
+            else:
+                h.answer(frame, {})
+            frames = h.sent()
+        interval = h.dm.get_int("OCPPCommCtrlr", "MessageAttemptInterval",
+                                instance="TransactionEvent")
+        h.advance(interval - 1)
+        assert h.sent() == []
+        h.advance(1)
+        retry = h.expect_call("SecurityEventNotification")                 # E13.FR.03
+        assert retry[1] != calls[0][1] and retry[3] == calls[0][3]         # new id, same event
