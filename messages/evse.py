@@ -54,9 +54,141 @@ class EvseStatus(Msg):
     operational_status: OperationalStatus
     connectors: dict[int, ConnectorStatus]
     connector_operational_status: dict[int, OperationalStatus]
+    # The control API's view (issue 3): None where the EVSE has nothing to say.
+    transaction: dict | None = None      # {id, seqNo, chargingState, energy_wh, power_w}
+    power_w: float = 0.0
+    energy_wh: float = 0.0
+    applied_limit: dict | None = None
+    reservation: dict | None = None
+    faults: list[str] = []
 
 
 class ClockSynchronized(Msg):
     """The station clock's offset to the system clock changed (B01.FR.06): stamp with it."""
 
     offset_s: float
+
+
+# -- transactions (Evse <-> CsmsSession) --------------------------------------------------------
+
+class TransactionEventReady(Msg):
+    """An Evse has a TransactionEvent for the CSMS; it persisted its state first.
+
+    The Evse keeps it until ``TransactionEventQueued`` with the same ``event_key`` comes back, and
+    sends it again after a Directory change (the session may have restarted): at-least-once.
+    """
+
+    evse_id: int
+    event_key: str           # f"{transactionId}:{seqNo}"
+    payload: dict
+
+
+class TransactionEventQueued(Msg):
+    """The session committed the event to its durable queue."""
+
+    evse_id: int
+    event_key: str
+
+
+class TransactionEventAnswered(Msg):
+    """The CSMS answered a TransactionEvent; idTokenInfo (if any) matters to the Evse (E05)."""
+
+    evse_id: int
+    transaction_id: str
+    id_token_info: dict | None = None
+
+
+class MeterValuesReady(Msg):
+    """Idle / clock-aligned MeterValues (J01) or a triggered one (F06.FR.06)."""
+
+    evse_id: int
+    payload: dict
+
+
+class AuthorizeToken(Msg):
+    """An Evse asks whether a presented token may charge; answered with TokenAuthorized."""
+
+    correlation_id: str
+    evse_id: int
+    id_token: dict
+
+
+class TokenAuthorized(Msg):
+    correlation_id: str
+    id_token_info: dict      # IdTokenInfoType, wire form
+
+
+# -- remote control (CsmsSession -> Evse, answered) ----------------------------------------------
+
+class RemoteStart(Msg):
+    correlation_id: str
+    evse_id: int
+    id_token: dict
+    group_id_token: dict | None = None
+    remote_start_id: int
+    charging_profile: dict | None = None
+
+
+class RemoteStartAnswered(Msg):
+    correlation_id: str
+    status: Literal["Accepted", "Rejected"]
+    transaction_id: str | None = None
+    reason: str | None = None
+
+
+class RemoteStop(Msg):
+    correlation_id: str
+    transaction_id: str
+
+
+class RemoteStopAnswered(Msg):
+    correlation_id: str
+    status: Literal["Accepted", "Rejected"]
+
+
+class Unlock(Msg):
+    correlation_id: str
+    connector_id: int
+
+
+class UnlockAnswered(Msg):
+    correlation_id: str
+    status: Literal["Unlocked", "UnlockFailed", "OngoingAuthorizedTransaction",
+                    "UnknownConnector"]
+
+
+class TriggerEvse(Msg):
+    """TriggerMessage for MeterValues or TransactionEvent at this EVSE (F06.FR.06/07)."""
+
+    requested_message: Literal["MeterValues", "TransactionEvent"]
+
+
+# -- operator / simulator inputs (control API, demo, tests) ---------------------------------------
+
+class PlugIn(Msg):
+    connector_id: int = 1
+
+
+class PlugOut(Msg):
+    pass
+
+
+class PresentToken(Msg):
+    id_token: str
+    type: str = "ISO14443"
+
+
+class SetEvState(Msg):
+    state: Literal["charging", "suspended"]
+
+
+class SetFault(Msg):
+    active: bool
+    code: str
+
+
+class OperatorResult(Msg):
+    """Answer to an operator input: ok, or why not (maps to HTTP 409)."""
+
+    ok: bool
+    error: str | None = None
