@@ -25,7 +25,8 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 from actors.base import ChildActor
 from device_model.model import DeviceModel
 from messages.csms import GetSessionStatus, SessionStatus
-from messages.evse import ClockSynchronized, ConnectorStatusChanged, EvseAvailabilityChanged
+from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
+                           EvseAvailabilityChanged, MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
@@ -97,9 +98,23 @@ class CsmsSession(ChildActor):
         if self.core is not None:
             self.core.availability.connector_status_changed(msg)
 
-    def receiveMsg_EvseAvailabilityChanged(self, msg: EvseAvailabilityChanged, sender):
-        if self.core is not None:
-            self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())
+    def _answer_deferred(self, msg, sender):
+        self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())
+
+    # Answers to CALLs that waited for an Evse (StationSession.defer).
+    receiveMsg_EvseAvailabilityChanged = _answer_deferred
+    receiveMsg_RemoteStartAnswered = _answer_deferred
+    receiveMsg_RemoteStopAnswered = _answer_deferred
+    receiveMsg_UnlockAnswered = _answer_deferred
+
+    def receiveMsg_TransactionEventReady(self, msg: TransactionEventReady, sender):
+        self.core.transactions.transaction_event_ready(msg)
+
+    def receiveMsg_MeterValuesReady(self, msg: MeterValuesReady, sender):
+        self.core.transactions.meter_values_ready(msg)
+
+    def receiveMsg_AuthorizeToken(self, msg: AuthorizeToken, sender):
+        self.core.transactions.authorize_token(msg, sender)
 
     def receiveMsg_GetSessionStatus(self, msg: GetSessionStatus, sender):
         session = self.core.session if self.core else None
@@ -253,6 +268,8 @@ class CsmsSession(ChildActor):
         if self.directory is None:
             log.warning("no directory yet; dropping message to %s", target)
             return []
+        if not isinstance(target, tuple):
+            return [target]                 # an actor address (a reply)
         kind, index = target
         if kind == "evse":
             address = self.directory.evses.get(index)

@@ -72,6 +72,10 @@ class Availability:
             self._update_evse_state(msg.evse_id)
         self._report(key)
 
+    def status_of(self, evse_id: int, connector_id: int) -> str | None:
+        msg = self.known.get((evse_id, connector_id))
+        return msg.status if msg else None
+
     def _update_evse_state(self, evse_id: int) -> None:
         statuses = [self.known[(evse_id, c)].status for c in range(1, self._layout[evse_id] + 1)
                     if (evse_id, c) in self.known]

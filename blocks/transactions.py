@@ -1,29 +1,192 @@
-"""Functional blocks E and F, transactions and remote start/stop: what exists so far.
+"""Functional blocks E and F on the CsmsSession's side: TransactionEvents and remote control.
 
-Transactions come with the EVSE simulator. Until then the station still owes the answers the
-spec gives for a station that is not Accepted: B02.FR.05 asks for Rejected to
-RequestStartTransaction and RequestStopTransaction while Pending. When Accepted the station
-says, truthfully, that it does not support remote start/stop yet (CALLERROR NotSupported).
+Theory of operation
+-------------------
+The Evse actors own their transactions (``blocks/tx_state.py`` runs in each Evse process); this
+block is the station-wide part, in the CsmsSession:
+
+* **TransactionEvent delivery.** An Evse sends ``TransactionEventReady`` after persisting its
+  state; this block commits it to the durable queue (:class:`station.outbox.Outbox`) and
+  acknowledges with ``TransactionEventQueued``. An Evse re-sends what was not acknowledged after
+  a restart of either side, so the block drops an event whose ``event_key``
+  (transactionId:seqNo) is already queued: the CSMS sees each event once.
+* **The CSMS's answers.** The idTokenInfo of a TransactionEventResponse goes back to the Evse
+  (``TransactionEventAnswered``; E05 acts on it).
+* **Remote control (F01-F06).** RequestStartTransaction, RequestStopTransaction and
+  UnlockConnector are routed to the Evse concerned and answered when it answers
+  (``StationSession.defer``); while the station is not Accepted, remote start and stop are
+  Rejected (B02.FR.05). TriggerMessage MeterValues/TransactionEvent is passed to the Evses.
+* **Token checks.** An Evse asks ``AuthorizeToken``; without an AuthCache yet (issue #4) the
+  block asks the CSMS (Authorize) and answers Unknown when it cannot.
+* **GetTransactionStatus (E14)** from the queue and the transactions seen in events.
 """
 from __future__ import annotations
 
-from ocppj.errors import NotSupported
+import logging
+import uuid
+from typing import Any, Callable
+
+from messages.evse import (AuthorizeToken, MeterValuesReady, RemoteStart, RemoteStartAnswered,
+                           RemoteStop, RemoteStopAnswered, TokenAuthorized, TransactionEventAnswered,
+                           TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
+                           UnlockAnswered)
+from station.outbox import Outbox
 from station.session import Registration, StationSession
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_TOKEN = {"status": "Unknown"}
+
+
+def _event_key(payload: dict) -> str:
+    return f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
 
 
 class Transactions:
-    def __init__(self, session: StationSession) -> None:
+    def __init__(self, session: StationSession, outbox: Outbox,
+                 connectors_per_evse: list[int],
+                 connector_status: Callable[[int, int], str | None] = lambda e, c: None) -> None:
         self._session = session
+        self._connector_status = connector_status
+        self._outbox = outbox
+        self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
+        # Transactions seen in events: transactionId -> evse id, while not Ended.
+        self.ongoing: dict[str, int] = {}
+        # Events in the durable queue, so a re-sent one is not queued twice.
+        self._queued_keys: set[str] = {
+            _event_key(item.payload) for item in outbox.queue.pending()
+            if item.action == "TransactionEvent"}
+        for item in outbox.queue.pending():
+            if item.action == "TransactionEvent":
+                self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
         session.route("RequestStartTransaction", self.on_request_start_transaction)
         session.route("RequestStopTransaction", self.on_request_stop_transaction)
+        session.route("UnlockConnector", self.on_unlock_connector)
+        session.route("GetTransactionStatus", self.on_get_transaction_status)
 
-    def _not_yet(self, action: str) -> dict:
+    # -- from the Evses ---------------------------------------------------------------------------
+
+    def transaction_event_ready(self, msg: TransactionEventReady) -> None:
+        evse_target = ("evse", msg.evse_id)
+        if msg.event_key not in self._queued_keys:
+            queued = self._outbox.send("TransactionEvent", msg.payload,
+                                       on_result=lambda result, m=msg: self._answered(m, result))
+            if queued is None:
+                log.error("TransactionEvent %s was not queued", msg.event_key)
+                return
+            self._queued_keys.add(msg.event_key)
+            self._track(msg.payload, msg.evse_id)
+        self._session.send_to_actor(evse_target, TransactionEventQueued(
+            evse_id=msg.evse_id, event_key=msg.event_key))
+
+    def _track(self, payload: dict, evse_id: int | None) -> None:
+        transaction_id = payload["transactionInfo"]["transactionId"]
+        if payload["eventType"] == "Ended":
+            self.ongoing.pop(transaction_id, None)
+        elif evse_id is not None:
+            self.ongoing[transaction_id] = evse_id
+
+    def _answered(self, msg: TransactionEventReady, result: dict) -> None:
+        self._queued_keys.discard(msg.event_key)
+        self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
+            evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
+            id_token_info=result.get("idTokenInfo")))
+
+    def meter_values_ready(self, msg: MeterValuesReady) -> None:
+        # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
+        # by the next one.
+        self._outbox.send("MeterValues", msg.payload)
+
+    def authorize_token(self, msg: AuthorizeToken, reply_to: Any) -> None:
+        def answer(info: dict) -> None:
+            self._session.send_to_actor(reply_to, TokenAuthorized(
+                correlation_id=msg.correlation_id, id_token_info=info))
+
+        sent = self._session.call(
+            "Authorize", {"idToken": msg.id_token},
+            on_result=lambda result: answer(result["idTokenInfo"]),
+            on_error=lambda code, text: answer(UNKNOWN_TOKEN))
+        if sent is None:
+            answer(UNKNOWN_TOKEN)      # offline or not Accepted: local rules come with issue #4
+
+    # -- CSMS requests --------------------------------------------------------------------------
+
+    def on_request_start_transaction(self, message_id: str, payload: dict):
         if self._session.registration != Registration.ACCEPTED:
             return {"status": "Rejected"}                                  # B02.FR.05
-        raise NotSupported(f"{action} is not supported by this charging station yet")
+        evse_id = payload.get("evseId")
+        if evse_id is None:
+            evse_id = self.select_evse()                                   # F01.FR.20
+            if evse_id is None:
+                return {"status": "Rejected",                              # F01.FR.07
+                        "statusInfo": {"reasonCode": "NotFound",
+                                       "additionalInfo": "no EVSE is available"}}
+        if evse_id not in self._layout:
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        correlation_id = str(uuid.uuid4())
+        self._session.send_to_actor(("evse", evse_id), RemoteStart(
+            correlation_id=correlation_id, evse_id=evse_id, id_token=payload["idToken"],
+            group_id_token=payload.get("groupIdToken"), remote_start_id=payload["remoteStartId"],
+            charging_profile=payload.get("chargingProfile")))
+        return self._session.defer(correlation_id, message_id, "RequestStartTransaction",
+                                   self._finish_start)
 
-    def on_request_start_transaction(self, message_id: str, payload: dict) -> dict:
-        return self._not_yet("RequestStartTransaction")
+    @staticmethod
+    def _finish_start(answer: RemoteStartAnswered) -> dict:
+        result: dict = {"status": answer.status}
+        if answer.transaction_id:
+            result["transactionId"] = answer.transaction_id                # F01.FR.13
+        if answer.reason:
+            result["statusInfo"] = {"reasonCode": answer.reason}
+        return result
 
-    def on_request_stop_transaction(self, message_id: str, payload: dict) -> dict:
-        return self._not_yet("RequestStopTransaction")
+    def select_evse(self) -> int | None:
+        """The first EVSE whose connectors are all Available and that has no transaction."""
+        busy = set(self.ongoing.values())
+        for evse_id, connectors in self._layout.items():
+            if evse_id not in busy and all(self._connector_status(evse_id, c) == "Available"
+                                           for c in range(1, connectors + 1)):
+                return evse_id
+        return None
+
+    def on_request_stop_transaction(self, message_id: str, payload: dict):
+        if self._session.registration != Registration.ACCEPTED:
+            return {"status": "Rejected"}                                  # B02.FR.05
+        evse_id = self.ongoing.get(payload["transactionId"])
+        if evse_id is None:
+            return {"status": "Rejected"}                                  # F03.FR.08
+        correlation_id = str(uuid.uuid4())
+        self._session.send_to_actor(("evse", evse_id), RemoteStop(
+            correlation_id=correlation_id, transaction_id=payload["transactionId"]))
+        return self._session.defer(correlation_id, message_id, "RequestStopTransaction",
+                                   lambda answer: {"status": answer.status})
+
+    def on_unlock_connector(self, message_id: str, payload: dict):
+        evse_id, connector_id = payload["evseId"], payload["connectorId"]
+        if evse_id not in self._layout or not 1 <= connector_id <= self._layout[evse_id]:
+            return {"status": "UnknownConnector"}                          # F05.FR.03
+        correlation_id = str(uuid.uuid4())
+        self._session.send_to_actor(("evse", evse_id), Unlock(correlation_id=correlation_id,
+                                                              connector_id=connector_id))
+        return self._session.defer(correlation_id, message_id, "UnlockConnector",
+                                   lambda answer: {"status": answer.status})
+
+    def on_get_transaction_status(self, message_id: str, payload: dict) -> dict:
+        transaction_id = payload.get("transactionId")
+        result = {"messagesInQueue": self._outbox.queue.has_transaction_messages(transaction_id)}
+        if transaction_id is not None:
+            result["ongoingIndicator"] = transaction_id in self.ongoing    # E14.FR.02/03
+        return result
+
+    def trigger(self, requested_message: str, evse: dict | None) -> str:
+        """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11)."""
+        evse_id = (evse or {}).get("id")
+        if evse_id is not None and evse_id not in self._layout:
+            return "Rejected"
+        target = ("evse", evse_id) if evse_id else ("evses", None)
+        self._session.after_reply(lambda: self._session.send_to_actor(
+            target, TriggerEvse(requested_message=requested_message)))
+        return "Accepted"
+
+
+__all__ = ["Transactions", "RemoteStopAnswered", "UnlockAnswered"]

@@ -89,7 +89,10 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         resume_delay=float(config.ocpp.MessageQueueResumeDelay))
     outbox = Outbox(session, queue)
     security = Security(session, outbox)
-    transactions = Transactions(session)
+    transactions = Transactions(session, outbox, config.connectors_per_evse,
+                                availability.status_of)
+    for requested in ("MeterValues", "TransactionEvent"):
+        remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
     def on_registration(registration: str, previous: str, now: float) -> None:
         if registration == "Accepted" and session.heartbeat_interval > 0:

@@ -23,14 +23,24 @@ class Outbox:
         self._session = session
         self.queue = queue
         self.on_dropped: Callable[[MessageDropped], None] = self._log_dropped
+        # Per-message result callbacks of this process's lifetime (not durable: after a
+        # restart a re-sent message's answer has nobody waiting for it).
+        self._on_result: dict[str, Callable[[dict], None]] = {}
         session.on_connected(self._on_connected)
         session.on_registration(self._on_registration)
         session.on_disconnected(self._on_disconnected)
         session.add_timer(self.queue.next_deadline, self.pump)
 
-    def send(self, action: str, payload: dict) -> str | None:
-        """Queue durably (or drop, for a non-durable message while offline); then pump."""
+    def send(self, action: str, payload: dict, *,
+             on_result: Callable[[dict], None] | None = None) -> str | None:
+        """Queue durably (or drop, for a non-durable message while offline); then pump.
+
+        Returns the queue's id, or None when the message was not accepted (not durable and
+        the station offline). ``on_result`` gets the CALLRESULT payload.
+        """
         message_id = self.queue.enqueue(action, payload, created_at=self._session.wall_clock())
+        if message_id is not None and on_result is not None:
+            self._on_result[message_id] = on_result
         self.pump()
         return message_id
 
@@ -40,7 +50,7 @@ class Outbox:
             try:
                 sent = self._session.call(
                     item.action, item.payload,
-                    on_result=lambda payload, mid=item.message_id: self._delivered(mid),
+                    on_result=lambda payload, mid=item.message_id: self._delivered(mid, payload),
                     on_error=lambda code, text, mid=item.message_id: self._failed(mid, code))
             except ValueError:
                 # Our own payload breaks the schema: a bug, but it must not block the lane.
@@ -53,8 +63,11 @@ class Outbox:
                 self.queue.requeue(item.message_id)
                 return
 
-    def _delivered(self, message_id: str) -> None:
+    def _delivered(self, message_id: str, payload: dict) -> None:
         self.queue.delivered(message_id)
+        callback = self._on_result.pop(message_id, None)
+        if callback is not None:
+            callback(payload)
         self._session.after_reply(self.pump)
 
     def _failed(self, message_id: str, code: str) -> None:
@@ -63,6 +76,7 @@ class Outbox:
             return
         dropped = self.queue.failed(message_id, self._session.now, code)
         if dropped is not None:
+            self._on_result.pop(message_id, None)
             self.on_dropped(dropped)
         self._session.after_reply(self.pump)
 

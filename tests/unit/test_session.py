@@ -480,3 +480,106 @@ class TestDurableSecurityEvents:
         h.advance(1)
         retry = h.expect_call("SecurityEventNotification")                 # E13.FR.03
         assert retry[1] != calls[0][1] and retry[3] == calls[0][3]         # new id, same event
+
+
+def started_event(transaction_id="tx-1", seq_no=0, event_type="Started", evse_id=1):
+    payload = {"eventType": event_type, "timestamp": "2026-01-02T03:04:05.000Z",
+               "triggerReason": "Authorized", "seqNo": seq_no,
+               "transactionInfo": {"transactionId": transaction_id}}
+    if event_type == "Started":
+        payload["evse"] = {"id": evse_id, "connectorId": 1}
+    if event_type == "Ended":
+        payload["transactionInfo"]["stoppedReason"] = "Local"
+    return payload
+
+
+class TestTransactionEvents:
+    """Events from the Evses reach the CSMS once, in order, through the durable queue."""
+
+    def ready(self, h, payload, evse_id=1):
+        from messages.evse import TransactionEventReady
+        key = f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
+        h.core.transactions.transaction_event_ready(TransactionEventReady(
+            evse_id=evse_id, event_key=key, payload=payload))
+
+    def test_event_is_acknowledged_sent_and_answered(self, h):
+        from messages.evse import TransactionEventAnswered, TransactionEventQueued
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event())
+        acks = h.session.messages_to_actors()
+        assert [type(m) for _, m in acks] == [TransactionEventQueued]
+        frame = h.expect_call("TransactionEvent")
+        h.answer(frame, {"idTokenInfo": {"status": "Accepted"}})
+        [(target, answered)] = h.session.messages_to_actors()
+        assert target == ("evse", 1) and isinstance(answered, TransactionEventAnswered)
+        assert answered.id_token_info == {"status": "Accepted"}
+
+    def test_resent_event_is_not_queued_twice(self, h):
+        h.connect()                                      # not Accepted: the event waits
+        self.ready(h, started_event())
+        self.ready(h, started_event())                  # the Evse re-sent it
+        h.expect_call("BootNotification")
+        assert [m.action for m in h.core.outbox.queue.pending()].count("TransactionEvent") == 1
+
+    def test_offline_event_is_flagged_and_kept(self, h):
+        h.boot()
+        h.drain_calls()
+        h.disconnect()
+        self.ready(h, started_event())
+        h.connect()
+        calls = h.drain_calls()
+        [event] = [c[3] for c in calls if c[2] == "TransactionEvent"]
+        assert event["offline"] is True                                   # E04.FR.03
+
+    def test_transaction_status(self, h):
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event("tx-9"))
+        in_flight = h.expect_call("TransactionEvent")
+        frames = h.csms_call("GetTransactionStatus", {"transactionId": "tx-9"})
+        assert frames[0][2] == {"messagesInQueue": True, "ongoingIndicator": True}  # E14.FR.02/04
+        h.answer(in_flight, {})
+        frames = h.csms_call("GetTransactionStatus", {"transactionId": "other"})
+        assert frames[0][2] == {"messagesInQueue": False, "ongoingIndicator": False}  # E14.FR.01
+
+
+class TestRemoteControl:
+    def test_remote_start_goes_to_the_evse_and_waits(self, h):
+        import json
+        from messages.evse import RemoteStart, RemoteStartAnswered
+        h.boot()
+        h.drain_calls()
+        h.session.messages_to_actors()
+        h.session.receive_text(json.dumps([2, "rs", "RequestStartTransaction", {
+            "evseId": 2, "remoteStartId": 5, "idToken": {"idToken": "T", "type": "ISO14443"}}]),
+            h.now)
+        assert h.sent() == []
+        [(target, command)] = h.session.messages_to_actors()
+        assert target == ("evse", 2) and isinstance(command, RemoteStart)
+        h.session.resolve_deferred(command.correlation_id, RemoteStartAnswered(
+            correlation_id=command.correlation_id, status="Accepted"), h.now)
+        assert h.sent() == [[3, "rs", {"status": "Accepted"}]]
+
+    def test_remote_start_without_evse_picks_an_available_one(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        h.session.messages_to_actors()
+        import json
+        h.session.receive_text(json.dumps([2, "rs", "RequestStartTransaction", {
+            "remoteStartId": 5, "idToken": {"idToken": "T", "type": "ISO14443"}}]), h.now)
+        [(target, _)] = h.session.messages_to_actors()
+        assert target == ("evse", 1)                                       # F01.FR.20
+
+    def test_remote_stop_of_unknown_transaction_rejected(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("RequestStopTransaction", {"transactionId": "nope"})
+        assert frames[0][2] == {"status": "Rejected"}                      # F03.FR.08
+
+    def test_unlock_unknown_connector(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("UnlockConnector", {"evseId": 1, "connectorId": 7})
+        assert frames[0][2] == {"status": "UnknownConnector"}              # F05.FR.03
