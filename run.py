@@ -64,6 +64,21 @@ def prepare_storage(config: StationConfig) -> None:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
 
+def start_api(config: StationConfig, runner):
+    """The control API in this process: it runs a thread, which actors must not (STYLE §1)."""
+    from api.actor_gateway import ActorGateway
+    from api.server import ControlApi
+
+    gateway = ActorGateway(runner.asys, runner.root, identity=config.station.identity,
+                           csms_url=config.csms.url)
+    api = ControlApi(gateway, host=config.api.host, port=config.api.port,
+                     external_websocket_control=config.ocpp.EnableExternalWebsocketControl)
+    port = api.start()
+    log.info("control API on http://%s:%d/api/station (OpenAPI: /api/openapi.json)",
+             config.api.host, port)
+    return api
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -104,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             update={"url": csms.url})})
         log.info("embedded CSMS listening on %s (log: %s)", csms.url, csms.log_path)
     runner = StationRunner(config)
+    api = None
     code = 0
     try:
         runner.start(timeout=START_TIMEOUT_S)
         log.info("station %s running with %d EVSEs; Ctrl-C stops it",
                  config.station.identity, config.evses.count)
+        if config.api.enabled:
+            api = start_api(config, runner)
         while not stop_requested:
             time.sleep(0.2)
             if runner.seconds_since_health_check() >= HEALTH_EVERY_S:
@@ -121,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         code = 1
     finally:
+        if api is not None:
+            api.stop()
         runner.stop()
         if csms is not None:
             csms.stop()

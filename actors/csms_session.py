@@ -24,7 +24,8 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.base import ChildActor
 from device_model.model import DeviceModel
-from messages.csms import GetSessionStatus, SessionStatus
+from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
+                           SessionStatus)
 from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
                            EvseAvailabilityChanged, MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
@@ -60,6 +61,7 @@ class CsmsSession(ChildActor):
         self.connect_generation = 0
         self.ping_generation = 0
         self.exiting = False
+        self.held_offline = False
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -125,6 +127,25 @@ class CsmsSession(ChildActor):
             connect_count=session.connect_count if session else 0,
             pid=os.getpid()))
 
+    def receiveMsg_DisconnectCsms(self, msg: DisconnectCsms, sender):
+        """Operator/test control (EnableExternalWebsocketControl): go offline and stay there."""
+        self.held_offline = True
+        self.connect_generation += 1              # no scheduled reconnect may fire
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+            self.ping_generation += 1
+            self.message_log.log_event("disconnected by the operator")
+            self.session.disconnected(time.monotonic())
+        self.send(sender, CsmsControlDone(connected=False))
+
+    def receiveMsg_ConnectCsms(self, msg: ConnectCsms, sender):
+        self.held_offline = False
+        if self.conn is None:
+            self.attempt = 0
+            self._connect()
+        self.send(sender, CsmsControlDone(connected=self.conn is not None))
+
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender):
         self.exiting = True
         if self.conn is not None:
@@ -158,7 +179,8 @@ class CsmsSession(ChildActor):
         if kind == "tick" and generation == self.timer_generation:
             self.timer_deadline = None
             self.session.tick(time.monotonic())
-        elif kind == "connect" and generation == self.connect_generation and not self.exiting:
+        elif kind == "connect" and generation == self.connect_generation and not self.exiting \
+                and not self.held_offline:
             self._connect()
         elif kind == "ping" and generation == self.ping_generation and self.conn is not None:
             self._ping()

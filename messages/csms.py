@@ -14,3 +14,17 @@ class SessionStatus(Msg):
     boot_reason: str
     connect_count: int
     pid: int
+
+
+class DisconnectCsms(Msg):
+    """Close the websocket and stay offline until ConnectCsms (EnableExternalWebsocketControl)."""
+
+
+class ConnectCsms(Msg):
+    """Reconnect now (after DisconnectCsms)."""
+
+
+class CsmsControlDone(Msg):
+    """Answer to DisconnectCsms / ConnectCsms."""
+
+    connected: bool

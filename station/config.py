@@ -103,6 +103,24 @@ class ActorSystemSection(_Section):
         return value
 
 
+class ApiSection(_Section):
+    """The operators' HTTP control API (README: Control API). Loopback by default: it has no
+    authentication of its own."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8180, ge=0, le=65535)   # 0 = any free port (logged at start)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError("must be an IP address (e.g. 127.0.0.1)") from None
+        return value
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str | None = None
@@ -114,6 +132,7 @@ class StationConfig(_Section):
     evses: EvsesSection = EvsesSection()
     ocpp: OcppSection = OcppSection()
     actor_system: ActorSystemSection = ActorSystemSection()
+    api: ApiSection = ApiSection()
     logging: LoggingSection = LoggingSection()
     # Folder of the config file; relative paths resolve against it. Not a YAML key.
     base_dir: str = Field(default_factory=lambda: str(PROJECT_DIR), exclude=True)

@@ -62,6 +62,8 @@ class StationProcess:
                      "DeviceModelDatabasePath": str(workdir / "dm.db"),
                      "MessageLogPath": str(workdir / "log")},
             "actor_system": {"admin_port": admin_port},
+            # Any free port: several stations run side by side in the tests.
+            "api": {"port": 0},
         }
         for section, values in (extra or {}).items():
             config.setdefault(section, {}).update(values)

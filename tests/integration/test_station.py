@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -303,3 +306,63 @@ class TestWebsocketPing:
             csms.call(CP, "SetVariables", {"setVariableData": [{
                 "component": {"name": "OCPPCommCtrlr"},
                 "variable": {"name": "WebSocketPingInterval"}, "attributeValue": "0"}]})
+
+
+def api_port(station) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"control API on http://127\.0\.0\.1:(\d+)/", station.output())
+        if match:
+            return int(match.group(1))
+        time.sleep(0.1)
+    raise AssertionError("the control API did not start:\n" + station.output())
+
+
+def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class TestControlApi:
+    def test_station_and_evse_views(self, csms, station):
+        base = f"http://127.0.0.1:{api_port(station)}/api"
+        status, body = http("GET", f"{base}/station")
+        assert status == 200 and body["identity"] == CP
+        assert body["csms"]["connected"] is True and body["csms"]["registration"] == "Accepted"
+        assert [e["id"] for e in body["evses"]] == [1, 2]
+        status, body = http("GET", f"{base}/evses/1")
+        assert status == 200 and body["connectors"] == [{"id": 1, "status": "Available"}]
+
+    def test_unknown_evse_and_forbidden_websocket_control(self, csms, station):
+        base = f"http://127.0.0.1:{api_port(station)}/api"
+        assert http("GET", f"{base}/evses/9")[0] == 404
+        assert http("POST", f"{base}/csms/disconnect")[0] == 403
+
+
+def test_external_websocket_control(csms, tmp_path, free_port):
+    """EnableExternalWebsocketControl: the API may take the station off line and back."""
+    identity = "CP-WSCTL"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity,
+                             extra={"ocpp": {"EnableExternalWebsocketControl": True}})
+    station.start()
+    try:
+        csms.wait_for("BootNotification", identity=identity, timeout=60)
+        base = f"http://127.0.0.1:{api_port(station)}/api"
+        assert http("POST", f"{base}/csms/disconnect")[0] == 200
+        deadline = time.monotonic() + 10
+        while csms.is_connected(identity):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1)
+        assert csms.connection_count(identity) == 1          # it stays off line
+        assert http("POST", f"{base}/csms/connect")[0] == 200
+        csms.wait_connected(identity, timeout=10, count=2)
+        assert station.stop() == 0
+    finally:
+        station.kill()
