@@ -29,7 +29,7 @@ from station.config import DEFAULT_CONFIG_PATH, ConfigError, StationConfig, load
 log = logging.getLogger("station")
 
 START_TIMEOUT_S = 120
-HEALTH_EVERY_S = 2.0
+HEALTH_EVERY_S = 1.0
 
 
 class StartupError(Exception):
@@ -62,6 +62,40 @@ def prepare_storage(config: StationConfig) -> None:
         raise StartupError(str(exc)) from None
     except OSError as exc:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+
+
+def run_station(config: StationConfig, boot_reason: str, stop_requested: list) -> tuple[str, str]:
+    """Run the actor tree until a signal ("stopped"), a failure ("failed") or a reset the
+    station asked for ("reset", with the boot reason of the next start)."""
+    from station.runner import StationRunner
+
+    runner = StationRunner(config, boot_reason=boot_reason)
+    api = None
+    try:
+        runner.start(timeout=START_TIMEOUT_S)
+        log.info("station %s running with %d EVSEs; Ctrl-C stops it",
+                 config.station.identity, config.evses.count)
+        if config.api.enabled:
+            api = start_api(config, runner)
+        while not stop_requested:
+            time.sleep(0.2)
+            if runner.seconds_since_health_check() < HEALTH_EVERY_S:
+                continue
+            health = runner.health()
+            if health is None or health.error:
+                log.error("station failed: %s",
+                          health.error if health else "the root actor does not answer")
+                return "failed", boot_reason
+            if health.reset_requested:
+                return "reset", health.reset_requested
+        return "stopped", boot_reason
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return "failed", boot_reason
+    finally:
+        if api is not None:
+            api.stop()
+        runner.stop()
 
 
 def start_api(config: StationConfig, runner):
@@ -110,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     from station.embedded_csms import EmbeddedCsms
-    from station.runner import StationRunner
 
     csms = None
     if config.csms.url == "embedded":
@@ -118,30 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         config = config.model_copy(update={"csms": config.csms.model_copy(
             update={"url": csms.url})})
         log.info("embedded CSMS listening on %s (log: %s)", csms.url, csms.log_path)
-    runner = StationRunner(config)
-    api = None
     code = 0
+    boot_reason = "PowerUp"
     try:
-        runner.start(timeout=START_TIMEOUT_S)
-        log.info("station %s running with %d EVSEs; Ctrl-C stops it",
-                 config.station.identity, config.evses.count)
-        if config.api.enabled:
-            api = start_api(config, runner)
-        while not stop_requested:
-            time.sleep(0.2)
-            if runner.seconds_since_health_check() >= HEALTH_EVERY_S:
-                error = runner.failure()
-                if error:
-                    log.error("station failed: %s", error)
-                    code = 1
-                    break
-    except RuntimeError as exc:
-        log.error("%s", exc)
-        code = 1
+        while True:
+            outcome, boot_reason = run_station(config, boot_reason, stop_requested)
+            if outcome != "reset":
+                code = 0 if outcome == "stopped" else 1
+                break
+            # B11/B12: a reset restarts every actor process; the next BootNotification says why.
+            log.warning("resetting the station: restarting every actor (boot reason %s)",
+                        boot_reason)
     finally:
-        if api is not None:
-            api.stop()
-        runner.stop()
         if csms is not None:
             csms.stop()
     log.info("station stopped")

@@ -74,7 +74,7 @@ class CsmsSession(ChildActor):
         queue_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
         self.core = build_core(cfg, self.dm, AvailabilityRepository(core_db),
                                QueueRepository(queue_db),
-                               boot_reason="Watchdog" if msg.restarted else "PowerUp")
+                               boot_reason="Watchdog" if msg.restarted else msg.boot_reason)
         self.session = self.core.session
         self.core.provisioning.on_variable_set(self._variable_set)
         self.message_log = MessageLog(cfg.message_log_dir, identity=cfg.station.identity)
@@ -298,4 +298,6 @@ class CsmsSession(ChildActor):
             return [address] if address is not None else []
         if kind == "evses":
             return list(self.directory.evses.values())
+        if kind == "root":
+            return [self.directory.root]
         raise ValueError(f"unknown target {target!r}")

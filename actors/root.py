@@ -31,7 +31,8 @@ from actors.csms_session import CsmsSession
 from actors.evse import Evse
 from actors.thin import AuthCache, Display, EnergySink, SecurityActor, System
 from messages.supervision import (ChildReady, Configure, Directory, GetDirectory,
-                                  GetStationHealth, StartStation, StationFailed, StationHealth,
+                                  GetStationHealth, ResetStation, StartStation, StationFailed,
+                                  StationHealth,
                                   StationStarted, StationStopped, StopStation)
 from station.supervision import RestartBudget
 from storage.availability import AvailabilityRepository
@@ -64,6 +65,8 @@ class Root(ActorTypeDispatcher):
         self.stopping = False
         self.stop_waiters: list = []
         self.error: str | None = None
+        self.boot_reason = "PowerUp"
+        self.reset_requested: str | None = None
 
     # -- start ----------------------------------------------------------------------------------
 
@@ -72,6 +75,7 @@ class Root(ActorTypeDispatcher):
             self.send(sender, StationStarted(ok=False, error="the station is already started"))
             return
         self.config = msg.config
+        self.boot_reason = msg.boot_reason
         self.starter = sender
         if self.config.actor_system.base == "multiprocTCPBase":
             self._prepare_children_heap()
@@ -107,7 +111,7 @@ class Root(ActorTypeDispatcher):
         self.children[(role, index)] = address
         self.ready.discard((role, index))
         self.send(address, Configure(role=role, index=index, config=self.config,
-                                     restarted=restarted))
+                                     restarted=restarted, boot_reason=self.boot_reason))
 
     def _directory(self, *, full: bool = True) -> Directory:
         get = self.children.get
@@ -176,7 +180,12 @@ class Root(ActorTypeDispatcher):
         self.send(sender, StationHealth(
             running=self.started and self.error is None and not self.stopping,
             error=self.error,
-            restarts={f"{role}:{index}": n for (role, index), n in self.budget.total.items()}))
+            restarts={f"{role}:{index}": n for (role, index), n in self.budget.total.items()},
+            reset_requested=self.reset_requested))
+
+    def receiveMsg_ResetStation(self, msg: ResetStation, sender):
+        log.warning("station reset requested (next boot: %s)", msg.boot_reason)
+        self.reset_requested = msg.boot_reason
 
     # -- stop -----------------------------------------------------------------------------------
 

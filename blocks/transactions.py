@@ -52,6 +52,7 @@ class Transactions:
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
         # Transactions seen in events: transactionId -> evse id, while not Ended.
         self.ongoing: dict[str, int] = {}
+        self.on_changed: Callable[[], None] = lambda: None
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {
             _event_key(item.payload) for item in outbox.queue.pending()
@@ -82,7 +83,8 @@ class Transactions:
     def _track(self, payload: dict, evse_id: int | None) -> None:
         transaction_id = payload["transactionInfo"]["transactionId"]
         if payload["eventType"] == "Ended":
-            self.ongoing.pop(transaction_id, None)
+            if self.ongoing.pop(transaction_id, None) is not None:
+                self.on_changed()
         elif evse_id is not None:
             self.ongoing[transaction_id] = evse_id
 

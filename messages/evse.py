@@ -192,3 +192,25 @@ class OperatorResult(Msg):
 
     ok: bool
     error: str | None = None
+
+
+# -- device-model settings (CsmsSession -> Evse) ------------------------------------------------
+
+class EvseSettingsChanged(Msg):
+    """Device-model values an Evse uses changed (SetVariables), or the full set after a start.
+
+    The CsmsSession owns the device model (single writer); the Evse reads it once at start and
+    then learns changes from this message. Keys are ``"Component.Variable"`` of the station-level
+    component, Actual attribute, no variable instance (e.g. ``"TxCtrlr.TxStartPoint"``); values
+    are the variable's string value (``None`` = unset: the Evse's default applies). Keys the
+    Evse does not use are ignored. See ``station.evse_core.SETTINGS_KEYS``.
+    """
+
+    settings: dict[str, str | None]
+
+
+class EndTransaction(Msg):
+    """End the ongoing transaction now, e.g. before an Immediate reset (B12.FR.04/08)."""
+
+    stopped_reason: str = "ImmediateReset"
+    trigger_reason: str = "ResetCommand"

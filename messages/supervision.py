@@ -16,6 +16,7 @@ class StartStation(Msg):
     """Sent once to the Root by whoever starts the station; answered with StationStarted."""
 
     config: StationConfig
+    boot_reason: str = "PowerUp"        # BootReasonEnumType for the first BootNotification
 
 
 class StationStarted(Msg):
@@ -38,6 +39,7 @@ class Configure(Msg):
     index: int = 0
     config: StationConfig
     restarted: bool = False
+    boot_reason: str = "PowerUp"
 
 
 class Directory(Msg):
@@ -69,6 +71,15 @@ class StationHealth(Msg):
     running: bool
     error: str | None = None
     restarts: dict[str, int] = {}
+    # Set when the station asked to be reset (B11): the boot reason of the next start.
+    reset_requested: str | None = None
+
+
+class ResetStation(Msg):
+    """The CsmsSession asks for a station reset (B11/B12); whoever runs the actor system
+    (run.py) sees it in StationHealth, stops the tree and starts it again."""
+
+    boot_reason: str = "RemoteReset"
 
 
 class ChildReady(Msg):

@@ -14,6 +14,7 @@ from typing import Callable
 from blocks.availability import Availability
 from blocks.provisioning import Provisioning
 from blocks.remote_control import RemoteControl
+from blocks.reset import Reset
 from blocks.security import Security
 from blocks.transactions import Transactions
 from station.config import StationConfig
@@ -52,6 +53,7 @@ class StationCore:
     security: Security
     transactions: Transactions
     outbox: Outbox
+    reset: Reset
     device_model: object
 
 
@@ -91,6 +93,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     security = Security(session, outbox)
     transactions = Transactions(session, outbox, config.connectors_per_evse,
                                 availability.status_of)
+    reset = Reset(session, dm, lambda: transactions.ongoing)
+    transactions.on_changed = reset.transactions_changed
     for requested in ("MeterValues", "TransactionEvent"):
         remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
@@ -130,7 +134,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, dm)
+                       transactions, outbox, reset, dm)
 
 
 def _charging_station(config: StationConfig) -> dict:

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 
 
 class StationRunner:
-    def __init__(self, config: StationConfig) -> None:
+    def __init__(self, config: StationConfig, boot_reason: str = "PowerUp") -> None:
         self.config = config
+        self.boot_reason = boot_reason
         self.asys = None
         self.root = None
         self._last_health = time.monotonic()
@@ -29,7 +30,8 @@ class StationRunner:
                                        logfile=self.config.logging.file,
                                        log_level=self.config.logging.level)
         self.root = self.asys.createActor(Root, globalName=ROOT_GLOBAL_NAME)
-        answer = self.asys.ask(self.root, StartStation(config=self.config), timeout)
+        answer = self.asys.ask(self.root, StartStation(config=self.config,
+                                                       boot_reason=self.boot_reason), timeout)
         if not isinstance(answer, StationStarted):
             raise RuntimeError(f"the station did not start within {timeout} s")
         if not answer.ok:
@@ -51,6 +53,11 @@ class StationRunner:
         if health.error:
             return health.error
         return None
+
+    def reset_requested(self) -> str | None:
+        """The boot reason of a reset the station asked for (B11), else None."""
+        health = self.health()
+        return health.reset_requested if health is not None else None
 
     def directory(self, timeout: float = 10):
         return self.asys.ask(self.root, GetDirectory(), timeout)

@@ -366,3 +366,31 @@ def test_external_websocket_control(csms, tmp_path, free_port):
         assert station.stop() == 0
     finally:
         station.kill()
+
+
+def test_reset_restarts_the_actor_tree_and_keeps_unavailable(csms, tmp_path, free_port):
+    """TC_B_20 / TC_B_23: Reset OnIdle without transactions is Accepted, every actor process is
+    restarted, BootNotification says RemoteReset, and an Unavailable EVSE stays Unavailable."""
+    identity = "CP-RESET"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity)
+    station.start()
+    try:
+        csms.wait_for("StatusNotification", identity=identity, timeout=60)
+        assert csms.call(identity, "ChangeAvailability", {
+            "operationalStatus": "Inoperative", "evse": {"id": 2, "connectorId": 1}}) \
+            == {"status": "Accepted"}
+        admin_before = listener_pid(station.admin_port)
+        mark = csms.mark()
+        assert csms.call(identity, "Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+        boot = csms.wait_for("BootNotification", identity=identity, timeout=60, after=mark)
+        assert boot["reason"] == "RemoteReset"                             # B11.FR.04
+        assert listener_pid(station.admin_port) not in (None, admin_before)
+        csms.wait_for("StatusNotification", identity=identity, timeout=30, after=mark,
+                      predicate=lambda p: p["evseId"] == 2 and p["connectorStatus"] == "Unavailable")
+        csms.wait_for("StatusNotification", identity=identity, timeout=30, after=mark,
+                      predicate=lambda p: p["evseId"] == 1 and p["connectorStatus"] == "Available")
+        assert csms.call(identity, "Reset", {"type": "OnIdle", "evseId": 1})["status"] \
+            == "Rejected"                                                  # TC_B_28
+        assert station.stop() == 0
+    finally:
+        station.kill()

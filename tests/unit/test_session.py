@@ -583,3 +583,66 @@ class TestRemoteControl:
         h.drain_calls()
         frames = h.csms_call("UnlockConnector", {"evseId": 1, "connectorId": 7})
         assert frames[0][2] == {"status": "UnknownConnector"}              # F05.FR.03
+
+
+class TestReset:
+    """B11/B12."""
+
+    def ready(self, h, payload, evse_id=1):
+        TestTransactionEvents.ready(None, h, payload, evse_id)
+
+    def resets(self, h):
+        from messages.supervision import ResetStation
+        return [m for target, m in h.session.messages_to_actors()
+                if target == ("root", None) and isinstance(m, ResetStation)]
+
+    def test_idle_station_accepts_and_resets(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("Reset", {"type": "OnIdle"})
+        assert frames[0][2] == {"status": "Accepted"}                      # B11.FR.03
+        [reset] = self.resets(h)
+        assert reset.boot_reason == "RemoteReset"
+
+    def test_evse_reset_is_not_supported(self, h):
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("Reset", {"type": "OnIdle", "evseId": 1})
+        assert frames[0][2]["status"] == "Rejected"                        # B11.FR.09
+        assert self.resets(h) == []
+
+    def test_on_idle_waits_for_the_transaction_to_end(self, h):
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event("tx-1"))
+        h.drain_calls()
+        h.session.messages_to_actors()
+        frames = h.csms_call("Reset", {"type": "OnIdle"})
+        assert frames[0][2] == {"status": "Scheduled"}                     # B12.FR.01
+        assert self.resets(h) == []
+        self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"))
+        assert len(self.resets(h)) == 1                                    # B12.FR.03
+
+    def test_immediate_ends_transactions_first(self, h):
+        from messages.evse import EndTransaction
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event("tx-1"), evse_id=2)
+        h.drain_calls()
+        h.session.messages_to_actors()
+        frames = h.csms_call("Reset", {"type": "Immediate"})
+        assert frames[0][2] == {"status": "Accepted"}                      # B12.FR.02
+        commands = h.session.messages_to_actors()
+        assert [(t, type(m)) for t, m in commands] == [(("evse", 2), EndTransaction)]
+        self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"), evse_id=2)
+        assert len(self.resets(h)) == 1
+
+    def test_immediate_resets_anyway_after_a_timeout(self, h):
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event("tx-1"))
+        h.drain_calls()
+        h.csms_call("Reset", {"type": "Immediate"})
+        h.session.messages_to_actors()
+        h.advance(11)
+        assert len(self.resets(h)) == 1

@@ -1,0 +1,82 @@
+"""Reset (B11/B12): restart the station, or refuse to reset a single EVSE.
+
+Theory of operation
+-------------------
+A station reset restarts every actor process: this block asks the Root (``ResetStation``),
+run.py stops the actor tree and starts it again, and the next BootNotification carries the
+reason (RemoteReset). Before that:
+
+* without transactions: answer Accepted, then reset (B11.FR.03/04);
+* OnIdle with transactions: answer Scheduled (B12.FR.01) and reset once the last one ended
+  (B12.FR.03: they end normally, as E06);
+* Immediate with transactions: answer Accepted (B12.FR.02), tell every Evse to end its
+  transaction (stoppedReason ImmediateReset, triggerReason ResetCommand: B12.FR.04) and reset
+  once the Ended events are in the durable queue; they are delivered after the reboot if the
+  CSMS has not answered by then (B12.FR.05). A reset waits at most END_TIMEOUT_S for that.
+
+Resetting a single EVSE is not supported by this station: every generated EVSE component has
+AllowReset false (B11.FR.10), and such a request is Rejected (B11.FR.09, B12.FR.09).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from messages.evse import EndTransaction
+from messages.supervision import ResetStation
+from station.session import Reply, StationSession
+
+log = logging.getLogger(__name__)
+
+END_TIMEOUT_S = 10.0
+
+
+class Reset:
+    def __init__(self, session: StationSession, device_model,
+                 ongoing: Callable[[], dict[str, int]]) -> None:
+        self._session = session
+        self._dm = device_model
+        self._ongoing = ongoing
+        self.pending: str | None = None          # "OnIdle" / "Immediate" while waiting
+        self._deadline: float | None = None
+        session.route("Reset", self.on_reset)
+        session.add_timer(lambda: self._deadline, self._timed_out)
+
+    def on_reset(self, message_id: str, payload: dict) -> dict | Reply:
+        evse_id = payload.get("evseId")
+        if evse_id is not None:
+            allowed = self._dm.get_bool("EVSE", "AllowReset", evse_id=evse_id, default=False)
+            if not allowed:
+                return {"status": "Rejected",                              # B11.FR.09, B12.FR.09
+                        "statusInfo": {"reasonCode": "UnsupportedRequest",
+                                       "additionalInfo": "EVSE reset is not supported"}}
+        kind = payload["type"]
+        if not self._ongoing():
+            return Reply({"status": "Accepted"}, then=self._reset)         # B11.FR.03
+        if kind == "OnIdle":
+            self.pending = "OnIdle"
+            return {"status": "Scheduled"}                                 # B12.FR.01
+        self.pending = "Immediate"
+        self._deadline = self._session.now + END_TIMEOUT_S
+        return Reply({"status": "Accepted"}, then=self._end_transactions)  # B12.FR.02
+
+    def _end_transactions(self) -> None:
+        for evse_id in sorted(set(self._ongoing().values())):
+            self._session.send_to_actor(("evse", evse_id), EndTransaction())  # B12.FR.04
+
+    def transactions_changed(self) -> None:
+        """Call after every TransactionEvent queued: the last Ended one triggers a pending
+        reset (B12.FR.03)."""
+        if self.pending is not None and not self._ongoing():
+            self._reset()
+
+    def _timed_out(self) -> None:
+        if self.pending is not None:
+            log.warning("reset: transactions did not end in %.0f s; resetting anyway "
+                        "(their Ended events follow after the reboot)", END_TIMEOUT_S)
+            self._reset()
+
+    def _reset(self) -> None:
+        self.pending = None
+        self._deadline = None
+        self._session.send_to_actor(("root", None), ResetStation(boot_reason="RemoteReset"))
