@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="OCPP 2.0.1 charging station (1..128 EVSEs)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
                         help="YAML configuration file (default: config.yaml next to run.py)")
+    parser.add_argument("--demo", action="store_true",
+                        help="simulated EVs arrive, charge and leave at every EVSE")
     return parser.parse_args(argv)
 
 
@@ -64,19 +66,29 @@ def prepare_storage(config: StationConfig) -> None:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
 
-def run_station(config: StationConfig, boot_reason: str, stop_requested: list) -> tuple[str, str]:
+def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *,
+                demo: bool = False) -> tuple[str, str]:
     """Run the actor tree until a signal ("stopped"), a failure ("failed") or a reset the
     station asked for ("reset", with the boot reason of the next start)."""
     from station.runner import StationRunner
 
     runner = StationRunner(config, boot_reason=boot_reason)
-    api = None
+    api = simulation = None
     try:
         runner.start(timeout=START_TIMEOUT_S)
         log.info("station %s running with %d EVSEs; Ctrl-C stops it",
                  config.station.identity, config.evses.count)
         if config.api.enabled:
             api = start_api(config, runner)
+        if demo:
+            from api.actor_gateway import ActorGateway
+            from station.demo import Demo
+
+            simulation = Demo(ActorGateway(runner.asys, runner.root,
+                                           identity=config.station.identity,
+                                           csms_url=config.csms.url),
+                              list(range(1, config.evses.count + 1)))
+            simulation.start()
         while not stop_requested:
             time.sleep(0.2)
             if runner.seconds_since_health_check() < HEALTH_EVERY_S:
@@ -93,6 +105,8 @@ def run_station(config: StationConfig, boot_reason: str, stop_requested: list) -
         log.error("%s", exc)
         return "failed", boot_reason
     finally:
+        if simulation is not None:
+            simulation.stop()
         if api is not None:
             api.stop()
         runner.stop()
@@ -155,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     boot_reason = "PowerUp"
     try:
         while True:
-            outcome, boot_reason = run_station(config, boot_reason, stop_requested)
+            outcome, boot_reason = run_station(config, boot_reason, stop_requested,
+                                               demo=args.demo)
             if outcome != "reset":
                 code = 0 if outcome == "stopped" else 1
                 break
