@@ -1,83 +1,232 @@
-"""The Evse actor: one per EVSE; owns its connectors' availability and status.
+"""The Evse actor: one per EVSE; the I/O shell around :class:`station.evse_core.EvseCore`.
 
-State that must survive a crash (operational status per EVSE and connector, G03.FR.08) lives in
-the core database's AVAILABILITY table; the actor holds only a cache and rebuilds it in
-:meth:`configure`, which also runs after the Root restarts it. Every status is announced to the
-CsmsSession on start and whenever the Directory changes, so a restarted session or Evse
-converges without a special protocol; the session only reports what differs from what the CSMS
-was told.
+Every decision (transactions, metering, lock and relay, availability, statuses) is made by the
+core; this actor turns messages into core calls with the station time, and carries out the
+intents the core returns, in order: saves (``storage.evse_repo``, ``storage.availability``)
+first, then the answer to the requester, then messages to the CsmsSession. So nothing leaves
+the process before the state that explains it is committed.
+
+Time: a 1 s tick (``wakeupAfter``; wakeups cannot be cancelled, so each carries a generation
+and only the newest chain acts) plus a step after every input. Timestamps come from the station
+clock (system clock plus the offset learnt from the CSMS, ``ClockSynchronized``).
+
+Durability and restarts: :meth:`configure` runs on the first Configure and after the Root
+restarted this actor (``restarted``); it reloads AVAILABILITY and EVSE_STATE. A transaction
+found after a *fresh* station start (``restarted`` False) is ended with PowerLoss, or
+ImmediateReset after a reset (see the core). TransactionEvents stay unacknowledged until the
+session answers TransactionEventQueued and are sent again after every Directory change (the
+session may have restarted).
+
+Device-model settings are read once, read-only, from the device-model database; the
+CsmsSession (its only writer) sends :class:`~messages.evse.EvseSettingsChanged` for changes.
+
+Only modules the Root already imported are used (the Root imports this module): under
+multiprocTCPBase every Evse process shares them; per-process storage is plain ``sqlite3``.
 """
 from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
+
+from thespian.actors import WakeupMessage
 
 from actors.base import ChildActor
-from messages.evse import (ChangeEvseAvailability, ClockSynchronized, ConnectorStatusChanged,
-                           EvseAvailabilityChanged, EvseStatus, GetEvseStatus,
-                           StationAvailabilityChanged)
-from station.evse_state import OPERATIVE, EvseState
-from station.clock import StationClock
+from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchronized,
+                           ConnectorStatusChanged, EndTransaction, EvseAvailabilityChanged,
+                           EvseSettingsChanged, EvseStatus, GetEvseStatus, MeterValuesReady,
+                           OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
+                           RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
+                           SetFault, StationAvailabilityChanged, TokenAuthorized,
+                           TransactionEventAnswered, TransactionEventQueued,
+                           TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from station import clock as station_clock
+from station.evse_core import (SAVES, SETTINGS_KEYS, AnnounceStatus, EvseCore, Intent,
+                               Outcome, RequestAuthorization, SaveAvailability, SaveState,
+                               SendMeterValues, SendTransactionEvent)
+from station.evse_state import EvseState
 from station.session import iso
-from storage.availability import AvailabilityRepository
 from storage import lite
+from storage.availability import AvailabilityRepository
+from storage.evse_repo import EvseRepository, read_device_model
 
 log = logging.getLogger(__name__)
+
+TICK = timedelta(seconds=1)
+
+
+def system_now():
+    """The system clock the station clock is built on (a seam: tests replace it)."""
+    return station_clock.utc_now()
 
 
 class Evse(ChildActor):
     role = "evse"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.core: EvseCore | None = None
+        self.tick_generation = 0
+
+    # -- set-up ---------------------------------------------------------------------------------
+
     def configure(self, msg) -> None:
-        self.repo = AvailabilityRepository(lite.connect(self.config.core_db_path,
-                                                        self.config.core_migrations_dir))
-        self.state = EvseState.load(self.index, self.config.evses.connectors_per_evse,
-                                    self.repo.all())
-        self._announced: dict[int, str] = {}
-        self.clock = StationClock()
-        if msg.restarted:
-            log.warning("EVSE %d restarted; connectors %s", self.index, self.state.statuses())
+        cfg = self.config
+        db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
+        self.availability_repo = AvailabilityRepository(db)
+        self.repo = EvseRepository(db)
+        self.clock = station_clock.StationClock(system=lambda: system_now())
+        connectors = cfg.evses.connectors_per_evse
+        availability = EvseState.load(self.index, connectors, self.availability_repo.all())
+        # A Configure that carries the values (read once by whoever configures 128 EVSEs)
+        # spares every process its own read: about 0.5 MB of private memory each.
+        values = getattr(msg, "evse_settings", None)
+        if values is None:
+            values = read_device_model(cfg.device_model_db_path, SETTINGS_KEYS)
+        self.core = EvseCore(self.index, connectors, values, availability)
+        saved = self.repo.load(self.index)
+        running = saved["tx"].get("transaction_id") if saved else None
+        if msg.restarted or running:
+            log.warning("EVSE %d %s; transaction %s", self.index,
+                        "restarted" if msg.restarted else f"started ({msg.boot_reason})", running)
+        self._run(self.core.start(self.clock.now(), saved, fresh_boot=not msg.restarted,
+                                  boot_reason=msg.boot_reason))
+        self._arm_tick()
 
     def directory_changed(self) -> None:
-        self._announced.clear()
-        self._announce()
+        self._run(self.core.resend())
 
-    def _announce(self) -> None:
-        if self.directory is None or self.directory.csms_session is None:
+    def _arm_tick(self) -> None:
+        self.tick_generation += 1
+        self.wakeupAfter(TICK, payload=("evse-tick", self.tick_generation))
+
+    def receiveMsg_WakeupMessage(self, msg: WakeupMessage, sender):
+        if msg.payload != ("evse-tick", self.tick_generation):
             return
-        now = iso(self.clock.now())
-        for connector_id, status in self.state.statuses().items():
-            if self._announced.get(connector_id) == status:
+        self._run(self.core.tick(self.clock.now()))
+        self.wakeupAfter(TICK, payload=("evse-tick", self.tick_generation))
+
+    # -- carrying out the core's intents --------------------------------------------------------
+
+    def _run(self, intents: list[Intent], answer=None, to=None) -> None:
+        """Saves, then ``answer`` to ``to``, then everything else (module docstring)."""
+        for intent in intents:
+            if isinstance(intent, SaveState):
+                self.repo.save(self.index, intent.state, intent.running, iso(self.clock.now()))
+            elif isinstance(intent, SaveAvailability):
+                self.availability_repo.set(self.index, intent.connector_id, intent.status)
+        if answer is not None:
+            self.send(to, answer)
+        session = self.directory.csms_session if self.directory is not None else None
+        if session is None:
+            return          # sent again by resend() when the Directory arrives
+        stamp = None
+        for intent in intents:
+            if isinstance(intent, SAVES):
                 continue
-            self._announced[connector_id] = status
-            self.send(self.directory.csms_session, ConnectorStatusChanged(
-                evse_id=self.index, connector_id=connector_id, status=status, timestamp=now))
+            if isinstance(intent, SendTransactionEvent):
+                message = TransactionEventReady(evse_id=self.index, event_key=intent.event_key,
+                                                payload=intent.payload)
+            elif isinstance(intent, AnnounceStatus):
+                stamp = stamp or iso(self.clock.now())
+                message = ConnectorStatusChanged(evse_id=self.index,
+                                                 connector_id=intent.connector_id,
+                                                 status=intent.status, timestamp=stamp)
+            elif isinstance(intent, SendMeterValues):
+                message = MeterValuesReady(evse_id=self.index, payload=intent.payload)
+            elif isinstance(intent, RequestAuthorization):
+                message = AuthorizeToken(correlation_id=intent.correlation_id,
+                                         evse_id=self.index, id_token=intent.id_token)
+            else:
+                raise TypeError(f"unknown intent {intent!r}")
+            self.send(session, message)
+
+    def _operator(self, outcome: Outcome, sender) -> None:
+        ok, error = outcome.answer
+        self._run(outcome.intents, OperatorResult(ok=ok, error=error), sender)
+
+    # -- operator and EV inputs (control API, demo, tests) --------------------------------------
+
+    def receiveMsg_PlugIn(self, msg: PlugIn, sender):
+        self._operator(self.core.plug_in(self.clock.now(), msg.connector_id), sender)
+
+    def receiveMsg_PlugOut(self, msg: PlugOut, sender):
+        self._operator(self.core.plug_out(self.clock.now()), sender)
+
+    def receiveMsg_PresentToken(self, msg: PresentToken, sender):
+        token = {"idToken": msg.id_token, "type": msg.type}
+        self._operator(self.core.present_token(self.clock.now(), token), sender)
+
+    def receiveMsg_SetEvState(self, msg: SetEvState, sender):
+        self._operator(self.core.set_ev_state(self.clock.now(), msg.state), sender)
+
+    def receiveMsg_SetFault(self, msg: SetFault, sender):
+        self._operator(self.core.set_fault(self.clock.now(), msg.active, msg.code), sender)
+
+    # -- the CsmsSession ------------------------------------------------------------------------
+
+    def receiveMsg_TokenAuthorized(self, msg: TokenAuthorized, sender):
+        self._run(self.core.token_authorized(self.clock.now(), msg.correlation_id,
+                                             msg.id_token_info))
+
+    def receiveMsg_TransactionEventQueued(self, msg: TransactionEventQueued, sender):
+        self._run(self.core.event_queued(self.clock.now(), msg.event_key))
+
+    def receiveMsg_TransactionEventAnswered(self, msg: TransactionEventAnswered, sender):
+        self._run(self.core.event_answered(self.clock.now(), msg.transaction_id,
+                                           msg.id_token_info))
+
+    def receiveMsg_RemoteStart(self, msg: RemoteStart, sender):
+        outcome = self.core.remote_start(self.clock.now(), msg.id_token, msg.group_id_token,
+                                         msg.remote_start_id)
+        status, transaction_id, reason = outcome.answer
+        self._run(outcome.intents, RemoteStartAnswered(
+            correlation_id=msg.correlation_id, status=status, transaction_id=transaction_id,
+            reason=reason), sender)
+
+    def receiveMsg_RemoteStop(self, msg: RemoteStop, sender):
+        outcome = self.core.remote_stop(self.clock.now(), msg.transaction_id)
+        self._run(outcome.intents, RemoteStopAnswered(correlation_id=msg.correlation_id,
+                                                      status=outcome.answer), sender)
+
+    def receiveMsg_Unlock(self, msg: Unlock, sender):
+        outcome = self.core.unlock(self.clock.now(), msg.connector_id)
+        self._run(outcome.intents, UnlockAnswered(correlation_id=msg.correlation_id,
+                                                  status=outcome.answer), sender)
+
+    def receiveMsg_TriggerEvse(self, msg: TriggerEvse, sender):
+        self._run(self.core.trigger(self.clock.now(), msg.requested_message))
+
+    def receiveMsg_EndTransaction(self, msg: EndTransaction, sender):
+        self._run(self.core.end_transaction(self.clock.now(), msg.stopped_reason,
+                                            msg.trigger_reason))
+
+    def receiveMsg_EvseSettingsChanged(self, msg: EvseSettingsChanged, sender):
+        self._run(self.core.settings_changed(self.clock.now(), msg.settings))
 
     def receiveMsg_ChangeEvseAvailability(self, msg: ChangeEvseAvailability, sender):
-        operative = msg.operational_status == OPERATIVE
-        # Persist before answering (G03.FR.08): a crash after the answer must not undo it.
-        self.repo.set(self.index, msg.connector_id or 0, msg.operational_status)
-        if msg.connector_id is None:
-            self.state.evse_operative = operative
-        else:
-            self.state.connector_operative[msg.connector_id] = operative
-        # G03.FR.03: already in that state is Accepted too. G03.FR.05 (Scheduled while a
-        # transaction runs) arrives with transactions.
-        self.send(sender, EvseAvailabilityChanged(correlation_id=msg.correlation_id,
-                                                  evse_id=self.index, status="Accepted"))
-        self._announce()
+        # Persisted before the answer (G03.FR.08): _run saves first.
+        outcome = self.core.change_availability(self.clock.now(), msg.connector_id,
+                                                msg.operational_status)
+        self._run(outcome.intents, EvseAvailabilityChanged(
+            correlation_id=msg.correlation_id, evse_id=self.index, status=outcome.answer), sender)
+
+    def receiveMsg_StationAvailabilityChanged(self, msg: StationAvailabilityChanged, sender):
+        self._run(self.core.station_availability(self.clock.now(), msg.operational_status))
 
     def receiveMsg_ClockSynchronized(self, msg: ClockSynchronized, sender):
         self.clock.offset_s = msg.offset_s
 
-    def receiveMsg_StationAvailabilityChanged(self, msg: StationAvailabilityChanged, sender):
-        self.state.station_operative = msg.operational_status == OPERATIVE
-        self._announce()
-
     def receiveMsg_GetEvseStatus(self, msg: GetEvseStatus, sender):
+        # The status as of now: let time pass first (energy, timers, due meter values).
+        now = self.clock.now()
+        self._run(self.core.tick(now))
+        core = self.core
+        avail = core.avail
         self.send(sender, EvseStatus(
             evse_id=self.index, pid=os.getpid(),
-            operational_status=self.state.operational_status(),
-            connectors=self.state.statuses(),
-            connector_operational_status={c: self.state.operational_status(c)
-                                          for c in self.state.connector_ids}))
+            operational_status=avail.operational_status(),
+            connectors=core.connector_statuses(),
+            connector_operational_status={c: avail.operational_status(c)
+                                          for c in avail.connector_ids},
+            **core.status(now)))

@@ -36,7 +36,9 @@ from messages.supervision import (ChildReady, Configure, Directory, GetDirectory
                                   StationStarted, StationStopped, StopStation)
 from station.supervision import RestartBudget
 from storage.availability import AvailabilityRepository
+from station.evse_core import SETTINGS_KEYS
 from storage import lite
+from storage.evse_repo import read_device_model
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class Root(ActorTypeDispatcher):
         self.error: str | None = None
         self.boot_reason = "PowerUp"
         self.reset_requested: str | None = None
+        self._evse_settings: dict | None = None
 
     # -- start ----------------------------------------------------------------------------------
 
@@ -110,8 +113,16 @@ class Root(ActorTypeDispatcher):
         address = self.createActor(cls)
         self.children[(role, index)] = address
         self.ready.discard((role, index))
+        settings = None
+        if role == "evse":
+            # Fresh after a restart: the CSMS may have changed a value since the start.
+            if restarted or self._evse_settings is None:
+                self._evse_settings = read_device_model(self.config.device_model_db_path,
+                                                        SETTINGS_KEYS)
+            settings = self._evse_settings
         self.send(address, Configure(role=role, index=index, config=self.config,
-                                     restarted=restarted, boot_reason=self.boot_reason))
+                                     restarted=restarted, boot_reason=self.boot_reason,
+                                     evse_settings=settings))
 
     def _directory(self, *, full: bool = True) -> Directory:
         get = self.children.get

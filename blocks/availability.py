@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, StationAvailabilityChanged)
@@ -43,7 +43,9 @@ class Availability:
     """Status tracking, StatusNotification and ChangeAvailability."""
 
     def __init__(self, session: StationSession, device_model, availability_repo,
-                 connectors_per_evse: list[int]) -> None:
+                 connectors_per_evse: list[int],
+                 transactions_ongoing: Callable[[], bool] = lambda: False) -> None:
+        self._transactions_ongoing = transactions_ongoing
         self._session = session
         self._dm = device_model
         self._repo = availability_repo
@@ -189,4 +191,7 @@ class Availability:
                                         StationAvailabilityChanged(operational_status=status))
             self._dm.set_internal("ChargingStation", "AvailabilityState",
                                   "Available" if status == "Operative" else "Unavailable")
+            if self._transactions_ongoing():
+                # The Evses apply it when their transactions end (G04.FR.06).
+                return {"status": "Scheduled"}
         return {"status": "Accepted"}                                      # G04.FR.04

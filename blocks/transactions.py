@@ -45,13 +45,14 @@ def _event_key(payload: dict) -> str:
 class Transactions:
     def __init__(self, session: StationSession, outbox: Outbox,
                  connectors_per_evse: list[int],
-                 connector_status: Callable[[int, int], str | None] = lambda e, c: None) -> None:
+                 connector_status: Callable[[int, int], str | None] = lambda e, c: None,
+                 ongoing: dict[str, int] | None = None) -> None:
         self._session = session
         self._connector_status = connector_status
         self._outbox = outbox
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
         # Transactions seen in events: transactionId -> evse id, while not Ended.
-        self.ongoing: dict[str, int] = {}
+        self.ongoing: dict[str, int] = ongoing if ongoing is not None else {}
         self.on_changed: Callable[[], None] = lambda: None
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {

@@ -40,6 +40,9 @@ class Configure(Msg):
     config: StationConfig
     restarted: bool = False
     boot_reason: str = "PowerUp"
+    # For Evses: the device-model values they use, read once by the Root (one read instead of
+    # 128, and no sqlite3 set-up in every Evse process); see station.evse_core.SETTINGS_KEYS.
+    evse_settings: dict[str, str | None] | None = None
 
 
 class Directory(Msg):

@@ -18,8 +18,9 @@ from blocks.reset import Reset
 from blocks.security import Security
 from blocks.transactions import Transactions
 from station.config import StationConfig
-from messages.evse import ClockSynchronized
+from messages.evse import ClockSynchronized, EvseSettingsChanged
 from station.clock import StationClock, utc_now
+from station.evse_core import SETTINGS_KEYS
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.session import StationSession, iso
@@ -78,7 +79,9 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                                                   default=0) or 0)
     session.boot_info = lambda: _charging_station(config)
     provisioning = Provisioning(session, dm)
-    availability = Availability(session, dm, availability_repo, config.connectors_per_evse)
+    ongoing: dict[str, int] = {}
+    availability = Availability(session, dm, availability_repo, config.connectors_per_evse,
+                                lambda: bool(ongoing))
     remote = RemoteControl(session)
     remote.add_trigger("StatusNotification", availability.trigger_status)
     queue = MessageQueue(
@@ -92,7 +95,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     outbox = Outbox(session, queue)
     security = Security(session, outbox)
     transactions = Transactions(session, outbox, config.connectors_per_evse,
-                                availability.status_of)
+                                availability.status_of, ongoing=ongoing)
     reset = Reset(session, dm, lambda: transactions.ongoing)
     transactions.on_changed = reset.transactions_changed
     for requested in ("MeterValues", "TransactionEvent"):
@@ -107,6 +110,10 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     session.on_registration(on_registration)
 
     def on_variable_set(component: str, variable: str, instance: str | None, value: str) -> None:
+        key = f"{component}.{variable}"
+        if key in SETTINGS_KEYS and instance is None:
+            # The Evses read these at start; the device model has one writer, so tell them.
+            session.send_to_actor(("evses", None), EvseSettingsChanged(settings={key: value}))
         if component != "OCPPCommCtrlr":
             return
         if variable == "HeartbeatInterval":

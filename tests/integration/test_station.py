@@ -394,3 +394,41 @@ def test_reset_restarts_the_actor_tree_and_keeps_unavailable(csms, tmp_path, fre
         assert station.stop() == 0
     finally:
         station.kill()
+
+
+def test_charging_session_through_the_control_api(csms, tmp_path, free_port):
+    """E01/E06 end to end: plug in, card, charge, card again, plug out; the CSMS sees
+    Started, Updated..., Ended with continuous seqNo, and the energy grows."""
+    identity = "CP-SESSION-API"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity)
+    station.start()
+    try:
+        csms.wait_for("StatusNotification", identity=identity, timeout=60)
+        base = f"http://127.0.0.1:{api_port(station)}/api/evses/1"
+        assert http("POST", f"{base}/plug-in", {"connector_id": 1})[0] == 200
+        csms.wait_for("StatusNotification", identity=identity, timeout=10,
+                      predicate=lambda p: p["evseId"] == 1 and p["connectorStatus"] == "Occupied")
+        assert http("POST", f"{base}/token", {"id_token": "CARD0001", "type": "ISO14443"})[0] == 200
+        csms.wait_for("Authorize", identity=identity, timeout=10)
+        assert http("POST", f"{base}/ev", {"state": "charging"})[0] == 200
+        csms.wait_for("TransactionEvent", identity=identity, timeout=15,
+                      predicate=lambda p: p.get("transactionInfo", {}).get("chargingState")
+                      == "Charging")
+        time.sleep(2)
+        status, view = http("GET", base)
+        assert status == 200 and view["transaction"]["power_w"] > 0
+        assert view["transaction"]["energy_wh"] > 0
+        assert http("POST", f"{base}/token", {"id_token": "CARD0001", "type": "ISO14443"})[0] == 200
+        assert http("POST", f"{base}/plug-out")[0] == 200
+        ended = csms.wait_for("TransactionEvent", identity=identity, timeout=15,
+                              predicate=lambda p: p["eventType"] == "Ended")
+        events = [r.payload for r in csms.received("TransactionEvent", identity)]
+        transaction_id = ended["transactionInfo"]["transactionId"]
+        ours = [e for e in events if e["transactionInfo"]["transactionId"] == transaction_id]
+        assert ours[0]["eventType"] == "Started"
+        assert [e["seqNo"] for e in ours] == list(range(len(ours)))       # E01: continuous
+        assert ended["transactionInfo"]["stoppedReason"] in ("Local", "EVDisconnected")
+        assert csms.violations(identity) == []
+        assert station.stop() == 0
+    finally:
+        station.kill()

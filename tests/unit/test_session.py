@@ -646,3 +646,26 @@ class TestReset:
         h.session.messages_to_actors()
         h.advance(11)
         assert len(self.resets(h)) == 1
+
+
+def test_evse_settings_are_forwarded_to_the_evses(h):
+    from messages.evse import EvseSettingsChanged
+    h.boot()
+    h.drain_calls()
+    h.session.messages_to_actors()
+    h.csms_call("SetVariables", {"setVariableData": [{
+        "component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"},
+        "attributeValue": "EVConnected"}]})
+    [(target, msg)] = h.session.messages_to_actors()
+    assert target == ("evses", None) and isinstance(msg, EvseSettingsChanged)
+    assert msg.settings == {"TxCtrlr.TxStartPoint": "EVConnected"}
+
+
+def test_station_inoperative_is_scheduled_while_a_transaction_runs(h):
+    h.boot()
+    h.drain_calls()
+    TestTransactionEvents.ready(None, h, started_event("tx-1"))
+    h.drain_calls()
+    frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
+    assert frames[0][2] == {"status": "Scheduled"}                         # G04.FR.06
+    assert h.repo.get(0, 0) == "Inoperative"

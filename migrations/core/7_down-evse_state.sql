@@ -1,0 +1,2 @@
+-- Undo 7_up.
+DROP TABLE EVSE_STATE;

@@ -1,0 +1,717 @@
+"""station.evse_core: one EVSE from plug-in to plug-out, without actors (part 2 E, F, G, J).
+
+A :class:`Station` drives an :class:`EvseCore` the way the Evse actor does (time in, intents
+out) and plays the CsmsSession: it acknowledges every TransactionEvent, answers authorizations
+and checks every payload against the OCPP 2.0.1 schemas. It also checks the durability rule on
+every output: a TransactionEvent leaves only after a save that lists it as unacknowledged.
+
+The repository and the device-model reader (storage/evse_repo.py) are tested at the end, on
+real SQLite files.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import itertools
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import jsonschema
+import pytest
+
+from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSettings,
+                               RequestAuthorization, SaveAvailability, SaveState,
+                               SendMeterValues, SendTransactionEvent)
+from station.evse_state import EvseState
+from storage import lite
+from storage.database import open_database
+from storage.evse_repo import EvseRepository, TransactionRow, read_device_model
+from station.config import PROJECT_DIR
+
+T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+CARD = {"idToken": "CARD-1", "type": "ISO14443"}
+OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
+ACCEPTED = {"status": "Accepted"}
+CORE_MIGRATIONS = PROJECT_DIR / "migrations" / "core"
+
+
+def _validator(name: str) -> jsonschema.Draft6Validator:
+    schema = json.loads(importlib.resources.files("ocpp.v201.schemas").joinpath(name).read_text())
+    return jsonschema.Draft6Validator(schema)
+
+
+TX_SCHEMA = _validator("TransactionEventRequest.json")
+MV_SCHEMA = _validator("MeterValuesRequest.json")
+
+
+def valid(validator: jsonschema.Draft6Validator, payload: dict) -> None:
+    errors = sorted(validator.iter_errors(payload), key=str)
+    assert not errors, f"{payload}: {errors[0].message}"
+
+
+_TX_NUMBERS = itertools.count(1)
+
+
+def ids():
+    """Readable transactionIds, unique across the test run (also across restarts)."""
+    return lambda: f"tx-{next(_TX_NUMBERS)}"
+
+
+class Station:
+    """An EvseCore with a clock, an auto-acknowledging session and a saved-state store."""
+
+    def __init__(self, values: dict | None = None, *, connectors: int = 1,
+                 availability: dict | None = None, saved: dict | None = None,
+                 fresh_boot: bool = True, now: datetime = T0, auto_ack: bool = True,
+                 auto_authorize: dict | None = ACCEPTED, id_generator=None) -> None:
+        self.now = now
+        self.auto_ack = auto_ack
+        self.auto_authorize = auto_authorize
+        self.events: list[dict] = []
+        self.meter_values: list[dict] = []
+        self.statuses: list[tuple[int, str]] = []
+        self.auth_requests: list[RequestAuthorization] = []
+        self.availability_saved: list[tuple[int, str]] = []
+        self.saved = saved
+        self.core = EvseCore(1, connectors, values or {},
+                             EvseState.load(1, connectors, availability or {}),
+                             id_generator=id_generator or ids())
+        self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _take(self, intents) -> None:
+        saved_keys: set[str] = set()
+        for intent in intents:
+            if isinstance(intent, SaveState):
+                json.dumps(intent.state, allow_nan=False)             # must be storable
+                self.saved = intent.state
+                saved_keys = {k for k, _ in intent.state["unacked"]}
+            elif isinstance(intent, SaveAvailability):
+                assert not saved_keys, "availability saved after the state"
+                self.availability_saved.append((intent.connector_id, intent.status))
+            elif isinstance(intent, SendTransactionEvent):
+                # Durability: the event was saved as unacknowledged before it is sent.
+                assert intent.event_key in saved_keys, f"{intent.event_key} sent before saved"
+                valid(TX_SCHEMA, intent.payload)
+                self.events.append(intent.payload)
+            elif isinstance(intent, SendMeterValues):
+                valid(MV_SCHEMA, intent.payload)
+                self.meter_values.append(intent.payload)
+            elif isinstance(intent, AnnounceStatus):
+                self.statuses.append((intent.connector_id, intent.status))
+            elif isinstance(intent, RequestAuthorization):
+                self.auth_requests.append(intent)
+        for intent in intents:
+            if isinstance(intent, SendTransactionEvent) and self.auto_ack:
+                self._take(self.core.event_queued(self.now, intent.event_key))
+        for intent in intents:
+            if isinstance(intent, RequestAuthorization) and self.auto_authorize is not None:
+                self._take(self.core.token_authorized(self.now, intent.correlation_id,
+                                                      self.auto_authorize))
+
+    def advance(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def call(self, method: str, *args, after: float = 1.0):
+        """Call an input ``after`` seconds later; returns its answer (if any)."""
+        self.advance(after)
+        result = getattr(self.core, method)(self.now, *args)
+        if isinstance(result, list):
+            self._take(result)
+            return None
+        self._take(result.intents)
+        return result.answer
+
+    def run(self, seconds: int) -> None:
+        """Tick once a second for ``seconds`` seconds."""
+        for _ in range(seconds):
+            self.call("tick")
+
+    def restart(self, *, fresh_boot: bool, after: float = 5.0, **kwargs) -> "Station":
+        """A new core from the last saved state (the Evse process, or the station, restarted)."""
+        state = json.loads(json.dumps(self.saved))
+        return Station(saved=state, fresh_boot=fresh_boot,
+                       now=self.now + timedelta(seconds=after), **kwargs)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def summary(self, events: list[dict] | None = None) -> list[tuple]:
+        return [(e["eventType"], e["seqNo"], e["triggerReason"],
+                 e["transactionInfo"].get("chargingState"),
+                 e["transactionInfo"].get("stoppedReason"))
+                for e in (self.events if events is None else events)]
+
+    @property
+    def status(self) -> str:
+        return self.core.connector_statuses()[1]
+
+    @property
+    def hw(self):
+        return self.core.hw.state(self.now.timestamp())
+
+    def session(self) -> None:
+        """Plug in, present a card (accepted), EV charges."""
+        assert self.call("plug_in", 1) == (True, None)
+        assert self.call("present_token", CARD) == (True, None)
+        assert self.call("set_ev_state", "charging") == (True, None)
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+
+class TestLocalSession:
+    """E01/E02 (cable first), E07 (stop with the same token), J02 (Updated meter values)."""
+
+    def test_full_session_with_meter_values(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        assert s.statuses == [(1, "Available")]
+        s.session()
+        assert s.status == "Occupied"                                    # E02.FR.05
+        assert s.hw.power_path_closed and s.hw.power_w == pytest.approx(22080.0)
+        assert s.hw.connectors[0].locked                                 # locked while charging
+        s.run(25)
+        assert s.call("present_token", CARD) == (True, None)             # E07.FR.01 (a)
+        assert not s.hw.connectors[0].locked                             # E07.FR.07
+        assert s.call("plug_out") == (True, None)
+        assert s.summary() == [
+            ("Started", 0, "Authorized", "EVConnected", None),           # PowerPathClosed
+            ("Updated", 1, "ChargingStateChanged", "Charging", None),
+            ("Updated", 2, "MeterValuePeriodic", None, None),            # J02.FR.11
+            ("Updated", 3, "MeterValuePeriodic", None, None),
+            ("Ended", 4, "StopAuthorized", "EVConnected", "Local"),      # E07.FR.02/05
+        ]
+        started, ended = s.events[0], s.events[-1]
+        assert started["idToken"] == CARD and started["evse"] == {"id": 1, "connectorId": 1}
+        assert started["meterValue"][0]["sampledValue"][0]["context"] == "Transaction.Begin"
+        assert ended["idToken"] == CARD
+        assert ended["meterValue"][-1]["sampledValue"][0]["context"] == "Transaction.End"
+        periodic = s.events[2]["meterValue"][0]["sampledValue"]
+        assert {v["measurand"] for v in periodic} == {"Energy.Active.Import.Register",
+                                                      "Power.Active.Import"}
+        assert len({e["transactionInfo"]["transactionId"] for e in s.events}) == 1
+        assert s.statuses == [(1, "Available"), (1, "Occupied"), (1, "Available")]
+        assert s.core.unacknowledged == []
+
+    def test_unplug_while_charging_ends_with_ev_disconnected(self):
+        # E06.FR.02 via StopTxOnEVSideDisconnect (E09.FR.01); UnlockOnEVSideDisconnect lets
+        # the cable out of the socket too.
+        s = Station()
+        s.session()
+        assert s.call("plug_out") == (True, None)
+        assert s.summary()[-1] == ("Ended", 2, "EVCommunicationLost", "Idle", "EVDisconnected")
+        assert s.hw.plugged_connector is None and s.status == "Available"
+
+    def test_ev_suspends_and_resumes(self):
+        s = Station()
+        s.session()
+        s.call("set_ev_state", "suspended")
+        s.call("set_ev_state", "charging")
+        assert [e[3] for e in s.summary()[1:]] == ["Charging", "SuspendedEV", "Charging"]
+
+    def test_token_first_then_cable(self):
+        # E03 with TxStartPoint PowerPathClosed: Started at plug-in, with the token.
+        s = Station()
+        s.call("present_token", CARD)
+        assert s.events == []
+        s.call("plug_in", 1)
+        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None)]
+        assert s.events[0]["idToken"] == CARD
+
+    def test_same_card_authorizes_again_after_the_stop(self):
+        # TxStopPoint EVConnected: the stop card ends the authorization, not the transaction
+        # (E07 Figure 55); the same card presented again authorizes again.
+        s = Station({"TxCtrlr.TxStopPoint": "EVConnected"})
+        s.session()
+        s.call("present_token", CARD)
+        assert [e[2:4] for e in s.summary()[-2:]] == [("StopAuthorized", None),
+                                                      ("ChargingStateChanged", "EVConnected")]
+        assert not s.hw.enabled and not s.hw.connectors[0].locked
+        s.call("present_token", CARD)
+        assert [e[2:4] for e in s.summary()[-2:]] == [("Authorized", None),
+                                                      ("ChargingStateChanged", "Charging")]
+        assert s.hw.power_w > 0
+
+    def test_token_not_accepted_starts_nothing(self):
+        s = Station(auto_authorize={"status": "Invalid"})
+        s.call("plug_in", 1)
+        s.call("present_token", CARD)
+        assert s.events == [] and not s.hw.enabled
+
+    def test_other_token_of_the_group_stops(self):
+        # E07.FR.01 (b): the CSMS says the other token has the session's groupIdToken.
+        group = {"idToken": "FLEET", "type": "Central"}
+        s = Station(auto_authorize={"status": "Accepted", "groupIdToken": group})
+        s.session()
+        s.call("present_token", OTHER)
+        ended = s.events[-1]
+        assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
+        assert ended["idToken"] == OTHER
+
+    def test_stranger_token_does_not_stop(self):
+        s = Station()
+        s.session()
+        s.call("present_token", OTHER)                      # Accepted, but no common group
+        assert s.events[-1]["eventType"] == "Updated" and s.hw.power_w > 0
+
+    def test_ev_connection_timeout(self):
+        # E03.FR.05 / C01.FR.26: token first, no cable within EVConnectionTimeOut.
+        s = Station({"TxCtrlr.TxStartPoint": "Authorized", "TxCtrlr.EVConnectionTimeOut": "30"})
+        s.call("present_token", CARD)
+        s.run(31)
+        assert s.summary() == [("Started", 0, "Authorized", "Idle", None),
+                               ("Ended", 1, "EVConnectTimeout", None, "Timeout")]
+
+    def test_evconnected_start_point(self):
+        s = Station({"TxCtrlr.TxStartPoint": "EVConnected"})
+        s.call("plug_in", 1)
+        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None)]
+
+    def test_held_cable_without_unlock_on_ev_side_disconnect(self):
+        # E09.FR.03: the EV end is pulled, the socket end stays locked until the token returns.
+        s = Station({"OCPPCommCtrlr.UnlockOnEVSideDisconnect": "false"})
+        s.session()
+        assert s.call("plug_out") == (True, None)
+        assert s.events[-1]["eventType"] == "Ended"
+        assert s.hw.plugged_connector == 1 and s.hw.connectors[0].locked
+        ok, error = s.call("plug_out")
+        assert not ok and "locked" in error
+        s.call("present_token", CARD)
+        assert not s.hw.connectors[0].locked
+        assert s.call("plug_out") == (True, None) and s.status == "Available"
+
+    def test_invalid_id_from_the_csms_ends_the_transaction(self):
+        # E05.FR.10 with StopTxOnInvalidId true.
+        s = Station()
+        s.session()
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        s.call("event_answered", tx_id, {"status": "Blocked"})
+        assert s.summary()[-1] == ("Ended", 2, "Deauthorized", "EVConnected", "DeAuthorized")
+        assert not s.hw.enabled and s.hw.connectors[0].locked           # E05.FR.11 held
+
+    def test_operator_errors_are_answers(self):
+        s = Station()
+        ok, error = s.call("plug_out")
+        assert not ok and "nothing is plugged" in error
+        ok, error = s.call("set_ev_state", "charging")
+        assert not ok and "no EV" in error
+        assert not s.call("set_ev_state", "flying")[0]
+
+
+class TestRemoteControl:
+    """F01/F02 remote start, F03 remote stop, F05 unlock, F06 trigger."""
+
+    def test_remote_start_cable_first(self):
+        s = Station()
+        s.call("plug_in", 1)
+        assert s.call("remote_start", CARD, None, 42) == ("Accepted", None, None)
+        started = s.events[0]
+        assert (started["triggerReason"], started["transactionInfo"]["remoteStartId"]) == (
+            "RemoteStart", 42)                                           # F01.FR.19/25
+        assert started["idToken"] == CARD                                # F01.FR.04
+
+    def test_remote_start_token_first_then_timeout(self):
+        # F02.FR.07: no cable within EVConnectionTimeOut.
+        s = Station({"TxCtrlr.TxStartPoint": "Authorized", "TxCtrlr.EVConnectionTimeOut": "10"})
+        assert s.call("remote_start", CARD, None, 7)[0] == "Accepted"
+        s.run(11)
+        assert s.summary()[-1][2:] == ("EVConnectTimeout", None, "Timeout")
+
+    def test_remote_start_returns_the_unauthorized_transaction(self):
+        # F01.FR.13: a transaction started by the cable, not yet authorized.
+        s = Station({"TxCtrlr.TxStartPoint": "EVConnected"})
+        s.call("plug_in", 1)
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        assert s.call("remote_start", CARD, None, 3) == ("Accepted", tx_id, None)
+
+    def test_remote_start_rejected_when_authorized_unavailable_or_faulted(self):
+        s = Station()
+        s.session()
+        assert s.call("remote_start", OTHER, None, 1)[0] == "Rejected"    # F01.FR.24
+        u = Station(availability={(1, 0): "Inoperative"})
+        assert u.call("remote_start", CARD, None, 1)[:2] == ("Rejected", None)   # F01.FR.23
+        f = Station()
+        f.call("set_fault", True, "OverCurrent")
+        assert f.call("remote_start", CARD, None, 1)[0] == "Rejected"
+
+    def test_authorize_remote_start_asks_first(self):
+        # F01.FR.01: with AuthorizeRemoteStart the token is authorized before energy flows.
+        s = Station({"AuthCtrlr.AuthorizeRemoteStart": "true"}, auto_authorize=None)
+        s.call("plug_in", 1)
+        assert s.call("remote_start", CARD, None, 9)[0] == "Accepted"
+        assert s.events == [] and len(s.auth_requests) == 1
+        s.call("token_authorized", s.auth_requests[0].correlation_id, ACCEPTED)
+        assert s.events[0]["triggerReason"] == "RemoteStart"
+        assert s.events[0]["transactionInfo"]["remoteStartId"] == 9
+
+    def test_remote_stop(self):
+        s = Station()
+        s.session()
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        assert s.call("remote_stop", "someone-else") == "Rejected"         # F03.FR.08
+        assert s.call("remote_stop", tx_id) == "Accepted"
+        assert s.summary()[-1] == ("Ended", 2, "RemoteStop", "EVConnected", "Remote")
+        assert not s.hw.enabled and s.hw.power_w == 0
+
+    def test_unlock(self):
+        s = Station()
+        assert s.call("unlock", 9) == "UnknownConnector"                    # F05.FR.03
+        assert s.call("unlock", 1) == "Unlocked"                            # F05.FR.06
+        s.session()
+        assert s.call("unlock", 1) == "OngoingAuthorizedTransaction"        # F05.FR.02
+        assert s.hw.connectors[0].locked
+
+    def test_unlock_releases_a_held_cable_and_can_fail(self):
+        s = Station({"OCPPCommCtrlr.UnlockOnEVSideDisconnect": "false"})
+        s.session()
+        s.call("plug_out")
+        s.core.hw.jam_lock(1)
+        assert s.call("unlock", 1) == "UnlockFailed"                        # F05.FR.05
+        s.core.hw.jam_lock(1, False)
+        assert s.call("unlock", 1) == "Unlocked"                            # F05.FR.04
+        assert s.call("plug_out") == (True, None)
+
+    def test_trigger_meter_values_and_transaction_event(self):
+        s = Station()
+        s.call("trigger", "MeterValues")                                    # F06.FR.06
+        assert s.meter_values[0]["evseId"] == 1
+        assert s.meter_values[0]["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+        s.call("trigger", "TransactionEvent")
+        assert s.events == []                                               # none running
+        s.session()
+        s.call("trigger", "TransactionEvent")                               # F06.FR.07
+        assert s.summary()[-1] == ("Updated", 2, "Trigger", "Charging", None)
+        assert s.events[-1]["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+
+
+class TestRestart:
+    """A restarted Evse continues (E04.FR.04 seqNo); a restarted station ends with PowerLoss."""
+
+    def test_evse_crash_mid_transaction_continues_the_seq_no(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        s.session()
+        s.run(5)
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        r = s.restart(fresh_boot=False, values={"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        assert r.events == []                          # nothing unacknowledged, nothing new
+        assert r.hw.power_w > 0 and r.hw.connectors[0].locked
+        r.run(10)
+        r.call("present_token", CARD)
+        assert [e["seqNo"] for e in r.events] == [2, 3]
+        assert {e["transactionInfo"]["transactionId"] for e in r.events} == {tx_id}
+        assert r.events[-1]["eventType"] == "Ended"
+        begin = r.events[-1]["meterValue"][0]["sampledValue"][0]
+        assert begin["context"] == "Transaction.Begin"                     # restored list
+
+    def test_energy_kept_flowing_while_the_evse_process_was_down(self):
+        s = Station()
+        s.session()
+        before = s.hw.energy_wh
+        r = s.restart(fresh_boot=False, after=3600)
+        assert r.hw.energy_wh - before == pytest.approx(22080.0, rel=1e-3)
+
+    def test_unacknowledged_events_are_sent_again(self):
+        s = Station(auto_ack=False)
+        s.session()
+        keys = s.core.unacknowledged
+        assert len(keys) == 2
+        r = s.restart(fresh_boot=False)
+        assert r.core.unacknowledged == keys
+        resend = [i for i in r.core.resend() if isinstance(i, SendTransactionEvent)]
+        assert [i.event_key for i in resend] == keys
+        for key in keys:
+            r.core.event_queued(r.now, key)
+        assert r.core.unacknowledged == []
+
+    def test_station_restart_ends_the_transaction_with_power_loss(self):
+        s = Station(auto_ack=False)
+        s.session()
+        r = s.restart(fresh_boot=True, auto_ack=False)
+        ended = r.events[-1]
+        assert r.summary() == [("Ended", 2, "AbnormalCondition", None, "PowerLoss")]
+        # The session hears the unacknowledged ones again, oldest first, when it is known.
+        resend = [i.payload["seqNo"] for i in r.core.resend()
+                  if isinstance(i, SendTransactionEvent)]
+        assert resend == [0, 1, 2]
+        assert ended["transactionInfo"]["transactionId"] == s.events[0]["transactionInfo"][
+            "transactionId"]
+        assert ended["meterValue"][-1]["sampledValue"][0]["context"] == "Transaction.End"
+        # The EV is still plugged: Occupied, but nobody is authorized and nothing flows.
+        assert r.status == "Occupied" and not r.hw.enabled and not r.hw.connectors[0].locked
+
+    def test_station_restart_with_evconnected_start_starts_anew(self):
+        values = {"TxCtrlr.TxStartPoint": "EVConnected"}
+        s = Station(values)
+        s.call("plug_in", 1)
+        r = s.restart(fresh_boot=True, values=values)
+        assert r.summary() == [("Ended", 1, "AbnormalCondition", None, "PowerLoss"),
+                               ("Started", 0, "CablePluggedIn", "EVConnected", None)]
+        assert r.events[0]["transactionInfo"]["transactionId"] != r.events[1][
+            "transactionInfo"]["transactionId"]
+
+    def test_unknown_state_version_is_refused(self):
+        with pytest.raises(ValueError, match="version"):
+            Station(saved={"version": 99})
+
+
+class TestStationStops:
+    """B12.FR.04: a reset ends the transaction whatever the stop points say."""
+
+    def test_end_transaction_before_an_immediate_reset(self):
+        s = Station()
+        s.session()
+        s.call("end_transaction", "ImmediateReset", "ResetCommand")
+        assert s.summary()[-1][0:3] == ("Ended", 2, "ResetCommand")
+        assert s.summary()[-1][4] == "ImmediateReset"
+        assert "idToken" not in s.events[-1] and not s.hw.enabled
+        s.call("end_transaction", "ImmediateReset", "ResetCommand")     # nothing left to end
+        assert len(s.events) == 3
+
+    def test_transaction_found_after_a_remote_reset(self):
+        s = Station()
+        s.session()
+        state = json.loads(json.dumps(s.saved))
+        r = Station(saved=state, fresh_boot=True, now=s.now + timedelta(seconds=5))
+        assert r.summary()[-1][2] == "AbnormalCondition"                # power loss
+        core = EvseCore(1, 1, {}, EvseState.load(1, 1, {}), id_generator=ids())
+        intents = core.start(s.now, json.loads(json.dumps(state)), fresh_boot=True,
+                             boot_reason="RemoteReset")
+        ended = [i.payload for i in intents if isinstance(i, SendTransactionEvent)][-1]
+        assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == (
+            "ResetCommand", "ImmediateReset")
+
+
+class TestEvSideDisconnectSuspends:
+    """E10: StopTxOnEVSideDisconnect false keeps the transaction and holds the cable."""
+
+    def test_suspended_then_resumed(self):
+        s = Station({"TxCtrlr.StopTxOnEVSideDisconnect": "false",
+                     "TxCtrlr.TxStopPoint": "Authorized"})
+        s.session()
+        assert s.call("plug_out") == (True, None)                        # EV end only
+        assert s.events[-1]["eventType"] == "Updated"
+        assert s.events[-1]["transactionInfo"]["chargingState"] == "Idle"
+        assert s.hw.connectors[0].locked and s.status == "Occupied"       # E10.FR.01
+        s.call("plug_in", 1)                                             # the EV is back
+        s.call("set_ev_state", "charging")
+        assert s.summary()[-1][3] == "Charging" and s.hw.power_w > 0
+
+
+class TestInvalidIdKeepsCharging:
+    """E05.FR.02/03: StopTxOnInvalidId false and MaxEnergyOnInvalidId."""
+
+    def test_charges_until_max_energy_then_suspends(self):
+        s = Station({"TxCtrlr.StopTxOnInvalidId": "false",
+                     "TxCtrlr.MaxEnergyOnInvalidId": "100"})
+        s.session()
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        s.call("event_answered", tx_id, {"status": "Invalid"})
+        assert s.hw.power_w > 0                                          # E05.FR.03
+        s.run(20)                                                        # 22 kW: 100 Wh in 16 s
+        assert s.summary()[-1][2:4] == ("ChargingStateChanged", "SuspendedEVSE")
+        assert s.hw.power_w == 0 and not s.hw.enabled
+
+
+class TestSeveralConnectors:
+    def test_one_connector_at_a_time(self):
+        s = Station(connectors=2)
+        s.call("plug_in", 2)
+        assert s.core.connector_statuses() == {1: "Available", 2: "Occupied"}  # G01.FR.08
+        ok, error = s.call("plug_in", 1)
+        assert not ok and "in use" in error
+        s.call("present_token", CARD)
+        assert s.events[0]["evse"] == {"id": 1, "connectorId": 2}
+        assert s.call("unlock", 1) == "Unlocked"                         # not the one in use
+        assert s.call("unlock", 2) == "OngoingAuthorizedTransaction"
+
+
+class TestEndedMeterValues:
+    def test_collected_values_survive_a_restart(self):
+        # E06.FR.11: Begin, the TxEndedInterval samples, End; persisted across the restart.
+        values = {"SampledDataCtrlr.TxEndedInterval": "10",
+                  "SampledDataCtrlr.TxUpdatedInterval": "0"}
+        s = Station(values)
+        s.session()
+        s.run(25)
+        r = s.restart(fresh_boot=False, after=0.5, values=values)
+        r.run(10)
+        r.call("present_token", CARD)
+        contexts = [v["sampledValue"][0]["context"] for v in r.events[-1]["meterValue"]]
+        assert contexts == ["Transaction.Begin"] + ["Sample.Periodic"] * 3 + [
+            "Transaction.End"]
+
+
+class TestAvailability:
+    """G03 (EVSE / connector), G04 (station), G01 statuses."""
+
+    def test_inoperative_now_when_idle(self):
+        s = Station()
+        assert s.call("change_availability", None, "Inoperative") == "Accepted"
+        assert s.availability_saved == [(0, "Inoperative")]                  # G03.FR.08
+        assert s.statuses[-1] == (1, "Unavailable")                          # G03.FR.06
+        ok, error = s.call("present_token", CARD)
+        assert not ok and "Unavailable" in error
+        assert s.call("change_availability", None, "Inoperative") == "Accepted"  # G03.FR.03
+        assert s.call("change_availability", None, "Operative") == "Accepted"
+        assert s.statuses[-1] == (1, "Available")                            # G03.FR.07
+
+    def test_scheduled_while_a_transaction_runs(self):
+        s = Station()
+        s.session()
+        assert s.call("change_availability", None, "Inoperative") == "Scheduled"  # G03.FR.05
+        assert s.availability_saved == [] and s.status == "Occupied"
+        assert s.hw.power_w > 0                                              # goes on
+        s.call("plug_out")
+        assert s.availability_saved == [(0, "Inoperative")]
+        assert s.statuses[-1] == (1, "Unavailable")                          # G01.FR.05
+
+    def test_scheduled_change_survives_a_restart(self):
+        s = Station()
+        s.session()
+        s.call("change_availability", 1, "Inoperative")
+        r = s.restart(fresh_boot=False)
+        r.call("plug_out")
+        assert r.availability_saved == [(1, "Inoperative")] and r.status == "Unavailable"
+
+    def test_unknown_connector_is_rejected(self):
+        assert Station().call("change_availability", 3, "Inoperative") == "Rejected"
+
+    def test_station_inoperative(self):
+        s = Station()
+        s.call("station_availability", "Inoperative")
+        assert s.status == "Unavailable"
+        s.call("station_availability", "Operative")
+        assert s.status == "Available"
+
+    def test_station_inoperative_waits_for_the_transaction(self):
+        s = Station()
+        s.session()
+        s.call("station_availability", "Inoperative")
+        assert s.status == "Occupied" and s.hw.power_w > 0                  # G04.FR.06
+        s.call("plug_out")
+        assert s.status == "Unavailable"
+
+
+class TestFaults:
+    def test_fault_suspends_and_shows_faulted(self):
+        s = Station()
+        s.session()
+        s.call("set_fault", True, "OverCurrent")
+        assert s.status == "Faulted" and s.hw.power_w == 0
+        assert s.summary()[-1][2:4] == ("ChargingStateChanged", "SuspendedEVSE")
+        assert s.core.status(s.now)["faults"] == ["OverCurrent"]
+        s.call("set_fault", False, "OverCurrent")
+        assert s.status == "Occupied" and s.summary()[-1][3] == "Charging"
+
+    def test_faulted_outranks_unavailable(self):
+        s = Station(availability={(1, 0): "Inoperative"})
+        s.call("set_fault", True, "GroundFault")
+        assert s.statuses[-1] == (1, "Faulted")
+
+
+class TestMetering:
+    def test_idle_meter_values_at_aligned_boundaries(self):
+        # J01.FR.14: every AlignedDataInterval while idle.
+        s = Station({"AlignedDataCtrlr.Interval": "60"})
+        s.run(125)
+        assert len(s.meter_values) == 2
+        assert s.meter_values[0]["meterValue"][0]["timestamp"] == "2025-01-01T12:01:00.000Z"
+
+    def test_aligned_values_go_in_transaction_events(self):
+        # J01.FR.22 / TC_J_02: during a transaction, MeterValueClock Updated events instead.
+        s = Station({"AlignedDataCtrlr.Interval": "60", "SampledDataCtrlr.TxUpdatedInterval": "0"})
+        s.session()
+        s.run(60)
+        assert s.meter_values == []
+        assert "MeterValueClock" in [e[2] for e in s.summary()]
+
+    def test_settings_change_at_runtime(self):
+        s = Station()
+        s.call("settings_changed", {"TxCtrlr.TxStartPoint": "EVConnected", "Bogus.X": "1"})
+        assert s.core.settings.tx_start_points == {"EVConnected"}
+        s.call("plug_in", 1)
+        assert s.events[0]["triggerReason"] == "CablePluggedIn"
+
+    def test_status_view(self):
+        s = Station()
+        s.session()
+        s.run(10)
+        view = s.core.status(s.now)
+        assert view["transaction"]["seqNo"] == 2
+        assert view["transaction"]["chargingState"] == "Charging"
+        assert view["transaction"]["energy_wh"] > 0 and view["power_w"] == pytest.approx(22080)
+        assert view["applied_limit"] is None and view["faults"] == []
+
+
+class TestSettings:
+    def test_defaults_are_component_configs(self):
+        s = EvseSettings.from_values({})
+        assert s.tx_start_points == {"PowerPathClosed"}
+        assert s.tx_stop_points == {"EVConnected", "Authorized"}
+        assert s.ev_connection_timeout_s == 120 and not s.authorize_remote_start
+
+    def test_bad_values_keep_defaults(self):
+        s = EvseSettings.from_values({"TxCtrlr.TxStartPoint": "Nonsense",
+                                      "TxCtrlr.StopTxOnInvalidId": "maybe",
+                                      "TxCtrlr.MaxEnergyOnInvalidId": "x"})
+        assert s.tx_start_points == {"PowerPathClosed"}
+        assert s.stop_tx_on_invalid_id and s.max_energy_on_invalid_id is None
+
+
+# -- storage ---------------------------------------------------------------------------------------
+
+
+class TestRepository:
+    """storage.evse_repo on a real core database (migration 7 plus libocpp's TRANSACTIONS)."""
+
+    @pytest.fixture
+    def repo(self, tmp_path):
+        path = tmp_path / "cp.db"
+        open_database(path, CORE_MIGRATIONS).dispose()
+        connection = lite.connect(path, CORE_MIGRATIONS)
+        yield EvseRepository(connection)
+        connection.close()
+
+    def test_nothing_saved_yet(self, repo):
+        assert repo.load(1) is None and repo.transaction(1) is None
+
+    def test_state_and_transaction_row_round_trip(self, repo):
+        row = TransactionRow("tx-1", 1, 1735732800000, 3, "Charging", True)
+        repo.save(1, {"version": 1, "x": [1, 2]}, row, "2025-01-01T12:00:00.000Z")
+        assert repo.load(1) == {"version": 1, "x": [1, 2]}
+        assert repo.transaction(1) == row
+        repo.save(1, {"version": 1}, None, "2025-01-01T12:00:01.000Z")
+        assert repo.transaction(1) is None and repo.load(1) == {"version": 1}
+
+    def test_a_new_transaction_replaces_the_row(self, repo):
+        repo.save(2, {}, TransactionRow("a", 1, 0, 1, "Idle", False), "t")
+        repo.save(2, {}, TransactionRow("b", 1, 0, 0, "EVConnected", False), "t")
+        assert repo.transaction(2).transaction_id == "b"
+
+    def test_core_state_is_storable(self, repo):
+        s = Station()
+        s.session()
+        row = s.core._running_row(s.saved["tx"])
+        repo.save(1, s.saved, row, "t")
+        assert repo.load(1) == json.loads(json.dumps(s.saved))
+        assert repo.transaction(1).seq_no == 2 and repo.transaction(1).id_tag_sent
+
+
+class TestDeviceModelReader:
+    def test_reads_the_seeded_device_model(self, tmp_path):
+        from device_model.model import DeviceModel
+        path = tmp_path / "dm.db"
+        dm = DeviceModel.open(path, PROJECT_DIR / "migrations" / "device_model",
+                              PROJECT_DIR / "component_config", [1])
+        dm.set_variable({"name": "TxCtrlr"}, {"name": "TxStartPoint"}, None, "EVConnected")
+        values = read_device_model(path, SETTINGS_KEYS)
+        assert values["TxCtrlr.TxStartPoint"] == "EVConnected"
+        assert values["AlignedDataCtrlr.Interval"] == "900"
+        assert values["OCPPCommCtrlr.UnlockOnEVSideDisconnect"] == "true"
+        assert "TxCtrlr.MaxEnergyOnInvalidId" not in values              # not shipped
+        assert EvseSettings.from_values(values).tx_start_points == {"EVConnected"}
+
+    def test_missing_or_empty_database_gives_nothing(self, tmp_path):
+        assert read_device_model(tmp_path / "absent.db", SETTINGS_KEYS) == {}
+        sqlite3.connect(tmp_path / "empty.db").close()
+        assert read_device_model(tmp_path / "empty.db", SETTINGS_KEYS) == {}
