@@ -21,10 +21,14 @@ from storage.migrate import (
 )
 
 CORE = Path(__file__).resolve().parents[2] / "migrations" / "core"
-CORE_NEWEST = 6
+CORE_NEWEST = 8
+LIBOCPP_CORE_NEWEST = 6
+# The project's own tables after libocpp's: 7 per-EVSE state, 8 reservations.
+PROJECT_CORE_TABLES = {"EVSE_STATE", "RESERVATIONS"}
 
-# libocpp's core tables at its newest core migration (config/v2/core_migrations/6_up-*.sql).
-CORE_TABLES = {
+# libocpp's core tables at its newest core migration (config/v2/core_migrations/6_up-*.sql),
+# plus the project's own.
+CORE_TABLES = PROJECT_CORE_TABLES | {
     "AUTH_CACHE",
     "AUTH_LIST",
     "AUTH_LIST_VERSION",
@@ -141,7 +145,8 @@ class TestCoreMigrations:
             assert schema_version(memory_engine) == version
         for version in range(CORE_NEWEST, 0, -1):
             assert migrate(memory_engine, CORE, version) == version
-        assert tables(memory_engine) == CORE_TABLES - {"NORMAL_QUEUE", "TRANSACTIONS", "CHARGING_PROFILES"}
+        assert tables(memory_engine) == CORE_TABLES - {"NORMAL_QUEUE", "TRANSACTIONS",
+                                                       "CHARGING_PROFILES"} - PROJECT_CORE_TABLES
         assert columns(memory_engine, "AUTH_CACHE") == ["ID_TOKEN_HASH", "ID_TOKEN_INFO"]
 
     def test_down_migrations_keep_data_in_surviving_tables(self, memory_engine):

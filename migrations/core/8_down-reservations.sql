@@ -1,0 +1,2 @@
+-- Undo 8_up.
+DROP TABLE RESERVATIONS;
