@@ -110,6 +110,10 @@ class Root(ActorTypeDispatcher):
 
     def _create(self, role: str, index: int, *, restarted: bool) -> None:
         cls = SINGLETONS.get(role) or {"evse": Evse, "energy_sink": EnergySink}[role]
+        if self.config.actor_system.base == "multiprocTCPBase":
+            # What the Root allocated since the last fork would otherwise be scanned (and so
+            # copied) by the child's first collections; freezing is a list splice, O(1).
+            gc.freeze()
         address = self.createActor(cls)
         self.children[(role, index)] = address
         self.ready.discard((role, index))
