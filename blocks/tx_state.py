@@ -666,6 +666,10 @@ class EvseTransactions:
 
     def _happened(self, ctx: _Ctx, trigger: str, satisfied: set[str]) -> list[dict]:
         """An arrival: Updated during a transaction, or Started if it is a start point."""
+        if self._s.pending_remote_start_id is not None:
+            # F02.FR.21: the event after a RequestStartTransaction says RemoteStart, even when
+            # the cable plugged in later is what starts the transaction.
+            trigger = "RemoteStart"
         if self.active:
             return [self._event(ctx, UPDATED, trigger)]
         if satisfied & self._start_points:                         # E01.FR.01-05

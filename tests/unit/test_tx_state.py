@@ -924,3 +924,16 @@ class TestMisuse:
 
     def test_disconnect_without_connection(self):
         assert make().ev_disconnected() == []
+
+
+def test_remote_start_before_the_cable_starts_with_trigger_remote_start():
+    """F02.FR.21: with TxStartPoint EVConnected the cable starts the transaction, but the
+    event says RemoteStart and carries the remoteStartId."""
+    from datetime import datetime, timezone
+    from blocks.tx_state import EvseTransactions
+    tx = EvseTransactions(1, tx_start_points=("EVConnected",))
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert tx.authorized(now, {"idToken": "A", "type": "ISO14443"}, remote_start_id=7) == []
+    [started] = tx.ev_connected(now, 1)
+    assert started["eventType"] == "Started" and started["triggerReason"] == "RemoteStart"
+    assert started["transactionInfo"]["remoteStartId"] == 7
