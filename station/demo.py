@@ -42,7 +42,7 @@ class Demo:
         self._thread = threading.Thread(target=self._run, name="demo", daemon=True)
 
     def start(self) -> None:
-        log.info("demo: simulated EVs will arrive at %d EVSE(s)", len(self._visits))
+        log.info("simulated EVs will arrive at %d EVSE(s)", len(self._visits))
         self._thread.start()
 
     def stop(self) -> None:
@@ -57,7 +57,7 @@ class Demo:
                     try:
                         self.step(evse_id, visit, now)
                     except GatewayError as exc:
-                        log.info("demo: EVSE %d: %s (%s); trying again later", evse_id,
+                        log.info("EVSE %d: %s (%s); trying again later", evse_id,
                                  visit.step, exc)
                         visit.due = now + 5
 
@@ -67,30 +67,30 @@ class Demo:
         if visit.step == "away":
             gateway.plug_in(evse_id, 1)
             visit.card = f"{rng.getrandbits(32):08X}"
-            log.info("demo: EVSE %d: an EV arrives and plugs in", evse_id)
+            log.info("EVSE %d: an EV arrives and plugs in", evse_id)
             visit.step, visit.due = "plugged", now + rng.uniform(1.0, 4.0)
         elif visit.step == "plugged":
             gateway.present_token(evse_id, visit.card, "ISO14443")
             gateway.set_ev_state(evse_id, "charging")
-            log.info("demo: EVSE %d: driver presents card %s; the EV asks for energy",
+            log.info("EVSE %d: driver presents card %s; the EV asks for energy",
                      evse_id, visit.card)
             visit.step, visit.due = "charging", now + rng.uniform(*CHARGE_S)
         elif visit.step == "charging":
             if rng.random() < PAUSE_CHANCE:
                 gateway.set_ev_state(evse_id, "suspended")
-                log.info("demo: EVSE %d: the EV pauses charging", evse_id)
+                log.info("EVSE %d: the EV pauses charging", evse_id)
                 visit.step, visit.due = "paused", now + rng.uniform(3.0, 8.0)
                 return
             transaction = gateway.evse(evse_id).get("transaction") or {}
             gateway.present_token(evse_id, visit.card, "ISO14443")
-            log.info("demo: EVSE %d: driver presents card %s again to stop (%.2f kWh charged)",
+            log.info("EVSE %d: driver presents card %s again to stop (%.2f kWh charged)",
                      evse_id, visit.card, (transaction.get("energy_wh") or 0) / 1000)
             visit.step, visit.due = "stopped", now + rng.uniform(1.0, 4.0)
         elif visit.step == "paused":
             gateway.set_ev_state(evse_id, "charging")
-            log.info("demo: EVSE %d: the EV resumes charging", evse_id)
+            log.info("EVSE %d: the EV resumes charging", evse_id)
             visit.step, visit.due = "charging", now + rng.uniform(5.0, 15.0)
         elif visit.step == "stopped":
             gateway.plug_out(evse_id)
-            log.info("demo: EVSE %d: the EV leaves", evse_id)
+            log.info("EVSE %d: the EV leaves", evse_id)
             visit.step, visit.due = "away", now + rng.uniform(*ARRIVAL_S)
