@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
 import actors.evse
 from actors.evse import Evse
@@ -25,7 +25,6 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ConnectorStat
                            TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
                            UnlockAnswered)
 from messages.supervision import ChildReady, Configure, Directory
-from station.config import parse_config
 from storage import lite
 from storage.evse_repo import EvseRepository
 
@@ -108,24 +107,8 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def asys():
-    system = ActorSystem("simpleSystemBase", transientUnique=True)
-    try:
-        yield system
-    finally:
-        system.shutdown()
-
-
-@pytest.fixture
-def config(tmp_path, free_port):
-    return parse_config({
-        "evses": {"count": 2},
-        "csms": {"url": f"ws://127.0.0.1:{free_port()}"},
-        "ocpp": {"CoreDatabasePath": str(tmp_path / "core"),
-                 "DeviceModelDatabasePath": str(tmp_path / "dm.db"),
-                 "MessageLogPath": str(tmp_path / "log")},
-        "actor_system": {"base": "simpleSystemBase"},
-    }, base_dir=tmp_path)
+def config(station_config):
+    return station_config(2)
 
 
 class Rig:

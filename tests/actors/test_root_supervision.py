@@ -2,35 +2,17 @@
 from __future__ import annotations
 
 import pytest
-from thespian.actors import ActorExitRequest, ActorSystem
+from thespian.actors import ActorExitRequest
 
 from actors.root import Root
 from messages.evse import ChangeEvseAvailability, EvseAvailabilityChanged, EvseStatus, GetEvseStatus
 from messages.supervision import (Directory, GetDirectory, GetStationHealth, StartStation,
                                   StationHealth, StationStarted, StationStopped, StopStation)
-from station.config import parse_config
 
 
 @pytest.fixture
-def asys():
-    system = ActorSystem("simpleSystemBase", transientUnique=True)
-    try:
-        yield system
-    finally:
-        system.shutdown()
-
-
-@pytest.fixture
-def config(tmp_path, free_port):
-    return parse_config({
-        "evses": {"count": 3},
-        # Nothing listens there: the session keeps retrying, which these tests do not need.
-        "csms": {"url": f"ws://127.0.0.1:{free_port()}"},
-        "ocpp": {"CoreDatabasePath": str(tmp_path / "core"),
-                 "DeviceModelDatabasePath": str(tmp_path / "dm.db"),
-                 "MessageLogPath": str(tmp_path / "log")},
-        "actor_system": {"base": "simpleSystemBase"},
-    }, base_dir=tmp_path)
+def config(station_config):
+    return station_config(3)
 
 
 def start(asys, config):
