@@ -432,3 +432,40 @@ def test_charging_session_through_the_control_api(csms, tmp_path, free_port):
         assert station.stop() == 0
     finally:
         station.kill()
+
+
+def test_events_queued_offline_survive_sigkill_of_the_whole_station(csms, tmp_path, free_port):
+    """E04/E11, issue #3 item 3: a session charged while offline; the station is SIGKILLed
+    before it is back online; after the restart every TransactionEvent reaches the CSMS once,
+    in order, marked offline."""
+    identity = "CP-CRASH"
+    station = StationProcess(tmp_path, csms.url_base, free_port(), identity=identity,
+                             extra={"ocpp": {"EnableExternalWebsocketControl": True}})
+    station.start()
+    try:
+        csms.wait_for("StatusNotification", identity=identity, timeout=60)
+        result = csms.call(identity, "SetVariables", {"setVariableData": [{
+            "component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"},
+            "attributeValue": "EVConnected"}]})
+        assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        base = f"http://127.0.0.1:{api_port(station)}/api"
+        assert http("POST", f"{base}/csms/disconnect")[0] == 200
+        assert http("POST", f"{base}/evses/1/plug-in", {"connector_id": 1})[0] == 200
+        assert http("POST", f"{base}/evses/1/plug-out")[0] == 200
+        time.sleep(0.5)
+        station.kill()                      # SIGKILL: run.py and every actor process
+        assert not csms.received("TransactionEvent", identity)
+
+        station.start()
+        ended = csms.wait_for("TransactionEvent", identity=identity, timeout=60,
+                              predicate=lambda p: p["eventType"] == "Ended")
+        time.sleep(1)
+        events = [r.payload for r in csms.received("TransactionEvent", identity)]
+        ours = [e for e in events if e["transactionInfo"]["transactionId"]
+                == ended["transactionInfo"]["transactionId"]]
+        assert [e["seqNo"] for e in ours] == list(range(len(ours)))       # once, in order
+        assert ours[0]["eventType"] == "Started" and ours[-1]["eventType"] == "Ended"
+        assert all(e.get("offline") is True for e in ours)                # E04.FR.03
+        assert station.stop() == 0
+    finally:
+        station.kill()
