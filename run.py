@@ -7,14 +7,6 @@ file and why).
 """
 from __future__ import annotations
 
-import gc
-
-# Every actor process is forked from this one (through the admin and the Root). Objects freed
-# by the cyclic GC here leave holes in memory pages that the children then fill with their own
-# objects, turning shared pages into private copies; the Root freezes the heap and the
-# children re-enable the GC (see actors/root.py, Python's gc.freeze documentation).
-gc.disable()
-
 import argparse
 import logging
 import signal

@@ -1,7 +1,6 @@
 """What every child of the Root shares: Configure, Directory, and logging what nobody handles."""
 from __future__ import annotations
 
-import gc
 import logging
 import os
 
@@ -25,9 +24,6 @@ class ChildActor(ActorTypeDispatcher):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # run.py disables the cyclic GC so that forked children share the parent's pages;
-        # each child collects its own garbage again (see actors/root.py).
-        gc.enable()
         self.config = None
         self.index = 0
         self.directory: Directory | None = None

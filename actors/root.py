@@ -84,7 +84,6 @@ class Root(ActorTypeDispatcher):
             self._prepare_children_heap()
         for role, index in self._layout():
             self._create(role, index, restarted=False)
-        gc.enable()
         self._broadcast_directory()
 
     def _prepare_children_heap(self) -> None:
