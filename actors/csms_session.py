@@ -95,10 +95,21 @@ class CsmsSession(ChildActor):
         if self.core.clock.offset_s:
             for address in self.directory.evses.values():
                 self.send(address, ClockSynchronized(offset_s=self.core.clock.offset_s))
+        # An Evse keeps its reservation in EVSE_STATE, but one that was down may have missed
+        # a change (B11.FR.05): tell the reserved ones again, and clear a stale Reserved.
+        reservations, availability = self.core.reservations, self.core.availability
+        reservations.sync_all()
+        for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
+            if not reservations.is_reserved(evse_id) and any(
+                    availability.status_of(evse_id, c) == "Reserved"
+                    for c in range(1, connectors + 1)):
+                reservations.sync_evse(evse_id)
 
     def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
         if self.core is not None:
             self.core.availability.connector_status_changed(msg)
+            self.core.reservations.connector_status_changed(msg.evse_id, msg.connector_id,
+                                                            msg.status)
 
     def _answer_deferred(self, msg, sender):
         self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())

@@ -40,6 +40,8 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            SetFault, StationAvailabilityChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from messages.reservation import (EvseHeldForReservations, ReservationCleared,
+                                  ReservationMade)
 from station import clock as station_clock
 from station.evse_core import (SAVES, SETTINGS_KEYS, AnnounceStatus, EvseCore, Intent,
                                Outcome, RequestAuthorization, SaveAvailability, SaveState,
@@ -167,7 +169,18 @@ class Evse(ChildActor):
 
     def receiveMsg_TokenAuthorized(self, msg: TokenAuthorized, sender):
         self._run(self.core.token_authorized(self.clock.now(), msg.correlation_id,
-                                             msg.id_token_info))
+                                             msg.id_token_info, allowed=msg.allowed,
+                                             reservation_id=msg.reservation_id))
+
+    def receiveMsg_ReservationMade(self, msg: ReservationMade, sender):
+        self._run(self.core.reservation_made(self.clock.now(), msg.reservation_id, msg.id_token,
+                                             msg.group_id_token, msg.expiry))
+
+    def receiveMsg_ReservationCleared(self, msg: ReservationCleared, sender):
+        self._run(self.core.reservation_cleared(self.clock.now(), msg.reservation_id))
+
+    def receiveMsg_EvseHeldForReservations(self, msg: EvseHeldForReservations, sender):
+        self._run(self.core.held_for_reservations(self.clock.now(), msg.held))
 
     def receiveMsg_TransactionEventQueued(self, msg: TransactionEventQueued, sender):
         self._run(self.core.event_queued(self.clock.now(), msg.event_key))
@@ -178,7 +191,7 @@ class Evse(ChildActor):
 
     def receiveMsg_RemoteStart(self, msg: RemoteStart, sender):
         outcome = self.core.remote_start(self.clock.now(), msg.id_token, msg.group_id_token,
-                                         msg.remote_start_id)
+                                         msg.remote_start_id, msg.reservation_id)
         status, transaction_id, reason = outcome.answer
         self._run(outcome.intents, RemoteStartAnswered(
             correlation_id=msg.correlation_id, status=status, transaction_id=transaction_id,

@@ -7,7 +7,8 @@ run.py stops the actor tree and starts it again, and the next BootNotification c
 reason (RemoteReset). Before that:
 
 * without transactions: answer Accepted, then reset (B11.FR.03/04);
-* OnIdle with transactions: answer Scheduled (B12.FR.01) and reset once the last one ended
+* OnIdle with transactions, or with a reservation in force (errata: the station is not idle
+  then): answer Scheduled (B12.FR.01) and reset once the last one ended
   (B12.FR.03: they end normally, as E06);
 * Immediate with transactions: answer Accepted (B12.FR.02), tell every Evse to end its
   transaction (stoppedReason ImmediateReset, triggerReason ResetCommand: B12.FR.04) and reset
@@ -33,14 +34,20 @@ END_TIMEOUT_S = 10.0
 
 class Reset:
     def __init__(self, session: StationSession, device_model,
-                 ongoing: Callable[[], dict[str, int]]) -> None:
+                 ongoing: Callable[[], dict[str, int]], *,
+                 reservations_pending: Callable[[], bool] = lambda: False) -> None:
         self._session = session
+        # Errata: OnIdle also waits for reservations in force (the station is not idle).
+        self._reservations_pending = reservations_pending
         self._dm = device_model
         self._ongoing = ongoing
         self.pending: str | None = None          # "OnIdle" / "Immediate" while waiting
         self._deadline: float | None = None
         session.route("Reset", self.on_reset)
+        self._idle_check: float | None = None
         session.add_timer(lambda: self._deadline, self._timed_out)
+        # Reservations end without telling this block (expiry, cancel): look once a second.
+        session.add_timer(lambda: self._idle_check, self._check_idle)
 
     def on_reset(self, message_id: str, payload: dict) -> dict | Reply:
         evse_id = payload.get("evseId")
@@ -51,10 +58,11 @@ class Reset:
                         "statusInfo": {"reasonCode": "UnsupportedRequest",
                                        "additionalInfo": "EVSE reset is not supported"}}
         kind = payload["type"]
-        if not self._ongoing():
+        if not self._ongoing() and not (kind == "OnIdle" and self._reservations_pending()):
             return Reply({"status": "Accepted"}, then=self._reset)         # B11.FR.03
         if kind == "OnIdle":
             self.pending = "OnIdle"
+            self._idle_check = self._session.now + 1.0
             return {"status": "Scheduled"}                                 # B12.FR.01
         self.pending = "Immediate"
         self._deadline = self._session.now + END_TIMEOUT_S
@@ -67,8 +75,17 @@ class Reset:
     def transactions_changed(self) -> None:
         """Call after every TransactionEvent queued: the last Ended one triggers a pending
         reset (B12.FR.03)."""
-        if self.pending is not None and not self._ongoing():
+        if self.pending is not None and not self._ongoing() and not (
+                self.pending == "OnIdle" and self._reservations_pending()):
             self._reset()
+
+    def _check_idle(self) -> None:
+        self._idle_check = None
+        if self.pending != "OnIdle":
+            return
+        self.transactions_changed()
+        if self.pending == "OnIdle":
+            self._idle_check = self._session.now + 1.0
 
     def _timed_out(self) -> None:
         if self.pending is not None:
@@ -79,4 +96,5 @@ class Reset:
     def _reset(self) -> None:
         self.pending = None
         self._deadline = None
+        self._idle_check = None
         self._session.send_to_actor(("root", None), ResetStation(boot_reason="RemoteReset"))

@@ -18,6 +18,11 @@ block is the station-wide part, in the CsmsSession:
   Rejected (B02.FR.05). TriggerMessage MeterValues/TransactionEvent is passed to the Evses.
 * **Token checks.** An Evse asks ``AuthorizeToken``; without an AuthCache yet (issue #4) the
   block asks the CSMS (Authorize) and answers Unknown when it cannot.
+* **Reservations (H).** A token may charge at an EVSE only if the Reservations block allows
+  it (``TokenAuthorized.allowed``, H03); an Accepted one claims its reservation, whose id the
+  Evse puts in the next TransactionEvent (H01.FR.15); a TransactionEvent with reservationId
+  consumes it in any case. RequestStartTransaction is Rejected on an EVSE reserved for another
+  token (F01.FR.21/22), and without evseId never picks a reserved or held EVSE (F01.FR.20).
 * **GetTransactionStatus (E14)** from the queue and the transactions seen in events.
 """
 from __future__ import annotations
@@ -54,6 +59,8 @@ class Transactions:
         # Transactions seen in events: transactionId -> evse id, while not Ended.
         self.ongoing: dict[str, int] = ongoing if ongoing is not None else {}
         self.on_changed: Callable[[], None] = lambda: None
+        # The Reservations block (H), set by build_core; None: nothing is ever reserved.
+        self.reservations = None
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {
             _event_key(item.payload) for item in outbox.queue.pending()
@@ -70,6 +77,9 @@ class Transactions:
 
     def transaction_event_ready(self, msg: TransactionEventReady) -> None:
         evse_target = ("evse", msg.evse_id)
+        reservation_id = msg.payload.get("reservationId")
+        if reservation_id is not None and self.reservations is not None:
+            self.reservations.used(reservation_id)                         # H03.FR.09, H01.FR.15
         if msg.event_key not in self._queued_keys:
             queued = self._outbox.send("TransactionEvent", msg.payload,
                                        on_result=lambda result, m=msg: self._answered(m, result))
@@ -102,8 +112,24 @@ class Transactions:
 
     def authorize_token(self, msg: AuthorizeToken, reply_to: Any) -> None:
         def answer(info: dict) -> None:
+            allowed, reservation_id = True, None
+            if self.reservations is not None:
+                group = info.get("groupIdToken")                           # H03.FR.07/08
+                # A token at an EVSE with a transaction may only stop it (E07): no claim.
+                if info.get("status") == "Accepted" and msg.evse_id not in self.ongoing.values():
+                    allowed, reservation_id = self.reservations.claim(
+                        msg.evse_id, msg.id_token, group)                  # H03.FR.09
+                else:
+                    allowed, reservation_id = self.reservations.check_token(
+                        msg.evse_id, msg.id_token, group)
+                if not allowed:
+                    # H03.FR.01-06: the EVSE is kept for another token; the idToken itself
+                    # may be valid, but it does not start a transaction here.
+                    log.info("EVSE %s is reserved for another token", msg.evse_id)
+                    reservation_id = None
             self._session.send_to_actor(reply_to, TokenAuthorized(
-                correlation_id=msg.correlation_id, id_token_info=info))
+                correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
+                reservation_id=reservation_id))
 
         sent = self._session.call(
             "Authorize", {"idToken": msg.id_token},
@@ -126,16 +152,27 @@ class Transactions:
                                        "additionalInfo": "no EVSE is available"}}
         if evse_id not in self._layout:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        reservation_id = None
+        if self.reservations is not None:
+            allowed, reservation_id = self.reservations.check_token(
+                evse_id, payload["idToken"], payload.get("groupIdToken"))
+            if not allowed:
+                return {"status": "Rejected",                              # F01.FR.21/22
+                        "statusInfo": {"reasonCode": "InvalidIdToken",
+                                       "additionalInfo": f"EVSE {evse_id} is reserved"}}
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
             correlation_id=correlation_id, evse_id=evse_id, id_token=payload["idToken"],
             group_id_token=payload.get("groupIdToken"), remote_start_id=payload["remoteStartId"],
-            charging_profile=payload.get("chargingProfile")))
-        return self._session.defer(correlation_id, message_id, "RequestStartTransaction",
-                                   self._finish_start)
+            charging_profile=payload.get("chargingProfile"), reservation_id=reservation_id))
+        return self._session.defer(
+            correlation_id, message_id, "RequestStartTransaction",
+            lambda answer: self._finish_start(answer, reservation_id))
 
-    @staticmethod
-    def _finish_start(answer: RemoteStartAnswered) -> dict:
+    def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None) -> dict:
+        if answer.status == "Accepted" and reservation_id is not None \
+                and self.reservations is not None:
+            self.reservations.used(reservation_id)                         # H03.FR.09
         result: dict = {"status": answer.status}
         if answer.transaction_id:
             result["transactionId"] = answer.transaction_id                # F01.FR.13
@@ -146,6 +183,8 @@ class Transactions:
     def select_evse(self) -> int | None:
         """The first EVSE whose connectors are all Available and that has no transaction."""
         busy = set(self.ongoing.values())
+        if self.reservations is not None:
+            busy |= {e for e in self._layout if self.reservations.is_reserved(e)}  # F01.FR.20
         for evse_id, connectors in self._layout.items():
             if evse_id not in busy and all(self._connector_status(evse_id, c) == "Available"
                                            for c in range(1, connectors + 1)):

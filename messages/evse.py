@@ -116,6 +116,10 @@ class AuthorizeToken(Msg):
 class TokenAuthorized(Msg):
     correlation_id: str
     id_token_info: dict      # IdTokenInfoType, wire form
+    # Whether the token may charge *here*: False when a reservation keeps this EVSE for
+    # another token (H03.FR.01-06), whatever the CSMS said of the token itself.
+    allowed: bool = True
+    reservation_id: int | None = None    # the reservation the token uses (H01.FR.15)
 
 
 # -- remote control (CsmsSession -> Evse, answered) ----------------------------------------------
@@ -127,6 +131,7 @@ class RemoteStart(Msg):
     group_id_token: dict | None = None
     remote_start_id: int
     charging_profile: dict | None = None
+    reservation_id: int | None = None    # the reservation the start uses (H01.FR.15)
 
 
 class RemoteStartAnswered(Msg):

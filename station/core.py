@@ -14,6 +14,7 @@ from typing import Callable
 from blocks.availability import Availability
 from blocks.provisioning import Provisioning
 from blocks.remote_control import RemoteControl
+from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
 from blocks.transactions import Transactions
@@ -24,6 +25,8 @@ from station.evse_core import SETTINGS_KEYS
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.session import StationSession, iso
+from storage import lite
+from storage.reservation_repo import ReservationRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +59,17 @@ class StationCore:
     outbox: Outbox
     reset: Reset
     device_model: object
+    reservations: Reservations | None = None
 
 
 def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
                wall_clock: Callable[[], datetime] | None = None,
                new_message_id: Callable[[], str] | None = None,
-               boot_reason: str = "PowerUp") -> StationCore:
-    """Create the session and blocks for ``config`` on an opened device model."""
+               boot_reason: str = "PowerUp", with_reservations: bool = True) -> StationCore:
+    """Create the session and blocks for ``config`` on an opened device model.
+
+    ``with_reservations`` False leaves block H out (its own tests build it on the session).
+    """
     dm = device_model
     _seed_station_identity(config, dm)
     clock = StationClock(system=wall_clock or utc_now)
@@ -96,8 +103,25 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     security = Security(session, outbox)
     transactions = Transactions(session, outbox, config.connectors_per_evse,
                                 availability.status_of, ongoing=ongoing)
-    reset = Reset(session, dm, lambda: transactions.ongoing)
-    transactions.on_changed = reset.transactions_changed
+    reservations = None
+    if with_reservations:
+        # Before any connect: the session reads its routes then.
+        reservations = Reservations(
+            session, dm, ReservationRepository(lite.connect(config.core_db_path,
+                                                            config.core_migrations_dir)),
+            config.connectors_per_evse, availability.status_of,
+            lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
+            evse_in_use=lambda e: e in transactions.ongoing.values())
+    transactions.reservations = reservations
+    reset = Reset(session, dm, lambda: transactions.ongoing,
+                  reservations_pending=lambda: bool(reservations and reservations.active))
+
+    def transactions_changed() -> None:
+        if reservations is not None:
+            reservations.refresh()
+        reset.transactions_changed()
+
+    transactions.on_changed = transactions_changed
     for requested in ("MeterValues", "TransactionEvent"):
         remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
@@ -141,7 +165,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, reset, dm)
+                       transactions, outbox, reset, dm, reservations)
 
 
 def _charging_station(config: StationConfig) -> dict:

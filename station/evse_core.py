@@ -49,7 +49,15 @@ too) a transaction found in storage is ended with stoppedReason PowerLoss (E07.F
 ``ResumeTransactionsOnBoot``) is not implemented. Unacknowledged events are sent again in both
 cases (the session deduplicates by ``event_key``).
 
-Not here yet: reservations (H), smart-charging limits (K: the hardware runs at its maximum),
+Reservations (H): the CsmsSession's Reservations block owns them and tells the EVSE
+(:meth:`EvseCore.reservation_made`, :meth:`EvseCore.reservation_cleared`,
+:meth:`EvseCore.held_for_reservations`); while reserved or held and nobody is authorized the
+connectors show Reserved (Faulted and Unavailable win; a plugged cable keeps Reserved until the
+right token, G03.FR.09). Whether a token may charge is the session's answer (TokenAuthorized
+``allowed``); the reservation it used goes into the next TransactionEvent (H01.FR.15). The
+reservation is part of the saved state, so a restarted Evse shows Reserved again at once.
+
+Not here yet: smart-charging limits (K: the hardware runs at its maximum),
 the ChargingProfile of RequestStartTransaction (ignored as F01.FR.12 allows), signed meter
 values, EVSE-tier AlignedDataCtrlr.SendDuringIdle.
 """
@@ -216,6 +224,7 @@ class _PendingAuth:
     id_token: dict
     remote_start_id: int | None = None
     group_id_token: dict | None = None
+    reservation_id: int | None = None
 
 
 def _same_token(a: dict | None, b: dict | None) -> bool:
@@ -259,6 +268,8 @@ class EvseCore:
         self._scheduled: dict[int, str] = {}         # connector (0 = EVSE) -> status (G03.FR.05)
         self._scheduled_station: str | None = None
         self._announced: dict[int, str] = {}
+        self._reservation: dict | None = None        # {id, id_token, group_id_token, expiry}
+        self._held = False                           # kept free for unspecified reservations
         self._now: datetime | None = None
         self._t = 0.0
         self._dirty = False
@@ -306,6 +317,8 @@ class EvseCore:
         self._ev_timeout_at = saved.get("ev_timeout_at")
         self._scheduled = {int(c): s for c, s in saved.get("scheduled", {}).items()}
         self._scheduled_station = saved.get("scheduled_station")
+        self._reservation = saved.get("reservation")
+        self._held = bool(saved.get("held", False))
         if self.tx.active:
             started = parse_ocpp_time(self.tx.snapshot()["started_at"]).timestamp()
             self._meter = TransactionMeter(self.settings.metering, started_at=started,
@@ -401,13 +414,18 @@ class EvseCore:
     # -- inputs: answers from the CsmsSession ------------------------------------------------
 
     def token_authorized(self, now: datetime, correlation_id: str,
-                         id_token_info: dict) -> list[Intent]:
-        """The answer to a :class:`RequestAuthorization` (IdTokenInfoType)."""
+                         id_token_info: dict, *, allowed: bool = True,
+                         reservation_id: int | None = None) -> list[Intent]:
+        """The answer to a :class:`RequestAuthorization` (IdTokenInfoType); ``allowed`` False:
+        a reservation keeps this EVSE for another token (H03); ``reservation_id``: the one the
+        token uses (H01.FR.15)."""
         self._set_now(now)
         pending = self._pending_auth.pop(correlation_id, None)
         accepted = id_token_info.get("status") == "Accepted"
         tx = self.tx
-        if pending is None or not accepted:
+        if pending is not None and pending.purpose != "stop" and not allowed:
+            log.info("EVSE %d: reserved for another token", self.evse_id)
+        elif pending is None or not accepted:
             if pending is not None:
                 log.info("EVSE %d: token not accepted (%s)", self.evse_id,
                          id_token_info.get("status"))
@@ -417,7 +435,9 @@ class EvseCore:
                 self._emit(tx.stop_authorized(now, pending.id_token))
         elif not tx.is_authorized and self._unavailable_reason() is None:
             group = pending.group_id_token or id_token_info.get("groupIdToken")
-            self._authorize(pending.id_token, group, pending.remote_start_id)
+            self._authorize(pending.id_token, group, pending.remote_start_id,
+                            reservation_id if reservation_id is not None
+                            else pending.reservation_id)
         self._step(now)
         return self._finish()
 
@@ -442,7 +462,7 @@ class EvseCore:
     # -- inputs: CSMS requests (remote control, availability) --------------------------------
 
     def remote_start(self, now: datetime, id_token: dict, group_id_token: dict | None,
-                     remote_start_id: int) -> Outcome:
+                     remote_start_id: int, reservation_id: int | None = None) -> Outcome:
         """RequestStartTransaction for this EVSE. Answer: (status, transactionId, reason)."""
         self._set_now(now)
         reason = self._unavailable_reason()
@@ -452,9 +472,10 @@ class EvseCore:
             return Outcome(("Rejected", None, "authorized session running"), self.tick(now))
         transaction_id = self.tx.transaction_id                                 # F01.FR.13
         if self.settings.authorize_remote_start:                                # F01.FR.01
-            self._ask(_PendingAuth("remote", id_token, remote_start_id, group_id_token))
+            self._ask(_PendingAuth("remote", id_token, remote_start_id, group_id_token,
+                                   reservation_id))
         else:                                                                   # F01.FR.02
-            self._authorize(id_token, group_id_token, remote_start_id)
+            self._authorize(id_token, group_id_token, remote_start_id, reservation_id)
         self._step(now)
         return Outcome(("Accepted", transaction_id, None), self._finish())
 
@@ -551,6 +572,48 @@ class EvseCore:
         self._step(now)
         return self._finish()
 
+    def reservation_made(self, now: datetime, reservation_id: int, id_token: dict,
+                         group_id_token: dict | None, expiry: str) -> list[Intent]:
+        """ReservationMade: this EVSE is reserved (H01.FR.23); replaces any earlier one."""
+        self._set_now(now)
+        self._reservation = {"id": reservation_id, "id_token": id_token,
+                             "group_id_token": group_id_token, "expiry": expiry}
+        self._dirty = True
+        self._step(now)
+        return self._finish()
+
+    def reservation_cleared(self, now: datetime, reservation_id: int | None) -> list[Intent]:
+        """ReservationCleared: the reservation ended (None: whatever this EVSE had)."""
+        self._set_now(now)
+        if self._reservation is not None and reservation_id in (None,
+                                                                self._reservation.get("id")):
+            self._reservation = None
+            self._dirty = True
+        self._step(now)
+        return self._finish()
+
+    def held_for_reservations(self, now: datetime, held: bool) -> list[Intent]:
+        """EvseHeldForReservations: show Reserved while held (H01.FR.20/24)."""
+        self._set_now(now)
+        if held != self._held:
+            self._held = held
+            self._dirty = True
+        self._step(now)
+        return self._finish()
+
+    @property
+    def reservation(self) -> dict | None:
+        """The control API's view of the EVSE's reservation: {id, id_token, expiry}."""
+        r = self._reservation
+        if r is None:
+            return None
+        return {"id": r["id"], "id_token": (r.get("id_token") or {}).get("idToken", ""),
+                "expiry": r.get("expiry")}
+
+    def _shows_reserved(self) -> bool:
+        # Until the right token is authorized (G03.FR.09, H03.FR.10).
+        return (self._reservation is not None or self._held) and not self.tx.is_authorized
+
     def settings_changed(self, now: datetime, values: Mapping[str, str | None]) -> list[Intent]:
         """Device-model values changed (EvseSettingsChanged); other keys are ignored. New
         start/stop points apply from the next input on (block E), new intervals from the next
@@ -570,14 +633,18 @@ class EvseCore:
     # -- what the EVSE shows -----------------------------------------------------------------
 
     def connector_statuses(self) -> dict[int, str]:
-        """ConnectorStatusEnumType per connector: Faulted > Unavailable > Occupied > Available."""
+        """ConnectorStatusEnumType per connector: Faulted > Unavailable > Reserved > Occupied >
+        Available (a cable plugged into a Reserved EVSE leaves it Reserved, G03.FR.09)."""
         state = self.hw.state(self._t)
+        reserved = self._shows_reserved()
         out = {}
         for c in self.avail.connector_ids:
             if state.faulted:
                 out[c] = "Faulted"
             elif self.avail.connector_status(c) == "Unavailable":
                 out[c] = "Unavailable"                                  # G03.FR.06, G04.FR.07
+            elif reserved:
+                out[c] = "Reserved"                                     # H01.FR.20/23/24
             elif state.plugged_connector == c:
                 out[c] = "Occupied"
             else:
@@ -604,7 +671,7 @@ class EvseCore:
                        "phases": limit.phases}
         return {"transaction": transaction, "power_w": round(state.power_w, 3),
                 "energy_wh": round(state.energy_wh, 3), "applied_limit": applied,
-                "faults": [f.code for f in state.faults]}
+                "reservation": self.reservation, "faults": [f.code for f in state.faults]}
 
     # -- the step ----------------------------------------------------------------------------
 
@@ -767,9 +834,13 @@ class EvseCore:
         tx.max_energy_on_invalid_id = s.max_energy_on_invalid_id
 
     def _authorize(self, id_token: dict, group_id_token: dict | None,
-                   remote_start_id: int | None) -> None:
+                   remote_start_id: int | None, reservation_id: int | None = None) -> None:
+        if reservation_id is not None and self._reservation is not None \
+                and self._reservation.get("id") == reservation_id:
+            self._reservation = None                  # used (H03.FR.09/10)
         self._emit(self.tx.authorized(self._now, id_token, group_id_token,
-                                      remote_start_id=remote_start_id))      # F01.FR.19
+                                      remote_start_id=remote_start_id,       # F01.FR.19
+                                      reservation_id=reservation_id))        # H01.FR.15
         if not self.tx.is_ev_connected and self.settings.ev_connection_timeout_s > 0:
             self._ev_timeout_at = self._t + self.settings.ev_connection_timeout_s
         self._dirty = True
@@ -839,7 +910,8 @@ class EvseCore:
                 "unacked": [[k, p] for k, p in self._unacked.items()],
                 "collected": self._collected, "ev_timeout_at": self._ev_timeout_at,
                 "scheduled": {str(c): s for c, s in self._scheduled.items()},
-                "scheduled_station": self._scheduled_station}
+                "scheduled_station": self._scheduled_station,
+                "reservation": self._reservation, "held": self._held}
 
     def _running_row(self, tx_state: dict) -> TransactionRow | None:
         if tx_state["transaction_id"] is None:

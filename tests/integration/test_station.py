@@ -126,6 +126,26 @@ class TestMalformedInput:
         assert csms.connection_count(CP) == connections
 
 
+class TestReservations:
+    def test_reserve_then_cancel_shows_reserved_then_available(self, csms, station):
+        from datetime import datetime, timedelta, timezone
+        expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        mark = csms.mark()
+        assert csms.call(CP, "ReserveNow", {
+            "id": 31, "evseId": 2, "expiryDateTime": expiry,
+            "idToken": {"idToken": "RES-IT", "type": "ISO14443"}}) == {"status": "Accepted"}
+        reserved = csms.wait_for("StatusNotification", identity=CP, timeout=15, after=mark,
+                                 predicate=lambda p: p["evseId"] == 2)
+        assert reserved["connectorStatus"] == "Reserved"                  # H01.FR.23
+        mark = csms.mark()
+        assert csms.call(CP, "CancelReservation", {"reservationId": 31}) == \
+            {"status": "Accepted"}                                         # H02.FR.02
+        available = csms.wait_for("StatusNotification", identity=CP, timeout=15, after=mark,
+                                  predicate=lambda p: p["evseId"] == 2)
+        assert available["connectorStatus"] == "Available"                 # H02.FR.03
+
+
 class TestSupervision:
     def test_killed_evse_process_restarts_with_its_state(self, csms, station, actors):
         root = actors.createActor("actors.root.Root", globalName="ocpp201-root")

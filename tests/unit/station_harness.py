@@ -23,7 +23,7 @@ FIXED_TIME = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 class Harness:
     def __init__(self, tmp_path: Path, *, evses: int = 2, connectors: int = 1,
-                 component_config: Path | None = None) -> None:
+                 component_config: Path | None = None, with_reservations: bool = True) -> None:
         self.config = parse_config({
             "evses": {"count": evses, "connectors_per_evse": connectors},
             "ocpp": {"CoreDatabasePath": str(tmp_path / "core"),
@@ -43,7 +43,8 @@ class Harness:
                                                        self.config.core_migrations_dir))
         self.core = build_core(self.config, self.dm, self.repo, self.queue_repo,
                                wall_clock=lambda: FIXED_TIME,
-                               new_message_id=lambda: f"cs-{next(ids)}")
+                               new_message_id=lambda: f"cs-{next(ids)}",
+                               with_reservations=with_reservations)
         self.session = self.core.session
         self.now = 1000.0
         self._csms_ids = itertools.count(1)

@@ -715,3 +715,63 @@ class TestDeviceModelReader:
         assert read_device_model(tmp_path / "absent.db", SETTINGS_KEYS) == {}
         sqlite3.connect(tmp_path / "empty.db").close()
         assert read_device_model(tmp_path / "empty.db", SETTINGS_KEYS) == {}
+
+
+class TestReservations:
+    """H: the EVSE shows what the session's Reservations block tells it."""
+
+    EXPIRY = "2025-01-01T13:00:00.000Z"
+
+    def test_reserved_until_the_right_token(self):
+        s = Station(auto_authorize=None)
+        s.call("reservation_made", 7, CARD, None, self.EXPIRY)
+        assert s.status == "Reserved"                                     # H01.FR.23
+        assert s.statuses[-1] == (1, "Reserved")
+        assert s.core.status(s.now)["reservation"] == {"id": 7, "id_token": "CARD-1",
+                                                        "expiry": self.EXPIRY}
+        assert s.call("plug_in", 1) == (True, None)
+        assert s.status == "Reserved"                                     # G03.FR.09
+        # Another token: the session says it may not charge here.
+        assert s.call("present_token", {"idToken": "X", "type": "ISO14443"}) == (True, None)
+        s._take(s.core.token_authorized(s.now, s.auth_requests[-1].correlation_id, ACCEPTED,
+                                        allowed=False))
+        assert not s.core.tx.is_authorized and s.status == "Reserved"
+        # The reserving token: allowed, and the reservation goes into the transaction.
+        assert s.call("present_token", CARD) == (True, None)
+        s._take(s.core.token_authorized(s.now, s.auth_requests[-1].correlation_id, ACCEPTED,
+                                        reservation_id=7))
+        assert s.core.tx.is_authorized
+        assert s.status == "Occupied"                                     # H03.FR.10
+        assert s.events[0]["reservationId"] == 7                          # H01.FR.15
+        assert s.core.status(s.now)["reservation"] is None
+
+    def test_faulted_wins_and_cleared_is_available(self):
+        s = Station()
+        s.call("held_for_reservations", True)
+        assert s.status == "Reserved"                                     # H01.FR.20
+        s.call("set_fault", True, "GroundFailure")
+        assert s.status == "Faulted"
+        s.call("set_fault", False, "GroundFailure")
+        assert s.status == "Reserved"
+        s.call("held_for_reservations", False)
+        assert s.status == "Available"                                    # H02.FR.06
+        s.call("reservation_made", 3, CARD, None, self.EXPIRY)
+        s.call("reservation_cleared", 4)                                  # not this one
+        assert s.status == "Reserved"
+        s.call("reservation_cleared", 3)
+        assert s.status == "Available"                                    # H02.FR.03
+
+    def test_restarted_evse_shows_reserved_again(self):
+        s = Station()
+        s.call("reservation_made", 7, CARD, None, self.EXPIRY)
+        again = s.restart(fresh_boot=False)
+        assert again.statuses == [(1, "Reserved")]                        # B11.FR.05
+
+    def test_remote_start_uses_the_reservation(self):
+        s = Station()
+        s.call("reservation_made", 7, CARD, None, self.EXPIRY)
+        answer = s.call("remote_start", CARD, None, 5, 7)
+        assert answer[0] == "Accepted"
+        assert s.status == "Available"                                    # H03.FR.10
+        s.call("plug_in", 1)
+        assert s.events[0]["reservationId"] == 7

@@ -33,7 +33,9 @@ class Station:
     def __init__(self, tmp_path, *, evses: int = 2, connectors: int = 1,
                  types: dict[tuple[int, int], str] | None = None, boot: bool = True,
                  clock_offset_s: float = 0.0, announce: str | None = "Available") -> None:
-        self.h = h = Harness(tmp_path, evses=evses, connectors=connectors)
+        # The core's own block is left out: this one has a test clock and test ports.
+        self.h = h = Harness(tmp_path, evses=evses, connectors=connectors,
+                             with_reservations=False)
         self.clock_offset_s = clock_offset_s
         self.repo = ReservationRepository(lite.connect(h.config.core_db_path,
                                                        h.config.core_migrations_dir))

@@ -669,3 +669,84 @@ def test_station_inoperative_is_scheduled_while_a_transaction_runs(h):
     frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
     assert frames[0][2] == {"status": "Scheduled"}                         # G04.FR.06
     assert h.repo.get(0, 0) == "Inoperative"
+
+
+class TestReservations:
+    """Block H as build_core wires it (the block itself: tests/unit/test_reservation.py)."""
+
+    TOKEN = {"idToken": "RES-1", "type": "ISO14443"}
+    OTHER = {"idToken": "OTHER", "type": "ISO14443"}
+
+    def reserve(self, h, evse_id=2, reservation_id=7):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        h.session.messages_to_actors()
+        frames = h.csms_call("ReserveNow", {
+            "id": reservation_id, "evseId": evse_id, "idToken": self.TOKEN,
+            "expiryDateTime": "2026-01-02T04:04:05Z"})
+        return frames[0][2]
+
+    def test_reserve_now_tells_the_evse_and_a_transaction_event_consumes_it(self, h):
+        from messages.evse import TransactionEventReady
+        from messages.reservation import ReservationCleared, ReservationMade
+        assert self.reserve(h) == {"status": "Accepted"}                  # H01.FR.23
+        [(target, made)] = h.session.messages_to_actors()
+        assert target == ("evse", 2) and isinstance(made, ReservationMade)
+        assert (made.reservation_id, made.id_token) == (7, self.TOKEN)
+        assert h.core.reservations.is_reserved(2)
+        h.announce(2, 1, "Reserved")
+        payload = started_event("tx-r", evse_id=2)
+        payload["reservationId"] = 7                                       # H01.FR.15
+        h.core.transactions.transaction_event_ready(TransactionEventReady(
+            evse_id=2, event_key="tx-r:0", payload=payload))
+        assert h.core.reservations.active == {}                            # H03.FR.09
+        cleared = [m for _, m in h.session.messages_to_actors()
+                   if isinstance(m, ReservationCleared)]
+        assert [(m.evse_id, m.reservation_id, m.reason) for m in cleared] == [(2, 7, "Used")]
+
+    def test_token_on_a_reserved_evse(self, h):
+        from messages.evse import AuthorizeToken, TokenAuthorized
+        self.reserve(h)
+        h.session.messages_to_actors()
+        transactions = h.core.transactions
+        transactions.authorize_token(AuthorizeToken(
+            correlation_id="a", evse_id=2, id_token=self.OTHER), "evse-2")
+        h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
+        [(_, refused)] = h.session.messages_to_actors()
+        assert isinstance(refused, TokenAuthorized) and not refused.allowed   # H03.FR.01
+        assert h.core.reservations.active                                  # still reserved
+        transactions.authorize_token(AuthorizeToken(
+            correlation_id="b", evse_id=2, id_token=self.TOKEN), "evse-2")
+        h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
+        answers = [m for _, m in h.session.messages_to_actors()
+                   if isinstance(m, TokenAuthorized)]
+        assert [(m.allowed, m.reservation_id) for m in answers] == [(True, 7)]
+        assert h.core.reservations.active == {}                            # claimed
+
+    def test_remote_start_on_a_reserved_evse(self, h):
+        import json
+        self.reserve(h)
+        frames = h.csms_call("RequestStartTransaction", {
+            "evseId": 2, "remoteStartId": 1, "idToken": self.OTHER})
+        assert frames[0][2]["status"] == "Rejected"                       # F01.FR.21/22
+        h.session.messages_to_actors()
+        h.session.receive_text(json.dumps([2, "rs", "RequestStartTransaction", {
+            "remoteStartId": 2, "idToken": self.OTHER}]), h.now)
+        [(target, _)] = h.session.messages_to_actors()
+        assert target == ("evse", 1)                            # F01.FR.20: not the reserved
+        h.session.receive_text(json.dumps([2, "rs2", "RequestStartTransaction", {
+            "evseId": 2, "remoteStartId": 3, "idToken": self.TOKEN}]), h.now)
+        [(target, command)] = h.session.messages_to_actors()
+        assert target == ("evse", 2) and command.reservation_id == 7
+
+    def test_cancel_then_on_idle_reset_is_not_held_back(self, h):
+        from messages.supervision import ResetStation
+        self.reserve(h)
+        h.session.messages_to_actors()
+        frames = h.csms_call("Reset", {"type": "OnIdle"})
+        assert frames[0][2] == {"status": "Scheduled"}            # a reservation is pending
+        assert h.csms_call("CancelReservation", {"reservationId": 7})[0][2] == \
+            {"status": "Accepted"}
+        h.advance(1.5)
+        assert any(isinstance(m, ResetStation) for _, m in h.session.messages_to_actors())
