@@ -1,0 +1,595 @@
+"""OCTT test cases of blocks E (Transactions), F (Remote control) and G (Availability),
+Charging Station side, against the real station.
+
+Every test is one OCTT case of part 6, named after it, and asserts that case's tool validations.
+The station is the real one (``run.py``, multiprocTCPBase, real websocket) with its own identity
+(``OCTT-E``); the OCTT is played by the test CSMS ``simulators.csms.CsmsServer`` on 127.0.0.1,
+which answers Authorize and TransactionEvent with idTokenInfo Accepted. The "Manual Actions" of
+the cases (connect the EV, present a card, the EV starts charging...) are done through the
+station's control API (``/api/evses/{id}/...``).
+
+All cases share one station and run in file order; each sets the configuration state it needs
+with SetVariables, restores it afterwards, and leaves EVSE 1 Available without a transaction.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import datetime
+
+import pytest
+
+from simulators.csms import CsmsServer
+
+from tests.integration.station_process import StationProcess
+from tests.integration.test_station import api_port, http
+
+pytestmark = pytest.mark.integration
+
+IDENTITY = "OCTT-E"
+EVSE_ID = 1                                     # <Configured evseId>
+CONNECTOR_ID = 1                                # <Configured connectorId>
+CONNECTORS = ((1, 1), (2, 1))                   # every (evseId, connectorId) of the station
+ID_TOKEN = {"idToken": "OCTT0001", "type": "ISO14443"}   # <Configured valid_idtoken_*>
+DEFAULT_START_POINT = "PowerPathClosed"         # TxCtrlr.TxStartPoint as shipped
+DEFAULT_STOP_POINT = "EVConnected,Authorized"   # TxCtrlr.TxStopPoint as shipped
+
+_remote_start_ids = itertools.count(501)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def station(csms, tmp_path_factory, free_port):
+    process = StationProcess(tmp_path_factory.mktemp("octt-e"), csms.url_base, free_port(),
+                             identity=IDENTITY)
+    process.start()
+    try:
+        csms.wait_connected(IDENTITY, timeout=60)
+        for evse_id, connector_id in CONNECTORS:
+            csms.wait_for("StatusNotification", identity=IDENTITY, timeout=60,
+                          predicate=lambda p, e=evse_id: p["evseId"] == e)
+        # Part 6 §2.1, general precondition of every CS case.
+        configure(csms, "AuthCtrlr", "LocalPreAuthorize", "false")
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def evse(station) -> str:
+    """Base URL of the control API of <Configured evseId>."""
+    return f"http://127.0.0.1:{api_port(station)}/api/evses/{EVSE_ID}"
+
+
+@pytest.fixture
+def idle(csms, station, evse):
+    """Every case starts and ends with EVSE 1 Available, without transaction, default points."""
+    yield
+    http("POST", f"{evse}/ev", {"state": "suspended"})
+    http("POST", f"{evse}/plug-out")
+    deadline = time.monotonic() + 15
+    while True:
+        view = http("GET", evse)[1]
+        if view.get("transaction") is None and \
+                view.get("connectors", [{}])[0].get("status") == "Available":
+            break
+        assert time.monotonic() < deadline, f"EVSE {EVSE_ID} did not return to idle: {view}"
+        time.sleep(0.1)
+    # ...and the CSMS has been told so (G01.FR.01): the last status it got for EVSE 1 is
+    # Available, so the next case's Occupied is a change the station must report.
+    deadline = time.monotonic() + 10
+    while True:
+        reports = [r.payload for r in csms.received("StatusNotification", IDENTITY)
+                   if r.payload["evseId"] == EVSE_ID]
+        if reports[-1]["connectorStatus"] == "Available":
+            break
+        assert time.monotonic() < deadline, \
+            f"EVSE {EVSE_ID} Available not reported to the CSMS: {reports[-3:]}"
+        time.sleep(0.1)
+    configure(csms, "TxCtrlr", "TxStartPoint", DEFAULT_START_POINT)
+    configure(csms, "TxCtrlr", "TxStopPoint", DEFAULT_STOP_POINT)
+
+
+def configure(csms: CsmsServer, component: str, variable: str, value: str) -> None:
+    """Part 6 "Configuration State": set a variable; it must be Accepted."""
+    result = csms.call(IDENTITY, "SetVariables", {"setVariableData": [{
+        "component": {"name": component}, "variable": {"name": variable},
+        "attributeValue": value}]})["setVariableResult"][0]
+    assert result["attributeStatus"] == "Accepted", \
+        f"configuration state {component}.{variable}={value} not applied: {result}"
+
+
+def post(url: str, body: dict | None = None) -> None:
+    status, answer = http("POST", url, body if body is not None else {})
+    assert status == 200, answer
+
+
+def wait_tx(csms: CsmsServer, after: int, timeout: float = 15, **fields) -> dict:
+    """The first TransactionEvent after ``after`` whose fields (and transactionInfo fields
+    given as ``chargingState`` / ``stoppedReason``) match."""
+    info_keys = {"chargingState", "stoppedReason", "transactionId"}
+
+    def match(p: dict) -> bool:
+        for key, value in fields.items():
+            source = p.get("transactionInfo", {}) if key in info_keys else p
+            if source.get(key) != value:
+                return False
+        return True
+    return csms.wait_for("TransactionEvent", identity=IDENTITY, after=after, timeout=timeout,
+                         predicate=match)
+
+
+def transaction_events(csms: CsmsServer, transaction_id: str) -> list[dict]:
+    return [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+            if r.payload["transactionInfo"]["transactionId"] == transaction_id]
+
+
+def assert_seq_continuous(csms: CsmsServer, transaction_id: str) -> None:
+    """E01.FR.15/16 (seqNo starts at 0 and increases by 1 per TransactionEvent)."""
+    events = transaction_events(csms, transaction_id)
+    assert [e["seqNo"] for e in events] == list(range(len(events)))
+    assert events[0]["eventType"] == "Started"
+
+
+def wait_connector_status(csms: CsmsServer, after: int, status: str, evse_id: int = EVSE_ID,
+                          timeout: float = 15) -> dict:
+    return csms.wait_for("StatusNotification", identity=IDENTITY, after=after, timeout=timeout,
+                         predicate=lambda p: p["evseId"] == evse_id
+                         and p["connectorStatus"] == status)
+
+
+def wait_availability_event(csms: CsmsServer, after: int, value: str, component: str = "Connector",
+                            evse_id: int | None = EVSE_ID, timeout: float = 15) -> dict:
+    """NotifyEventRequest: trigger Delta, actualValue, component, variable AvailabilityState."""
+    def match(p: dict) -> bool:
+        for event in p["eventData"]:
+            if (event["trigger"] == "Delta" and event["actualValue"] == value
+                    and event["component"]["name"] == component
+                    and event["variable"]["name"] == "AvailabilityState"
+                    and (evse_id is None
+                         or event["component"].get("evse", {}).get("id") == evse_id)):
+                return True
+        return False
+    return csms.wait_for("NotifyEvent", identity=IDENTITY, after=after, timeout=timeout,
+                         predicate=match)
+
+
+def assert_occupied_reported(csms: CsmsServer, after: int) -> None:
+    """Tool validation "StatusNotificationRequest connectorStatus Occupied / NotifyEventRequest
+    Delta Occupied Connector AvailabilityState"."""
+    status = wait_connector_status(csms, after, "Occupied")
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, after, "Occupied")
+
+
+def authorize_locally(csms: CsmsServer, evse: str) -> None:
+    """Reusable state Authorized (local): present <Configured valid_idtoken>; Authorize."""
+    mark = csms.mark()
+    post(f"{evse}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+    request = csms.wait_for("Authorize", identity=IDENTITY, after=mark, timeout=10)
+    assert request["idToken"] == ID_TOKEN
+
+
+def energy_transfer_started(csms: CsmsServer, evse: str) -> dict:
+    """Reusable state EnergyTransferStarted: the EV starts charging; returns the event."""
+    mark = csms.mark()
+    post(f"{evse}/ev", {"state": "charging"})
+    event = wait_tx(csms, mark, chargingState="Charging")
+    assert event["triggerReason"] == "ChargingStateChanged"
+    return event
+
+
+# --------------------------------------------------------------------------------------------
+# E: start and stop points
+# --------------------------------------------------------------------------------------------
+
+
+def test_tc_e_09_start_point_ev_connected(csms, station, evse, idle):
+    """TC_E_09_CS: Start transaction options - EVConnected (E01.FR.02, E01.FR.07, .10, .15,
+    .16)."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "EVConnected")
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)                                           # step 1
+    started = wait_tx(csms, mark, eventType="Started")                             # step 3
+    assert started["triggerReason"] in ("CablePluggedIn", "ChargingStateChanged")
+    assert started["evse"]["id"] == EVSE_ID
+    assert started["evse"]["connectorId"] == CONNECTOR_ID
+    assert started["transactionInfo"]["chargingState"] == "EVConnected"
+    assert started["seqNo"] == 0
+
+
+def test_tc_e_01_start_point_power_path_closed(csms, station, evse, idle):
+    """TC_E_01_CS: Start transaction options - PowerPathClosed (E01.FR.05, E01.FR.07, .10,
+    .15, .16). Reusable state Authorized, then the EV and EVSE are connected."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "PowerPathClosed")
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["triggerReason"] in ("CablePluggedIn", "ChargingStateChanged", "Authorized")
+    assert started["idToken"] == ID_TOKEN
+    assert started["evse"]["id"] == EVSE_ID
+    assert started["evse"]["connectorId"] == CONNECTOR_ID
+    assert started["transactionInfo"]["chargingState"] in ("EVConnected", "SuspendedEV",
+                                                          "SuspendedEVSE")
+    assert started["seqNo"] == 0
+
+
+def test_tc_e_02_start_point_energy_transfer(csms, station, evse, idle):
+    """TC_E_02_CS: Start transaction options - EnergyTransfer (E01.FR.06, E01.FR.07, .10,
+    .15, .16). Reusable state Authorized; connect; the EV draws energy."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "EnergyTransfer")
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)                                           # step 1
+    time.sleep(0.5)
+    assert not [r for r in csms.received("TransactionEvent", IDENTITY) if r.seq > mark], \
+        "a transaction started before the energy transfer"
+    post(f"{evse}/ev", {"state": "charging"})
+    started = wait_tx(csms, mark, eventType="Started")                             # step 3
+    assert started["triggerReason"] in ("ChargingStateChanged", "Authorized")
+    assert started["idToken"] == ID_TOKEN
+    assert started["evse"]["id"] == EVSE_ID
+    assert started["evse"]["connectorId"] == CONNECTOR_ID
+    assert started["transactionInfo"]["chargingState"] == "Charging"
+    assert started["seqNo"] == 0
+
+
+def test_tc_e_03_local_start_cable_plugin_first(csms, station, evse, idle):
+    """TC_E_03_CS: Local start transaction - Cable plugin first - Success (E02.FR.01...,
+    C01.FR.02). EVConnectedPreSession, then the card, then energy transfer."""
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+    mark = csms.mark()
+    post(f"{evse}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+    authorize = csms.wait_for("Authorize", identity=IDENTITY, after=mark, timeout=10)
+    assert authorize["idToken"] == ID_TOKEN
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["triggerReason"] == "Authorized"
+    assert started["idToken"] == ID_TOKEN
+    assert started["evse"]["id"] == EVSE_ID
+    charging = energy_transfer_started(csms, evse)
+    assert charging["eventType"] == "Updated"
+    transaction_id = started["transactionInfo"]["transactionId"]
+    assert charging["transactionInfo"]["transactionId"] == transaction_id
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_15_stop_point_stop_authorized_local(csms, station, evse, idle):
+    """TC_E_15_CS: Stop transaction options - StopAuthorized - Local (E06.FR.03, E06.FR.15)."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "Authorized")
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    charging = energy_transfer_started(csms, evse)
+    transaction_id = charging["transactionInfo"]["transactionId"]
+    mark = csms.mark()
+    post(f"{evse}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+    ended = wait_tx(csms, mark, eventType="Ended")                                 # step 1
+    assert ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_20_stop_point_ev_disconnected(csms, station, evse, idle):
+    """TC_E_20_CS: Stop transaction options - EVDisconnected - EV side (E06.FR.02, E06.FR.15).
+    StopTxOnEVSideDisconnect is ReadOnly true on this station (allowed by the prerequisite)."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "EVConnected")
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    energy_transfer_started(csms, evse)
+    post(f"{evse}/ev", {"state": "suspended"})               # EnergyTransferSuspended
+    mark = csms.mark()
+    post(f"{evse}/plug-out")
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert_seq_continuous(csms, ended["transactionInfo"]["transactionId"])
+
+
+# --------------------------------------------------------------------------------------------
+# F: remote control
+# --------------------------------------------------------------------------------------------
+
+
+def remote_start(csms: CsmsServer) -> tuple[int, dict]:
+    """Reusable state Authorized (remote): RequestStartTransaction must be Accepted."""
+    remote_start_id = next(_remote_start_ids)
+    response = csms.call(IDENTITY, "RequestStartTransaction", {
+        "evseId": EVSE_ID, "remoteStartId": remote_start_id, "idToken": ID_TOKEN})
+    assert response["status"] == "Accepted"
+    return remote_start_id, response
+
+
+def test_tc_f_01_remote_start_cable_plugin_first(csms, station, evse, idle):
+    """TC_F_01_CS: Remote start transaction - Cable plugin first (F01.FR.03, .04, .05, .13,
+    .17, .19, F02.FR.01)."""
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})              # EVConnectedPreSession
+    assert_occupied_reported(csms, mark)
+    mark = csms.mark()
+    remote_start_id, _ = remote_start(csms)
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["triggerReason"] == "RemoteStart"
+    assert started["transactionInfo"]["remoteStartId"] == remote_start_id
+    assert started["idToken"] == ID_TOKEN
+    charging = energy_transfer_started(csms, evse)
+    transaction_id = started["transactionInfo"]["transactionId"]
+    assert charging["transactionInfo"]["transactionId"] == transaction_id
+    assert_seq_continuous(csms, transaction_id)
+
+
+@pytest.mark.parametrize("authorize_remote_start", ["true", "false"],
+                         ids=["TC_F_02_CS", "TC_F_03_CS"])
+def test_tc_f_02_f_03_remote_start_first(csms, station, evse, idle, authorize_remote_start):
+    """TC_F_02_CS (AuthorizeRemoteStart true: F02.FR.01, F01.FR.01, the station authorizes
+    first) and TC_F_03_CS (false: F01.FR.02, no Authorize): remote start, then plug in."""
+    configure(csms, "AuthCtrlr", "AuthorizeRemoteStart", authorize_remote_start)
+    try:
+        mark = csms.mark()
+        remote_start_id, _ = remote_start(csms)
+        if authorize_remote_start == "true":
+            authorize = csms.wait_for("Authorize", identity=IDENTITY, after=mark, timeout=10)
+            assert authorize["idToken"] == ID_TOKEN
+        post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+        assert_occupied_reported(csms, mark)
+        started = wait_tx(csms, mark, eventType="Started")
+        assert started["transactionInfo"]["remoteStartId"] == remote_start_id
+        assert started["idToken"] == ID_TOKEN
+        energy_transfer_started(csms, evse)
+        transaction_id = started["transactionInfo"]["transactionId"]
+        assert_seq_continuous(csms, transaction_id)
+        if authorize_remote_start == "false":
+            assert not [r for r in csms.received("Authorize", IDENTITY) if r.seq > mark]
+    finally:
+        configure(csms, "AuthCtrlr", "AuthorizeRemoteStart", "false")
+
+
+def test_tc_f_08_remote_stop_transaction_success(csms, station, evse, idle):
+    """TC_F_08_CS: Remote stop transaction - Success (F03.FR.02, .03, .07, .09): from
+    EnergyTransferStarted, reusable state StopAuthorized (remote): RequestStopTransaction
+    Accepted, then Ended with triggerReason RemoteStop and stoppedReason Remote."""
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    charging = energy_transfer_started(csms, evse)
+    transaction_id = charging["transactionInfo"]["transactionId"]
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "RequestStopTransaction", {"transactionId": transaction_id}) \
+        == {"status": "Accepted"}
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "RemoteStop"
+    assert ended["transactionInfo"]["stoppedReason"] == "Remote"
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_f_09_remote_stop_transaction_rejected(csms, station, evse, idle):
+    """TC_F_09_CS: Remote stop transaction - Rejected (F03.FR.08): a transactionId other than
+    the ongoing one is Rejected and the transaction goes on."""
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    charging = energy_transfer_started(csms, evse)
+    transaction_id = charging["transactionInfo"]["transactionId"]
+    mark = csms.mark()
+    other = "00000000-0000-4000-8000-000000000000"
+    assert other != transaction_id
+    response = csms.call(IDENTITY, "RequestStopTransaction", {"transactionId": other})
+    assert response["status"] == "Rejected"                                       # step 2
+    time.sleep(0.5)
+    assert not [r for r in csms.received("TransactionEvent", IDENTITY)
+                if r.seq > mark and r.payload["eventType"] == "Ended"]
+    assert http("GET", evse)[1]["transaction"]["id"] == transaction_id
+
+
+def test_tc_f_05_unlock_with_ongoing_transaction(csms, station, evse, idle):
+    """TC_F_05_CS: Remote unlock Connector - With ongoing transaction (F05.FR.01, F05.FR.02)."""
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    energy_transfer_started(csms, evse)
+    response = csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID,
+                                                       "connectorId": CONNECTOR_ID})
+    assert response["status"] == "OngoingAuthorizedTransaction"
+
+
+def test_tc_f_06_unlock_without_ongoing_transaction(csms, station, evse, idle):
+    """TC_F_06_CS: Remote unlock Connector - Without ongoing transaction - Accepted
+    (F05.FR.01, F05.FR.04)."""
+    response = csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID,
+                                                       "connectorId": CONNECTOR_ID})
+    assert response["status"] == "Unlocked"
+
+
+# --------------------------------------------------------------------------------------------
+# G: availability
+# --------------------------------------------------------------------------------------------
+
+
+def test_tc_g_03_change_availability_evse_to_inoperative(csms, station, evse, idle):
+    """TC_G_03_CS: Change Availability EVSE - Operative to inoperative (G03.FR.01, .02, .04,
+    .06): reusable state Unavailable for <Configured evseId>."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {
+        "operationalStatus": "Inoperative", "evse": {"id": EVSE_ID}}) == {"status": "Accepted"}
+    wait_connector_status(csms, mark, "Unavailable")
+    wait_availability_event(csms, mark, "Unavailable")
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {
+        "operationalStatus": "Operative", "evse": {"id": EVSE_ID}}) == {"status": "Accepted"}
+    wait_connector_status(csms, mark, "Available")
+
+
+def test_tc_g_04_change_availability_evse_to_operative(csms, station, evse, idle):
+    """TC_G_04_CS: Change Availability EVSE - Inoperative to operative (G03.FR.01, .02, .04,
+    .07)."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {
+        "operationalStatus": "Inoperative", "evse": {"id": EVSE_ID}}) == {"status": "Accepted"}
+    wait_connector_status(csms, mark, "Unavailable")
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {                            # steps 1-2
+        "operationalStatus": "Operative", "evse": {"id": EVSE_ID}}) == {"status": "Accepted"}
+    status = wait_connector_status(csms, mark, "Available")                        # step 3
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Available")
+
+
+def test_tc_g_05_change_availability_station_to_inoperative(csms, station, evse, idle):
+    """TC_G_05_CS: Change Availability Charging Station - Operative to inoperative (G04.FR.01,
+    .02, .03, .05, .07): every connector reported Unavailable."""
+    mark = csms.mark()
+    try:
+        assert csms.call(IDENTITY, "ChangeAvailability", {"operationalStatus": "Inoperative"}) \
+            == {"status": "Accepted"}
+        for evse_id, connector_id in CONNECTORS:
+            status = wait_connector_status(csms, mark, "Unavailable", evse_id=evse_id)
+            assert status["connectorId"] == connector_id
+    finally:
+        mark = csms.mark()
+        assert csms.call(IDENTITY, "ChangeAvailability", {"operationalStatus": "Operative"}) \
+            == {"status": "Accepted"}
+        for evse_id, _ in CONNECTORS:
+            wait_connector_status(csms, mark, "Available", evse_id=evse_id)
+
+
+def test_tc_g_06_change_availability_station_to_operative(csms, station, evse, idle):
+    """TC_G_06_CS: Change Availability Charging Station - Inoperative to operative (G04.FR.01,
+    .02, .03, .05, .08)."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {"operationalStatus": "Inoperative"}) \
+        == {"status": "Accepted"}
+    for evse_id, _ in CONNECTORS:
+        wait_connector_status(csms, mark, "Unavailable", evse_id=evse_id)
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "ChangeAvailability", {"operationalStatus": "Operative"}) \
+        == {"status": "Accepted"}                                                  # step 2
+    for evse_id, connector_id in CONNECTORS:                                       # step 3
+        status = wait_connector_status(csms, mark, "Available", evse_id=evse_id)
+        assert status["connectorId"] == connector_id
+    wait_availability_event(csms, mark, "Available", evse_id=None)
+
+
+def test_tc_g_01_connector_status_available_to_occupied(csms, station, evse, idle):
+    """TC_G_01_CS: Connector status Notification - Available to Occupied (G01.FR.01,
+    N07.FR.19): reusable state EVConnectedPreSession."""
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+
+
+def test_tc_g_02_connector_status_occupied_to_available(csms, station, evse, idle):
+    """TC_G_02_CS: Connector status Notification - Occupied to Available (G01.FR.01,
+    N07.FR.19): the EV is unplugged from EVConnectedPreSession."""
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+    mark = csms.mark()
+    post(f"{evse}/plug-out")
+    status = wait_connector_status(csms, mark, "Available")
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Available")
+
+
+# --------------------------------------------------------------------------------------------
+# J: meter values
+# --------------------------------------------------------------------------------------------
+
+ALIGNED_INTERVAL = 2                            # <Configured clock-aligned Meter Values interval>
+ALIGNED_MEASURANDS = ("Energy.Active.Import.Register",)   # AlignedDataCtrlr.Measurands as shipped
+
+
+def aligned_sampled_values_ok(meter_value: dict) -> bool:
+    """context Sample.Clock and an element per configured measurand (measurand may be omitted
+    for Energy.Active.Import.Register)."""
+    sampled = meter_value["sampledValue"]
+    if sampled[0].get("context") != "Sample.Clock":
+        return False
+    present = {v.get("measurand", "Energy.Active.Import.Register") for v in sampled}
+    return all(m in present for m in ALIGNED_MEASURANDS)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def assert_aligned_timestamps(timestamps: list[str]) -> None:
+    """Post scenario: distinct timestamps are ALIGNED_INTERVAL apart, on the clock grid."""
+    moments = sorted({parse_time(t) for t in timestamps})
+    assert len(moments) >= 2, timestamps
+    for earlier, later in zip(moments, moments[1:]):
+        assert (later - earlier).total_seconds() == ALIGNED_INTERVAL, moments
+    assert all(m.timestamp() % ALIGNED_INTERVAL == 0 for m in moments), moments
+
+
+@pytest.fixture
+def aligned_interval(csms, station):
+    configure(csms, "AlignedDataCtrlr", "Interval", str(ALIGNED_INTERVAL))
+    yield
+    configure(csms, "AlignedDataCtrlr", "Interval", "900")
+
+
+def test_tc_j_01_clock_aligned_meter_values_no_transaction(csms, station, evse, idle,
+                                                          aligned_interval):
+    """TC_J_01_CS: Clock-aligned Meter Values - No transaction ongoing (J01.FR.01, .02, .03,
+    .06, .07, .08, .14, .15). The OCTT ends after three MeterValues messages."""
+    mark = csms.mark()
+    deadline = time.monotonic() + 4 * ALIGNED_INTERVAL + 5
+    while True:
+        received = [r.payload for r in csms.received("MeterValues", IDENTITY) if r.seq > mark]
+        timestamps = {mv["timestamp"] for p in received for mv in p["meterValue"]}
+        if len(received) >= 3 and len(timestamps) >= 2:
+            break
+        assert time.monotonic() < deadline, f"only {len(received)} MeterValues"
+        time.sleep(0.2)
+    for payload in received:
+        for meter_value in payload["meterValue"]:
+            assert aligned_sampled_values_ok(meter_value), meter_value
+    assert_aligned_timestamps([mv["timestamp"] for p in received for mv in p["meterValue"]])
+
+
+def test_tc_j_02_clock_aligned_meter_values_transaction_ongoing(csms, station, evse, idle,
+                                                               aligned_interval):
+    """TC_J_02_CS: Clock-aligned Meter Values - Transaction ongoing (J01.FR.01, .02, .03, .06,
+    .07, .08, .14, .15). AlignedDataSendDuringIdle is false (as shipped)."""
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    charging = energy_transfer_started(csms, evse)
+    transaction_id = charging["transactionInfo"]["transactionId"]
+    mark = csms.mark()
+    deadline = time.monotonic() + 4 * ALIGNED_INTERVAL + 5
+    while True:
+        clock = [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+                 if r.seq > mark and r.payload["triggerReason"] == "MeterValueClock"]
+        if len({p["timestamp"] for p in clock}) >= 2:
+            break
+        assert time.monotonic() < deadline, f"only {len(clock)} MeterValueClock events"
+        time.sleep(0.2)
+    for event in clock:                                                            # step 3
+        assert event["eventType"] == "Updated"
+        assert event["transactionInfo"]["transactionId"] == transaction_id
+        assert aligned_sampled_values_ok(event["meterValue"][0]), event
+    # Post scenario: the clock-aligned samples are exactly ALIGNED_INTERVAL apart, on the grid.
+    assert_aligned_timestamps([p["meterValue"][0]["timestamp"] for p in clock])
+    # The TransactionEventRequest.timestamp is when the event was sent (a few ms after the
+    # interval boundary): its intervals equal ALIGNED_INTERVAL up to that send jitter.
+    sent = sorted(parse_time(p["timestamp"]) for p in clock)
+    for earlier, later in zip(sent, sent[1:]):
+        assert abs((later - earlier).total_seconds() - ALIGNED_INTERVAL) < 0.5, sent
+    meter_values = [r.payload for r in csms.received("MeterValues", IDENTITY) if r.seq > mark]
+    for payload in meter_values:                                                   # step 1
+        assert payload["evseId"] != EVSE_ID
+        assert aligned_sampled_values_ok(payload["meterValue"][0]), payload
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_no_schema_violations(csms, station):
+    """Every message the station sent during these cases was schema-valid."""
+    assert csms.violations(IDENTITY) == []
