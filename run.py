@@ -113,9 +113,7 @@ def start_api(config: StationConfig, runner):
                            csms_url=config.csms.url)
     api = ControlApi(gateway, host=config.api.host, port=config.api.port,
                      external_websocket_control=config.ocpp.EnableExternalWebsocketControl)
-    port = api.start()
-    log.info("control API on http://%s:%d/api/station (OpenAPI: /api/openapi.json)",
-             config.api.host, port)
+    api.start()
     return api
 
 

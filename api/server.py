@@ -336,7 +336,8 @@ class ControlApi:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"control-api:{self.port}", daemon=True)
         self._thread.start()
-        logger.info("control API on http://%s:%d/api/station", self.host, self.port)
+        logger.info("control API on http://%s:%d/api/station (OpenAPI: /api/openapi.json)",
+                    self.host, self.port)
         return self.port
 
     def stop(self) -> None:

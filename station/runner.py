@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import time
 
-from messages.supervision import (GetDirectory, GetStationHealth, StartStation, StationHealth,
-                                  StationStarted, StopStation)
+from messages.supervision import (GetStationHealth, StartStation, StationHealth, StationStarted,
+                                  StopStation)
 from station.actor_system import shutdown_actor_system, start_actor_system
 from station.config import StationConfig
 
@@ -44,23 +44,6 @@ class StationRunner:
         self._last_health = time.monotonic()
         answer = self.asys.ask(self.root, GetStationHealth(), timeout)
         return answer if isinstance(answer, StationHealth) else None
-
-    def failure(self) -> str | None:
-        """None while the station runs, else why it does not."""
-        health = self.health()
-        if health is None:
-            return "the root actor does not answer"
-        if health.error:
-            return health.error
-        return None
-
-    def reset_requested(self) -> str | None:
-        """The boot reason of a reset the station asked for (B11), else None."""
-        health = self.health()
-        return health.reset_requested if health is not None else None
-
-    def directory(self, timeout: float = 10):
-        return self.asys.ask(self.root, GetDirectory(), timeout)
 
     def stop(self, timeout: float = 15) -> None:
         if self.asys is None:
