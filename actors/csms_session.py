@@ -309,6 +309,9 @@ class CsmsSession(ChildActor):
             return [address] if address is not None else []
         if kind == "evses":
             return list(self.directory.evses.values())
+        if kind == "energy_sink":
+            address = self.directory.energy_sinks.get(index)
+            return [address] if address is not None else []
         if kind == "root":
             return [self.directory.root]
         raise ValueError(f"unknown target {target!r}")

@@ -83,6 +83,9 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 MAX_SETTLE_ROUNDS = 6            # poll/command rounds per step; the simulator settles in 2
 ENERGY_SAVE_INTERVAL_S = 30.0    # refresh the saved energy register this often while charging
+# The simulated EVSE's hardware; the CsmsSession's composite schedules use the same maximum.
+SIMULATED_MAX_CURRENT_A = 32.0
+SIMULATED_PHASES = 3
 MAX_COLLECTED = 400              # persisted Ended-list entries before thinning (2 x the cap)
 
 # Device-model variables the EVSE uses ("Component.Variable", station level, Actual).
@@ -254,7 +257,8 @@ class EvseCore:
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
-                                                    max_current_a=32.0, phases=3)
+                                                    max_current_a=SIMULATED_MAX_CURRENT_A,
+                                                    phases=SIMULATED_PHASES)
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
