@@ -94,7 +94,8 @@ class SinkLimits:
     def next_change(self, now: datetime) -> datetime | None:
         """The next period start after ``now``, or the end of the schedule; None after the end."""
         t = epoch_seconds(now)
-        i = bisect.bisect_right(self._starts, t)
+        # Before scheduleStart the first period is already in force: its start is no change.
+        i = bisect.bisect_right(self._starts, max(t, self._start))
         if i < len(self._starts) and self._starts[i] < self._end:
             return _EPOCH + timedelta(seconds=self._starts[i])
         if t < self._end:
