@@ -98,6 +98,8 @@ class CsmsSession(ChildActor):
         # An Evse keeps its reservation in EVSE_STATE, but one that was down may have missed
         # a change (B11.FR.05): tell the reserved ones again, and clear a stale Reserved.
         reservations, availability = self.core.reservations, self.core.availability
+        # A restarted EnergySink has no schedule until told again.
+        self.core.smart_charging.publish()
         reservations.sync_all()
         for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
             if not reservations.is_reserved(evse_id) and any(
