@@ -26,6 +26,7 @@ from actors.base import ChildActor
 from device_model.model import DeviceModel
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
+from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
                            EvseAvailabilityChanged, MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
@@ -130,6 +131,14 @@ class CsmsSession(ChildActor):
 
     def receiveMsg_AuthorizeToken(self, msg: AuthorizeToken, sender):
         self.core.transactions.authorize_token(msg, sender)
+
+    def receiveMsg_SetExternalLimit(self, msg: SetExternalLimit, sender):
+        smart = self.core.smart_charging
+        if msg.limit is None:
+            error = smart.clear_external_limit(msg.evse_id, msg.source)
+        else:
+            error = smart.set_external_limit(msg.evse_id, msg.limit, msg.unit, msg.source)
+        self.send(sender, ExternalLimitDone(ok=error is None, error=error))
 
     def receiveMsg_GetSessionStatus(self, msg: GetSessionStatus, sender):
         session = self.core.session if self.core else None
