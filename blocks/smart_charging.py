@@ -24,8 +24,9 @@ change is written to CHARGING_PROFILES before the CSMS gets an answer (K01.FR.27
   for EVSE n the profiles installed on 0 and on n, only the TxProfiles of n's running
   transaction, and the external limits; without a transaction the TxDefaultProfiles count as
   if one ran (K08.FR.06).
-* **Energy sinks**: every ``CompositeScheduleIntervalS`` (0: only on change) and whenever a
-  profile, an external limit or the set of running transactions changes, the composite
+* **Energy sinks**: every ``CompositeScheduleIntervalS`` (0: only on change) and, at the
+  session's next tick, whenever a profile, an external limit or the set of running
+  transactions changes, the composite
   schedule of every EVSE id 0..N for ``RequestCompositeScheduleDurationS`` in
   ``RequestCompositeScheduleUnit`` goes to the EnergySink of that id
   (:class:`~messages.energy.CompositeScheduleUpdated`). Sink 0 also learns which EVSEs run a
@@ -157,7 +158,7 @@ class SmartCharging:
                      verdict.info)
             return verdict.response()
         self._install(StoredProfile(evse_id, profile, CSO, profile.get("transactionId")))
-        return Reply(verdict.response(), then=self.publish)                # K01.FR.07
+        return Reply(verdict.response(), then=self.publish_soon)           # K01.FR.07
 
     def _validate(self, evse_id: int, profile: dict, *, remote_start: bool = False) -> Verdict:
         return validate_profile(evse_id, profile, installed=self.profiles.values(),
@@ -215,7 +216,7 @@ class SmartCharging:
                         verdict.info)
             return
         self._install(StoredProfile(evse_id, profile, CSO, transaction_id))
-        self.publish()
+        self.publish_soon()
 
     # -- transactions ----------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class SmartCharging:
             if mine:
                 self._remove(mine)                                          # K02.FR.05
                 log.info("transaction %s ended: TxProfiles %s deleted", transaction_id, mine)
-            self.publish()
+            self.publish_soon()
             return
         if payload["eventType"] == "Started":
             self._tx_started[transaction_id] = parse_ocpp_time(payload["timestamp"])
@@ -239,7 +240,7 @@ class SmartCharging:
             pending_evse, profile = self._pending.pop(remote_start_id)
             self._install_tx_profile(pending_evse, profile, transaction_id)
         elif payload["eventType"] == "Started":
-            self.publish()
+            self.publish_soon()
 
     # -- K09 GetChargingProfiles -----------------------------------------------------------------
 
@@ -304,7 +305,7 @@ class SmartCharging:
             if not doomed:
                 return {"status": "Unknown"}                                # K10.FR.01/08
         self._remove(doomed)                                                # K10.FR.04
-        return Reply({"status": "Accepted"}, then=self.publish)            # K10.FR.05
+        return Reply({"status": "Accepted"}, then=self.publish_soon)       # K10.FR.05
 
     @staticmethod
     def _field(stored: StoredProfile, key: str):
@@ -383,8 +384,8 @@ class SmartCharging:
         below its hardware maximum, which is what a sink without a schedule applies: nothing
         is sent then (a station without smart charging exchanges no messages for it).
         """
-        if self.interval_s > 0:
-            self._next_publish = self._session.now + self.interval_s
+        self._next_publish = (self._session.now + self.interval_s if self.interval_s > 0
+                              else None)
         limited = bool(self.profiles)
         if not limited and not self._limited:
             return
@@ -396,6 +397,11 @@ class SmartCharging:
             self._session.send_to_actor(("energy_sink", evse_id), CompositeScheduleUpdated(
                 evse_id=evse_id, schedule=schedule, computed_at=iso(now),
                 charging_evses=charging if evse_id == 0 else []))
+
+    def publish_soon(self) -> None:
+        """Publish at the session's next tick: the changes of one batch of frames (a CSMS
+        setting many profiles at once) cost one publication, not one each."""
+        self._next_publish = self._session.now
 
     def _publish_due(self) -> None:
         self.publish()
@@ -426,7 +432,7 @@ class SmartCharging:
         self._install(StoredProfile(evse_id, profile, source))              # durable, like libocpp
         if self._significant(previous, profile):
             self._notify_limit(evse_id, profile, source)                    # K11.FR.02, K12.FR.02
-        self.publish()                                                      # K11.FR.01, K12.FR.01
+        self.publish_soon()                                                 # K11.FR.01, K12.FR.01
         return None
 
     def clear_external_limit(self, evse_id: int, source: str) -> str | None:
@@ -440,7 +446,7 @@ class SmartCharging:
         if evse_id:
             payload["evseId"] = evse_id
         self._session.call("ClearedChargingLimit", payload)                 # K13.FR.02
-        self.publish()
+        self.publish_soon()
         return None
 
     def external_limits(self) -> list[StoredProfile]:

@@ -167,6 +167,18 @@ def assert_starts_near(actual: int, nominal: int) -> None:
     assert nominal - MAX_X <= actual <= nominal, (actual, nominal)
 
 
+def wait_applied(api: str, current_a: float | None, evse_id: int = EVSE_ID) -> dict:
+    """The EVSE's view once its hardware applies ``current_a`` (None: no current limit); the
+    limit travels session -> EnergySink -> Evse, asynchronously."""
+    deadline = time.monotonic() + 10
+    while True:
+        view = http("GET", f"{api}/evses/{evse_id}")[1]
+        if (view["applied_limit"] or {}).get("current_a") == current_a:
+            return view
+        assert time.monotonic() < deadline, view
+        time.sleep(0.05)
+
+
 def energy_transfer_started(csms: CsmsServer, api: str, evse_id: int = EVSE_ID) -> str:
     """Reusable state EnergyTransferStarted (local authorization); returns the transactionId."""
     mark = csms.mark()
@@ -299,13 +311,7 @@ def test_tc_k_28_tx_default_profile_with_transaction_ongoing(csms, station, api,
     assert set_profile(csms, EVSE_ID, prof) == {"status": "Accepted"}
     response = composite(csms, EVSE_ID, 300)
     assert periods(response)[0] == (0, 6.0)
-    deadline = time.monotonic() + 10
-    while True:
-        view = http("GET", f"{api}/evses/{EVSE_ID}")[1]
-        if (view["applied_limit"] or {}).get("current_a") == 6.0:
-            break
-        assert time.monotonic() < deadline, view
-        time.sleep(0.1)
+    view = wait_applied(api, 6.0)
     assert view["power_w"] == pytest.approx(6.0 * 230 * 3)
 
 
@@ -323,8 +329,7 @@ def test_tc_k_60_tx_profile_with_ongoing_transaction(csms, station, api, clean):
     event = csms.wait_for("TransactionEvent", identity=IDENTITY, after=mark, timeout=10,
                           predicate=lambda p: p["triggerReason"] == "ChargingRateChanged")
     assert event["transactionInfo"]["transactionId"] == transaction_id
-    view = http("GET", f"{api}/evses/{EVSE_ID}")[1]
-    assert view["applied_limit"]["current_a"] == 10.0
+    view = wait_applied(api, 10.0)
     assert view["power_w"] == pytest.approx(10.0 * 230 * 3)
 
 
@@ -618,15 +623,15 @@ def test_external_limit_on_a_transaction_and_its_release(csms, station, api, cle
     assert http("POST", f"{api}/evses/{EVSE_ID}/external-limit", {"limit": 8})[0] == 200
     csms.wait_for("NotifyChargingLimit", identity=IDENTITY, after=mark, timeout=10,
                   predicate=lambda p: p.get("evseId") == EVSE_ID)
-    view = http("GET", f"{api}/evses/{EVSE_ID}")[1]
-    assert view["applied_limit"]["current_a"] == 8.0
+    view = wait_applied(api, 8.0)
     assert view["power_w"] == pytest.approx(8.0 * 230 * 3)
     mark = csms.mark()
     assert http("POST", f"{api}/evses/{EVSE_ID}/external-limit", {"limit": None})[0] == 200
     cleared = csms.wait_for("ClearedChargingLimit", identity=IDENTITY, after=mark, timeout=10)
     assert cleared == {"chargingLimitSource": "EMS", "evseId": EVSE_ID}
-    assert http("GET", f"{api}/evses/{EVSE_ID}")[1]["power_w"] == pytest.approx(
-        HARDWARE_MAX_A * 230 * 3)
+    # Released: the composite schedule is the hardware maximum again (K13.FR.01).
+    view = wait_applied(api, HARDWARE_MAX_A)
+    assert view["power_w"] == pytest.approx(HARDWARE_MAX_A * 230 * 3)
 
 
 # --------------------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ def end_transaction(h, transaction_id="tx-1", evse_id=1):
 
 
 def sink_messages(h) -> dict[int, CompositeScheduleUpdated]:
+    """What the sinks were sent, after the session's next tick (publication is batched)."""
+    h.advance(0)
     return {target[1]: m for target, m in h.session.messages_to_actors()
             if isinstance(m, CompositeScheduleUpdated)}
 
@@ -133,6 +135,15 @@ class TestSetChargingProfile:
         assert sink_messages(h) == {}
         h.advance(1.5)
         assert sorted(sink_messages(h)) == [0, 1, 2]
+
+    def test_a_batch_of_changes_is_published_once(self, h):
+        for pid in (1, 2, 3):
+            set_profile(h, 1, tx_default(pid, stack_level=pid))
+        published = [m for _, m in h.session.messages_to_actors()
+                     if isinstance(m, CompositeScheduleUpdated)]
+        assert published == []
+        assert sorted(sink_messages(h)) == [0, 1, 2]
+        assert sink_messages(h) == {}
 
     def test_nothing_is_sent_to_sinks_without_profiles(self, h):
         h.advance(31)
