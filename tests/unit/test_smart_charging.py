@@ -6,6 +6,7 @@ import pytest
 from messages.energy import CompositeScheduleUpdated
 from messages.evse import RemoteStart, RemoteStartAnswered, TransactionEventReady
 from tests.unit.station_harness import Harness
+from tests.unit.test_session import started_event
 
 
 def tx_default(pid=1, limit=10.0, stack_level=0, unit="A", **extra) -> dict:
@@ -28,13 +29,7 @@ def tx_profile(pid=20, limit=8.0, transaction_id=None) -> dict:
 
 
 def event(transaction_id, event_type="Started", seq_no=0, evse_id=1, remote_start_id=None):
-    payload = {"eventType": event_type, "timestamp": "2026-01-02T03:04:05.000Z",
-               "triggerReason": "Authorized", "seqNo": seq_no,
-               "transactionInfo": {"transactionId": transaction_id}}
-    if event_type == "Started":
-        payload["evse"] = {"id": evse_id, "connectorId": 1}
-    if event_type == "Ended":
-        payload["transactionInfo"]["stoppedReason"] = "Local"
+    payload = started_event(transaction_id, seq_no, event_type, evse_id)
     if remote_start_id is not None:
         payload["transactionInfo"]["remoteStartId"] = remote_start_id
     return payload
