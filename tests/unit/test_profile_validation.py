@@ -5,8 +5,9 @@ import copy
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from smart_charging.validation import Limits, validate_profile
+from smart_charging.validation import Limits, validate_profile, validity
 from storage.profile_repo import StoredProfile
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
@@ -196,3 +197,62 @@ class TestRemoteStart:
 
 def test_accepted_response_has_no_status_info():
     assert check(1, profile()).response() == {"status": "Accepted"}
+
+
+# -- properties --------------------------------------------------------------------------------
+
+_WINDOWS = [(None, None), ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+            ("2026-01-15T00:00:00Z", None), (None, "2026-01-20T00:00:00Z"),
+            ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z")]
+
+
+@st.composite
+def requests(draw):
+    """A SetChargingProfileRequest from a small domain, so that collisions are frequent."""
+    purpose = draw(st.sampled_from(["TxDefaultProfile", "ChargingStationMaxProfile",
+                                    "TxProfile"]))
+    valid_from, valid_to = draw(st.sampled_from(_WINDOWS))
+    extra = {}
+    if valid_from:
+        extra["validFrom"] = valid_from
+    if valid_to:
+        extra["validTo"] = valid_to
+    if purpose == "TxProfile":
+        extra["transactionId"] = draw(st.sampled_from(["tx-1", "tx-2"]))
+    prof = profile(id=draw(st.integers(1, 6)), stackLevel=draw(st.integers(0, 2)),
+                   chargingProfilePurpose=purpose, **extra)
+    return draw(st.integers(0, 2)), prof
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(requests(), max_size=25))
+def test_accepted_profiles_never_conflict(sequence):
+    """Whatever the CSMS sends, the installed set keeps K01.FR.05/06/16/39/52/53, K04.FR.03
+    and Entries(ChargingProfiles): validation is the only gate, so it must keep them."""
+    installed: dict[int, StoredProfile] = {}
+    limits = Limits(max_entries=4)
+    for evse_id, prof in sequence:
+        verdict = check(evse_id, prof, installed=list(installed.values()), limits=limits)
+        if verdict.accepted:
+            installed[prof["id"]] = StoredProfile(evse_id, prof, "CSO",
+                                                  prof.get("transactionId"))
+    stored = list(installed.values())
+    assert len(stored) <= limits.max_entries
+    for p in stored:
+        purpose = p.profile["chargingProfilePurpose"]
+        assert (purpose == "ChargingStationMaxProfile") <= (p.evse_id == 0)
+        assert (purpose == "TxProfile") <= (ONGOING.get(p.transaction_id) == p.evse_id)
+    for i, a in enumerate(stored):
+        for b in stored[i + 1:]:
+            pa, pb = a.profile, b.profile
+            if (pa["chargingProfilePurpose"], pa["stackLevel"]) != \
+                    (pb["chargingProfilePurpose"], pb["stackLevel"]):
+                continue
+            if pa["chargingProfilePurpose"] == "TxProfile":
+                assert a.transaction_id != b.transaction_id                       # K01.FR.39
+                continue
+            if pa["chargingProfilePurpose"] == "TxDefaultProfile":
+                assert (a.evse_id == 0) == (b.evse_id == 0)                      # K01.FR.52/53
+            if a.evse_id == b.evse_id:
+                (a_from, a_to), (b_from, b_to) = validity(pa), validity(pb)
+                assert a_to <= b_from or b_to <= a_from                           # K01.FR.06
