@@ -240,6 +240,11 @@ class SmartCharging:
             pending_evse, profile = self._pending.pop(remote_start_id)
             self._install_tx_profile(pending_evse, profile, transaction_id)
         elif payload["eventType"] == "Started":
+            if evse_id is not None:
+                # Another transaction took the EVSE: a remote start still waiting there came
+                # to nothing (its authorization timed out, say), and so did its profile.
+                for key in [k for k, (e, _) in self._pending.items() if e == evse_id]:
+                    del self._pending[key]
             self.publish_soon()
 
     # -- K09 GetChargingProfiles -----------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Block K on the station core against a scripted CSMS (blocks/smart_charging.py)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from messages.energy import CompositeScheduleUpdated
@@ -67,6 +69,20 @@ def end_transaction(h, transaction_id="tx-1", evse_id=1):
     h.core.transactions.transaction_event_ready(TransactionEventReady(
         evse_id=evse_id, event_key=f"{transaction_id}:1", payload=payload))
     h.drain_calls({})
+
+
+def accepted_remote_start(h, profile, remote_start_id) -> RemoteStart:
+    """RequestStartTransaction on EVSE 1 with ``profile``; the Evse accepts (no transaction
+    yet). Returns the RemoteStart the Evse got."""
+    message_id = f"rs-{remote_start_id}"
+    h.session.receive_text(json.dumps([2, message_id, "RequestStartTransaction", {
+        "evseId": 1, "remoteStartId": remote_start_id,
+        "idToken": {"idToken": "AB12", "type": "ISO14443"}, "chargingProfile": profile}]), h.now)
+    [start] = [m for _, m in h.session.messages_to_actors() if isinstance(m, RemoteStart)]
+    h.session.resolve_deferred(start.correlation_id, RemoteStartAnswered(
+        correlation_id=start.correlation_id, status="Accepted"), h.now)
+    assert h.sent() == [[3, message_id, {"status": "Accepted"}]]
+    return start
 
 
 def sink_messages(h) -> dict[int, CompositeScheduleUpdated]:
@@ -166,30 +182,19 @@ class TestTransactions:
         schedule = answer(h, "GetCompositeSchedule", {"evseId": 1, "duration": 60})["schedule"]
         assert schedule["chargingSchedulePeriod"][0]["limit"] == 16.0
 
-    def remote_start(self, h, profile, remote_start_id=42):
-        frames = h.csms_call("RequestStartTransaction", {
-            "evseId": 1, "remoteStartId": remote_start_id,
-            "idToken": {"idToken": "AB12", "type": "ISO14443"}, "chargingProfile": profile})
-        return frames
-
     def test_remote_start_with_an_invalid_profile_is_rejected(self, h):
         """F01.FR.26, K05.FR.05: a TxDefaultProfile is not the profile of a remote start."""
-        frames = self.remote_start(h, tx_default())
+        frames = h.csms_call("RequestStartTransaction", {
+            "evseId": 1, "remoteStartId": 42, "idToken": {"idToken": "AB12", "type": "ISO14443"},
+            "chargingProfile": tx_default()})
         assert frames[0][2]["status"] == "Rejected"
         assert frames[0][2]["statusInfo"]["reasonCode"] == "InvalidProfile"
         assert not any(isinstance(m, RemoteStart) for _, m in h.session.messages_to_actors())
 
     def test_remote_start_profile_gets_the_transaction_id(self, h):
         """F01.FR.10/11, K05.FR.03: installed for the transaction the start creates."""
-        h.session.receive_text(
-            '[2,"rs","RequestStartTransaction",{"evseId":1,"remoteStartId":42,'
-            '"idToken":{"idToken":"AB12","type":"ISO14443"},'
-            '"chargingProfile":' + __import__("json").dumps(tx_profile(limit=7.0)) + '}]', h.now)
-        [start] = [m for _, m in h.session.messages_to_actors() if isinstance(m, RemoteStart)]
+        start = accepted_remote_start(h, tx_profile(limit=7.0), 42)
         assert start.charging_profile == tx_profile(limit=7.0)
-        h.session.resolve_deferred(start.correlation_id, RemoteStartAnswered(
-            correlation_id=start.correlation_id, status="Accepted"), h.now)
-        assert h.sent()[0][2] == {"status": "Accepted"}
         assert h.core.smart_charging.profiles == {}        # no transaction yet
         run_transaction(h, "tx-7", remote_start_id=42)
         [stored] = h.core.smart_charging.profiles.values()
@@ -197,6 +202,15 @@ class TestTransactions:
         assert stored.profile["transactionId"] == "tx-7"
         schedule = answer(h, "GetCompositeSchedule", {"evseId": 1, "duration": 60})["schedule"]
         assert schedule["chargingSchedulePeriod"][0]["limit"] == 7.0
+
+
+    def test_a_remote_start_that_came_to_nothing_drops_its_profile(self, h):
+        """A local transaction on the EVSE instead: the waiting profile is not installed later."""
+        accepted_remote_start(h, tx_profile(), 43)
+        run_transaction(h, "tx-local")
+        end_transaction(h, "tx-local")
+        run_transaction(h, "tx-late", remote_start_id=43)
+        assert h.core.smart_charging.profiles == {}
 
 
 class TestGetChargingProfiles:
