@@ -5,7 +5,7 @@ Theory of operation
 :class:`ControlApi` runs a standard-library ``ThreadingHTTPServer`` in one background thread;
 each connection gets its own handler thread, so a request whose gateway call blocks (an actor
 ask) does not hold up the others. The gateway is therefore called from many threads at once
-and must be thread-safe (see :mod:`api.gateway`). There is no framework: nine routes, JSON in
+and must be thread-safe (see :mod:`api.gateway`). There is no framework: a dozen routes, JSON in
 and out, and pydantic (already a dependency) for request bodies do not justify one.
 
 Every request goes through the same steps, each of which may end it with a JSON error
