@@ -41,7 +41,7 @@ active schedules and possible local limits". **When nothing limits** (no profile
 external limit, no hardware maximum given) the composite reports ``default_limit_a`` /
 ``default_limit_w``, libocpp's CompositeScheduleDefaultLimitAmps (48 A) and
 CompositeScheduleDefaultLimitWatts (33 120 W), instead of an unbounded number: the response
-needs a number, and a callers that knows its hardware passes the maximum instead.
+needs a number, and a caller that knows its hardware passes the maximum instead.
 
 EVSE 0: K08.FR.03 asks for "the total expected power or current the Charging Station expects
 to consume from the grid". With ``evse_ids`` given, the composite schedule of every one of
@@ -270,6 +270,7 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
                        evse_ids: Sequence[int] = (),
                        transaction_starts: Mapping[int, datetime] | None = None,
                        evse_max: Mapping[int, tuple[float | None, float | None]] | None = None,
+                       evse_phases: Mapping[int, int] | None = None,
                        ) -> dict:
     """The CompositeScheduleType of ``evse_id`` for ``[start, start + duration_s)`` (K08.FR.02).
 
@@ -293,6 +294,7 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
         evse_ids: for ``evse_id`` 0 only: the EVSEs whose schedules are summed (K08.FR.03).
         transaction_starts: for the sum: EVSE id -> its transaction start.
         evse_max: for the sum: EVSE id -> (max A per phase, max W) of that EVSE.
+        evse_phases: for the sum: EVSE id -> its default phases (else ``default_phases``).
 
     Returns:
         A CompositeScheduleType dict: evseId, duration, scheduleStart (UTC, ``Z``),
@@ -316,6 +318,7 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
         if evse_ids:
             starts = transaction_starts or {}
             caps = evse_max or {}
+            phases_of = evse_phases or {}
             per_evse = []
             for n in evse_ids:
                 own = [(on, p) for on, p in profiles if on == n or on == 0]
@@ -326,7 +329,8 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
                     with_tx=True, with_station_max=False)
                 max_a, max_w = caps.get(n, (None, None))
                 per_evse.append(_evaluate(evse_stacks, max_current_a=max_a, max_power_w=max_w,
-                                          **common))
+                                          **{**common, "default_phases": phases_of.get(
+                                              n, default_phases)}))
             stacks.append([_sum_evses(per_evse, w1=w1, unit=unit)])
     else:
         stacks = _evse_stacks(profiles, external_limits, evse_id=evse_id, w0=w0, w1=w1,

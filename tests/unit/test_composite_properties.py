@@ -104,6 +104,8 @@ def cases(draw, station=False):
         kwargs["evse_ids"] = [1, 2, 3]
         kwargs["evse_max"] = {k: (draw(st.one_of(st.none(), st.integers(6, 32).map(float))), None)
                               for k in (1, 2, 3)}
+        kwargs["evse_phases"] = {k: draw(st.sampled_from([1, 3])) for k in (1, 2, 3)
+                                 if draw(st.booleans())}
         kwargs["transaction_starts"] = {
             k: T0 - timedelta(seconds=draw(st.integers(0, 200)))
             for k in (1, 2, 3) if draw(st.booleans())}
@@ -230,7 +232,8 @@ def brute_force(profs, externals, kwargs, evse_id):
                     f = applicable(mine, [(on, s) for on, s in externals if on == n], n, t,
                                    tx_start, with_tx=True, with_max=False, own_externals_only=True)
                     max_a, max_w = kwargs["evse_max"][n]
-                    tenths, ph, _ = combine(f, unit, dp, max_a, max_w, default_tenths)
+                    tenths, ph, _ = combine(f, unit, kwargs["evse_phases"].get(n, dp), max_a,
+                                            max_w, default_tenths)
                     total += tenths
                     if ph:
                         phase_set.append(ph)

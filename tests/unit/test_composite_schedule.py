@@ -473,6 +473,14 @@ class TestStationComposite:
                                max_current_a=60)) == [(0, 60)]
 
 
+    def test_each_evse_converts_with_its_own_phases(self):
+        """K01.FR.49/50: a single-phase EVSE's 16 A is 3680 W, a three-phase one's 11040 W."""
+        prof = profile(1, "TxDefaultProfile", 0, [(0, 16)], start=T0)
+        result = compose([(0, prof)], evse_id=0, evse_ids=[1, 2], unit="W",
+                         evse_phases={1: 1})
+        assert periods(result) == [(0, 3680 + 11040)]
+
+
 class TestShape:
     """The CompositeScheduleType as OCPP JSON."""
 
