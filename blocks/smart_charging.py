@@ -344,7 +344,7 @@ class SmartCharging:
         the EVSEs' schedules under the station-level limits (K08.FR.03); without ``total`` only
         the station-level limits (what sink 0 shares among the EVSEs).
         """
-        running = {e: t for t, e in self.ongoing.items()}
+        running = self.running()
         hardware = self._hardware
         station_max = sum(hw.max_current_a for hw in hardware.values())
         common = dict(start=start, duration_s=duration_s, unit=unit,
@@ -366,6 +366,21 @@ class SmartCharging:
             transaction_start=self._tx_started.get(transaction_id) if transaction_id else None,
             max_current_a=hardware[evse_id].max_current_a,
             default_phases=hardware[evse_id].phases, **common)
+
+    def running(self) -> dict[int, str]:
+        """EVSE id -> the transaction running there.
+
+        From the TransactionEvents this session saw, and for an EVSE without one from its
+        stored TxProfiles: a TxProfile is deleted when its transaction's Ended event passes
+        (K02.FR.05), so one in storage belongs to a transaction that still runs, e.g. across a
+        restart of this process, which forgets the transactions whose events were all
+        acknowledged (K06.FR.01: the TxProfile stays in use).
+        """
+        running = {e: t for t, e in self.ongoing.items()}
+        for stored in self.profiles.values():
+            if stored.purpose == TX_PROFILE and stored.evse_id not in running:
+                running[stored.evse_id] = stored.transaction_id
+        return running
 
     def _profiles_for(self, evse_id: int | None, running: dict[int, str]) -> list[tuple[int, dict]]:
         """(EVSE id, profile) installed on 0 and ``evse_id`` (None: every EVSE); a TxProfile
@@ -396,7 +411,7 @@ class SmartCharging:
             return
         self._limited = limited
         now = self._clock()
-        charging = sorted(set(self.ongoing.values()))
+        charging = sorted(self.running())
         for evse_id in [0, *self._hardware]:
             schedule = self.composite(evse_id, now, self.duration_s, self.unit, total=False)
             self._session.send_to_actor(("energy_sink", evse_id), CompositeScheduleUpdated(

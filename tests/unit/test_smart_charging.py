@@ -172,6 +172,20 @@ class TestTransactions:
         assert h.core.smart_charging.profiles == {}
         assert Harness(tmp_path).core.smart_charging.profiles == {}
 
+    def test_tx_profile_stays_in_force_after_a_restart_of_the_session(self, h, tmp_path):
+        """K06.FR.01: the new session has not seen the transaction's events (all were
+        acknowledged); its stored TxProfile still limits the EVSE until the Ended event."""
+        run_transaction(h)
+        set_profile(h, 1, tx_profile(limit=9.0, transaction_id="tx-1"))
+        again = Harness(tmp_path)
+        again.boot()
+        again.drain_calls()
+        assert again.core.transactions.ongoing == {}
+        schedule = answer(again, "GetCompositeSchedule", {"evseId": 1, "duration": 60})
+        assert schedule["schedule"]["chargingSchedulePeriod"][0]["limit"] == 9.0
+        end_transaction(again)
+        assert again.core.smart_charging.profiles == {}
+
     def test_tx_profile_overrules_tx_default_while_the_transaction_runs(self, h):
         set_profile(h, 1, tx_default(limit=16.0))
         run_transaction(h)
