@@ -191,7 +191,8 @@ class SmartCharging:
         verdict = self._validate(evse_id, profile, remote_start=True)
         if verdict.accepted:
             return None
-        reason = verdict.reason if verdict.reason in ("InvalidSchedule",) else "InvalidProfile"
+        # F01.FR.26 names only these two reason codes for a remote start.
+        reason = "InvalidSchedule" if verdict.reason == "InvalidSchedule" else "InvalidProfile"
         return {"status": "Rejected", "statusInfo": {"reasonCode": reason,
                                                      "additionalInfo": verdict.info or ""}}
 
@@ -304,7 +305,8 @@ class SmartCharging:
                 return {"status": "Unknown"}
             doomed = [profile_id]                                           # K10.FR.03
         else:
-            criteria = payload.get("chargingProfileCriteria") or {}
+            criteria = {k: v for k, v in (payload.get("chargingProfileCriteria") or {}).items()
+                        if k != "customData"}
             doomed = [p.id for p in self.profiles.values() if p.purpose != EXTERNAL
                       and all(self._field(p, key) == value for key, value in criteria.items())]
             if not doomed:
@@ -320,7 +322,7 @@ class SmartCharging:
             return stored.purpose
         if key == "stackLevel":
             return stored.stack_level
-        return object()                 # customData or an unknown key matches nothing
+        return object()                 # a key the schema does not have matches nothing
 
     # -- K08 GetCompositeSchedule ----------------------------------------------------------------
 
