@@ -361,7 +361,8 @@ class SmartCharging:
             return composite_schedule(
                 profiles, evse_id=0, max_current_a=station_max, evse_ids=list(hardware),
                 transaction_starts=starts,
-                evse_max={e: (hw.max_current_a, None) for e, hw in hardware.items()}, **common)
+                evse_max={e: (hw.max_current_a, None) for e, hw in hardware.items()},
+                evse_phases={e: hw.phases for e, hw in hardware.items()}, **common)
         transaction_id = running.get(evse_id)
         return composite_schedule(
             self._profiles_for(evse_id, running), evse_id=evse_id,
