@@ -156,6 +156,16 @@ class TestSetChargingProfile:
         assert sorted(sink_messages(h)) == [0, 1, 2]
         assert sink_messages(h) == {}
 
+    def test_schedules_keep_coming_while_offline(self, h):
+        """K06.FR.01, K07.FR.01: offline, the installed profiles stay in force."""
+        run_transaction(h)
+        set_profile(h, 1, tx_profile(limit=9.0, transaction_id="tx-1"))
+        sink_messages(h)
+        h.disconnect()
+        h.advance(31)
+        sent = sink_messages(h)
+        assert sent[1].schedule["chargingSchedulePeriod"][0]["limit"] == 9.0
+
     def test_nothing_is_sent_to_sinks_without_profiles(self, h):
         h.advance(31)
         assert sink_messages(h) == {}
