@@ -482,6 +482,9 @@ class SmartCharging:
             return f"unit {unit} is not A or W"
         if source == CSO:
             return "an external limit cannot have source CSO"               # K11.FR.05
+        if not self._dm.get_bool("SmartChargingCtrlr", "ExternalControlSignalsEnabled",
+                                 default=True):
+            return "external control signals are disabled (ExternalControlSignalsEnabled)"
         return None
 
     def _significant(self, previous: StoredProfile | None, profile: dict) -> bool:

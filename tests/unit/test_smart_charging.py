@@ -402,3 +402,16 @@ class TestExternalLimits:
         assert "does not exist" in core.set_external_limit(9, 10.0, "A", "EMS")
         assert "CSO" in core.set_external_limit(1, 10.0, "A", "CSO")      # K11.FR.05
         assert "negative" in core.set_external_limit(1, -1.0, "A", "EMS")
+
+    def test_refused_when_external_control_signals_are_disabled(self, h, monkeypatch):
+        """SmartChargingCtrlr.ExternalControlSignalsEnabled (not shipped: enabled)."""
+        core = h.core.smart_charging
+        real_get_bool = h.dm.get_bool
+
+        def get_bool(component, variable, **kw):
+            if variable == "ExternalControlSignalsEnabled":
+                return False
+            return real_get_bool(component, variable, **kw)
+        monkeypatch.setattr(h.dm, "get_bool", get_bool)
+        assert "disabled" in core.set_external_limit(1, 10.0, "A", "EMS")
+        assert core.external_limits() == []
