@@ -26,6 +26,7 @@ from actors.base import ChildActor
 from device_model.model import DeviceModel
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
+from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
                            EvseAvailabilityChanged, MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
@@ -98,6 +99,8 @@ class CsmsSession(ChildActor):
         # An Evse keeps its reservation in EVSE_STATE, but one that was down may have missed
         # a change (B11.FR.05): tell the reserved ones again, and clear a stale Reserved.
         reservations, availability = self.core.reservations, self.core.availability
+        # A restarted EnergySink has no schedule until told again.
+        self.core.smart_charging.publish()
         reservations.sync_all()
         for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
             if not reservations.is_reserved(evse_id) and any(
@@ -128,6 +131,14 @@ class CsmsSession(ChildActor):
 
     def receiveMsg_AuthorizeToken(self, msg: AuthorizeToken, sender):
         self.core.transactions.authorize_token(msg, sender)
+
+    def receiveMsg_SetExternalLimit(self, msg: SetExternalLimit, sender):
+        smart = self.core.smart_charging
+        if msg.limit is None:
+            error = smart.clear_external_limit(msg.evse_id, msg.source)
+        else:
+            error = smart.set_external_limit(msg.evse_id, msg.limit, msg.unit, msg.source)
+        self.send(sender, ExternalLimitDone(ok=error is None, error=error))
 
     def receiveMsg_GetSessionStatus(self, msg: GetSessionStatus, sender):
         session = self.core.session if self.core else None
@@ -309,6 +320,9 @@ class CsmsSession(ChildActor):
             return [address] if address is not None else []
         if kind == "evses":
             return list(self.directory.evses.values())
+        if kind == "energy_sink":
+            address = self.directory.energy_sinks.get(index)
+            return [address] if address is not None else []
         if kind == "root":
             return [self.directory.root]
         raise ValueError(f"unknown target {target!r}")

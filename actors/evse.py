@@ -40,6 +40,7 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            SetFault, StationAvailabilityChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from messages.energy import ChargingLimitApplied
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station import clock as station_clock
@@ -226,6 +227,10 @@ class Evse(ChildActor):
 
     def receiveMsg_StationAvailabilityChanged(self, msg: StationAvailabilityChanged, sender):
         self._run(self.core.station_availability(self.clock.now(), msg.operational_status))
+
+    def receiveMsg_ChargingLimitApplied(self, msg: ChargingLimitApplied, sender):
+        self._run(self.core.apply_limit(self.clock.now(), msg.sink, msg.current_a, msg.power_w,
+                                        msg.phases))
 
     def receiveMsg_ClockSynchronized(self, msg: ClockSynchronized, sender):
         self.clock.offset_s = msg.offset_s

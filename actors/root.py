@@ -29,7 +29,8 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.csms_session import CsmsSession
 from actors.evse import Evse
-from actors.thin import AuthCache, Display, EnergySink, SecurityActor, System
+from actors.energy_sink import EnergySink
+from actors.thin import AuthCache, Display, SecurityActor, System
 from messages.supervision import (ChildReady, Configure, Directory, GetDirectory,
                                   GetStationHealth, ResetStation, StartStation, StationFailed,
                                   StationHealth,
@@ -52,7 +53,7 @@ SINGLETONS = {
     "security": SecurityActor,
 }
 STOP_TIMEOUT = timedelta(seconds=10)
-FULL_DIRECTORY_ROLES = {"csms_session"}
+FULL_DIRECTORY_ROLES = {("csms_session", 0), ("energy_sink", 0)}
 
 
 class Root(ActorTypeDispatcher):
@@ -145,9 +146,19 @@ class Root(ActorTypeDispatcher):
         # Only the CsmsSession addresses EVSEs and sinks by id. Sending the 257 per-EVSE
         # addresses to each of 262 children would pickle, send and unpickle ~70,000 addresses
         # at every start and every restart, for nothing.
+        # An EnergySink n gets its own Evse's address (sink 0, which shares the station's
+        # limit among all EVSEs, gets the full directory).
         full, slim = self._directory(), self._directory(full=False)
-        for (role, _), address in self.children.items():
-            self.send(address, full if role in FULL_DIRECTORY_ROLES else slim)
+        for key, address in self.children.items():
+            role, index = key
+            if key in FULL_DIRECTORY_ROLES:
+                directory = full
+            elif role == "energy_sink" and ("evse", index) in self.children:
+                directory = slim.model_copy(update={"evses": {index: self.children[("evse",
+                                                                                    index)]}})
+            else:
+                directory = slim
+            self.send(address, directory)
 
     def receiveMsg_ChildReady(self, msg: ChildReady, sender):
         self.ready.add((msg.role, msg.index))

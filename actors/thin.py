@@ -1,7 +1,6 @@
 """Actors whose functional blocks arrive in later issues; they already take their place in the
 tree so that supervision, addressing and the process layout are the real ones.
 
-* EnergySink (one per EVSE id 0..N): will receive composite schedules and external limits.
 * AuthCache: will validate tokens (local list, cache, Authorize).
 * Display: will hold display messages.
 * System: will handle reset, firmware update, log upload.
@@ -10,10 +9,6 @@ tree so that supervision, addressing and the process layout are the real ones.
 from __future__ import annotations
 
 from actors.base import ChildActor
-
-
-class EnergySink(ChildActor):
-    role = "energy_sink"
 
 
 class AuthCache(ChildActor):

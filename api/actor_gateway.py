@@ -11,6 +11,7 @@ import logging
 import threading
 
 from api.gateway import (Conflict, EvseView, StationView, Unavailable, UnknownEvse)
+from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
 from messages.evse import (EvseStatus, GetEvseStatus, OperatorResult, PlugIn, PlugOut,
@@ -69,6 +70,7 @@ class ActorGateway:
             "transaction": status.transaction,
             "reservation": status.reservation,
             "applied_limit": status.applied_limit,
+            "power_w": status.power_w,
         }
 
     # -- StationGateway -------------------------------------------------------------------------
@@ -105,6 +107,16 @@ class ActorGateway:
 
     def set_fault(self, evse_id: int, active: bool, code: str) -> None:
         self._operate(evse_id, SetFault(active=active, code=code))
+
+    def set_external_limit(self, evse_id: int, limit: float | None, unit: str,
+                           source: str) -> None:
+        directory = self._directory()
+        if evse_id != 0 and evse_id not in directory.evses:
+            raise UnknownEvse(evse_id)
+        done = self._ask(directory.csms_session, SetExternalLimit(
+            evse_id=evse_id, limit=limit, unit=unit, source=source), ExternalLimitDone)
+        if not done.ok:
+            raise Conflict(done.error or "refused")
 
     def csms_disconnect(self) -> None:
         self._ask(self._directory().csms_session, DisconnectCsms(), CsmsControlDone)

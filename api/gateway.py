@@ -146,6 +146,7 @@ class EvseView(TypedDict):
     transaction: TransactionView | None
     reservation: ReservationView | None
     applied_limit: LimitView | None
+    power_w: float
 
 
 class CsmsView(TypedDict):
@@ -219,6 +220,18 @@ class StationGateway(Protocol):
 
     def set_fault(self, evse_id: int, active: bool, code: str) -> None:
         """Raise (``active``) or clear the EVSE fault ``code``."""
+        ...
+
+    def set_external_limit(self, evse_id: int, limit: float | None, unit: str,
+                           source: str) -> None:
+        """An external system (an energy manager) limits EVSE ``evse_id`` (0: the whole
+        station) to ``limit`` ``unit`` (A per phase, or W); ``limit`` None releases the limit
+        (K11-K13). ``unit`` is A or W and ``source`` a ChargingLimitSourceEnumType other than
+        CSO; the server has checked both.
+
+        Raises:
+            Conflict: there is no limit to release.
+        """
         ...
 
     def csms_disconnect(self) -> None:

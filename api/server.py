@@ -5,7 +5,7 @@ Theory of operation
 :class:`ControlApi` runs a standard-library ``ThreadingHTTPServer`` in one background thread;
 each connection gets its own handler thread, so a request whose gateway call blocks (an actor
 ask) does not hold up the others. The gateway is therefore called from many threads at once
-and must be thread-safe (see :mod:`api.gateway`). There is no framework: nine routes, JSON in
+and must be thread-safe (see :mod:`api.gateway`). There is no framework: a dozen routes, JSON in
 and out, and pydantic (already a dependency) for request bodies do not justify one.
 
 Every request goes through the same steps, each of which may end it with a JSON error
@@ -122,6 +122,16 @@ class FaultRequest(_Body):
                       description="A short stable fault code, e.g. OverCurrent.")
 
 
+class ExternalLimitRequest(_Body):
+    """``POST /api/evses/{id}/external-limit`` and ``/api/station/external-limit``."""
+
+    limit: float | None = Field(ge=0, description=(
+        "The most the EVSE (or the station) may draw, in ``unit``; null releases the limit."))
+    unit: Literal["A", "W"] = Field("A", description="A: current per phase; W: total power.")
+    source: Literal["EMS", "Other", "SO"] = Field(
+        "EMS", description="OCPP ChargingLimitSourceEnumType of the external system (not CSO).")
+
+
 class OkResponse(TypedDict):
     """A command was applied."""
 
@@ -205,6 +215,11 @@ def _fault(api: ControlApi, evse_id: int | None, body: FaultRequest) -> Any:
     return _OK
 
 
+def _external_limit(api: ControlApi, evse_id: int | None, body: ExternalLimitRequest) -> Any:
+    api.gateway.set_external_limit(evse_id or 0, body.limit, body.unit, body.source)
+    return _OK
+
+
 def _websocket_control_allowed(api: ControlApi) -> None:
     if not api.external_websocket_control:
         raise _HttpError(HTTPStatus.FORBIDDEN,
@@ -252,6 +267,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/evses/{id}/fault", "setFault",
           "Raise or clear an EVSE fault.",
           _fault, FaultRequest, OkResponse, _EVSE_ERRORS),
+    Route("POST", "/api/evses/{id}/external-limit", "setEvseExternalLimit",
+          "Set or release an external charging limit on an EVSE (K11-K13).",
+          _external_limit, ExternalLimitRequest, OkResponse, _EVSE_ERRORS),
+    Route("POST", "/api/station/external-limit", "setStationExternalLimit",
+          "Set or release an external charging limit on the whole station (K12, EVSE 0).",
+          _external_limit, ExternalLimitRequest, OkResponse, (400, 409, 500, 503)),
     Route("POST", "/api/csms/disconnect", "csmsDisconnect",
           "Close the websocket to the CSMS and stay offline "
           "(only with EnableExternalWebsocketControl).",

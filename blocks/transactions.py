@@ -61,6 +61,10 @@ class Transactions:
         self.on_changed: Callable[[], None] = lambda: None
         # The Reservations block (H), set by build_core; None: nothing is ever reserved.
         self.reservations = None
+        # The SmartCharging block (K), set by build_core; None: profiles are ignored (F01.FR.12).
+        self.smart_charging = None
+        # Called with (payload, evse id) for every TransactionEvent queued (K02.FR.05).
+        self.event_listeners: list[Callable[[dict, int | None], None]] = []
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {
             _event_key(item.payload) for item in outbox.queue.pending()
@@ -98,6 +102,8 @@ class Transactions:
                 self.on_changed()
         elif evse_id is not None:
             self.ongoing[transaction_id] = evse_id
+        for listener in self.event_listeners:
+            listener(payload, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
         self._queued_keys.discard(msg.event_key)
@@ -160,6 +166,11 @@ class Transactions:
                 return {"status": "Rejected",                              # F01.FR.21/22
                         "statusInfo": {"reasonCode": "InvalidIdToken",
                                        "additionalInfo": f"EVSE {evse_id} is reserved"}}
+        profile = payload.get("chargingProfile")
+        if profile is not None and self.smart_charging is not None:
+            rejection = self.smart_charging.check_remote_start(evse_id, profile)  # F01.FR.26
+            if rejection is not None:
+                return rejection
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
             correlation_id=correlation_id, evse_id=evse_id, id_token=payload["idToken"],
@@ -167,12 +178,17 @@ class Transactions:
             charging_profile=payload.get("chargingProfile"), reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: self._finish_start(answer, reservation_id))
+            lambda answer: self._finish_start(answer, reservation_id, evse_id, payload))
 
-    def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None) -> dict:
+    def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
+                      evse_id: int, request: dict) -> dict:
         if answer.status == "Accepted" and reservation_id is not None \
                 and self.reservations is not None:
             self.reservations.used(reservation_id)                         # H03.FR.09
+        profile = request.get("chargingProfile")
+        if answer.status == "Accepted" and profile is not None and self.smart_charging:
+            self.smart_charging.remote_start_accepted(                     # F01.FR.10
+                evse_id, request["remoteStartId"], profile, answer.transaction_id)
         result: dict = {"status": answer.status}
         if answer.transaction_id:
             result["transactionId"] = answer.transaction_id                # F01.FR.13

@@ -409,6 +409,15 @@ class DeviceModel:
 
     # -- station writes ------------------------------------------------------
 
+    def max_limit(self, component_name: str, variable_name: str, *, instance: str | None = None,
+                  evse_id: int | None = None, default: int | None = None) -> int | None:
+        """A variable's characteristics maxLimit (e.g. how many of something the station
+        holds, SmartChargingCtrlr.Entries(ChargingProfiles)); ``default`` when none is set."""
+        component = self._component(component_name, None, evse_id, None)
+        variable = self._variable(component, variable_name, instance) if component else None
+        value = (variable.characteristics or {}).get("maxLimit") if variable else None
+        return default if value is None else int(value)
+
     def set_internal(self, component_name: str, variable_name: str, value: str | bool | int | float | None,
                      *, instance: str | None = None, component_instance: str | None = None,
                      evse_id: int | None = None, connector_id: int | None = None,

@@ -17,15 +17,17 @@ from blocks.remote_control import RemoteControl
 from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
+from blocks.smart_charging import EvseHardware, SmartCharging
 from blocks.transactions import Transactions
 from station.config import StationConfig
 from messages.evse import ClockSynchronized, EvseSettingsChanged
 from station.clock import StationClock, utc_now
-from station.evse_core import SETTINGS_KEYS
+from station.evse_core import SETTINGS_KEYS, SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.session import StationSession, iso
 from storage import lite
+from storage.profile_repo import ProfileRepository
 from storage.reservation_repo import ReservationRepository
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class StationCore:
     reset: Reset
     device_model: object
     reservations: Reservations | None = None
+    smart_charging: SmartCharging | None = None
 
 
 def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
@@ -113,6 +116,16 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
             lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
             evse_in_use=lambda e: e in transactions.ongoing.values())
     transactions.reservations = reservations
+    ocpp = config.ocpp
+    smart_charging = SmartCharging(
+        session, dm, ProfileRepository(lite.connect(config.core_db_path,
+                                                    config.core_migrations_dir)),
+        [EvseHardware(SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)] * len(config.connectors_per_evse),
+        transactions.ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
+        duration_s=ocpp.RequestCompositeScheduleDurationS,
+        unit=ocpp.RequestCompositeScheduleUnit)
+    transactions.smart_charging = smart_charging
+    transactions.event_listeners.append(smart_charging.transaction_event)
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
@@ -165,7 +178,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, reset, dm, reservations)
+                       transactions, outbox, reset, dm, reservations, smart_charging)
 
 
 def _charging_station(config: StationConfig) -> dict:

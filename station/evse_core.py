@@ -57,9 +57,14 @@ right token, G03.FR.09). Whether a token may charge is the session's answer (Tok
 ``allowed``); the reservation it used goes into the next TransactionEvent (H01.FR.15). The
 reservation is part of the saved state, so a restarted Evse shows Reserved again at once.
 
-Not here yet: smart-charging limits (K: the hardware runs at its maximum),
-the ChargingProfile of RequestStartTransaction (ignored as F01.FR.12 allows), signed meter
-values, EVSE-tier AlignedDataCtrlr.SendDuringIdle.
+Smart charging (K): the EnergySinks of this EVSE and of the station (0) each say what they
+impose (:meth:`EvseCore.apply_limit`); the hardware gets, per quantity (current per phase,
+power, phases), the lowest of them, and a running transaction reports the change with a
+TransactionEvent ChargingRateChanged (SC.02 item 4, K11.FR.04; every change is reported, which
+SC.03 allows). The charging profiles themselves live in the CsmsSession
+(``blocks/smart_charging.py``).
+
+Not here yet: signed meter values, EVSE-tier AlignedDataCtrlr.SendDuringIdle.
 """
 from __future__ import annotations
 
@@ -83,6 +88,9 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 MAX_SETTLE_ROUNDS = 6            # poll/command rounds per step; the simulator settles in 2
 ENERGY_SAVE_INTERVAL_S = 30.0    # refresh the saved energy register this often while charging
+# The simulated EVSE's hardware; the CsmsSession's composite schedules use the same maximum.
+SIMULATED_MAX_CURRENT_A = 32.0
+SIMULATED_PHASES = 3
 MAX_COLLECTED = 400              # persisted Ended-list entries before thinning (2 x the cap)
 
 # Device-model variables the EVSE uses ("Component.Variable", station level, Actual).
@@ -111,6 +119,11 @@ def _number(value: str | None, default: float | None) -> float | None:
         return float(value) if value not in (None, "") else default
     except ValueError:
         return default
+
+
+def _lowest(values) -> float | int | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
 
 
 def _points(value: str | None, default: str) -> frozenset[str]:
@@ -254,7 +267,8 @@ class EvseCore:
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
-                                                    max_current_a=32.0, phases=3)
+                                                    max_current_a=SIMULATED_MAX_CURRENT_A,
+                                                    phases=SIMULATED_PHASES)
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
@@ -270,6 +284,8 @@ class EvseCore:
         self._announced: dict[int, str] = {}
         self._reservation: dict | None = None        # {id, id_token, group_id_token, expiry}
         self._held = False                           # kept free for unspecified reservations
+        # Limits each EnergySink imposes: sink id (this EVSE's, or 0) -> (A, W, phases).
+        self._sink_limits: dict[int, tuple[float | None, float | None, int | None]] = {}
         self._now: datetime | None = None
         self._t = 0.0
         self._dirty = False
@@ -627,6 +643,21 @@ class EvseCore:
             self._meter.reconfigure(metering, self._t)
         if self._idle is not None:
             self._idle.reconfigure(metering, self._t)
+        self._step(now)
+        return self._finish()
+
+    def apply_limit(self, now: datetime, sink: int, current_a: float | None,
+                    power_w: float | None, phases: int | None) -> list[Intent]:
+        """An EnergySink's limit (ChargingLimitApplied); see the module docstring."""
+        self._set_now(now)
+        self._sink_limits[sink] = (current_a, power_w, phases)
+        wanted = tuple(_lowest(limits[i] for limits in self._sink_limits.values())
+                       for i in range(3))
+        applied = self.hw.state(self._t).limit
+        if (applied.current_a, applied.power_w, applied.phases) != wanted:
+            self.hw.set_limit(*wanted, self._t)
+            self._dirty = True
+            self._emit(self.tx.report(now, "ChargingRateChanged"))          # K11.FR.04
         self._step(now)
         return self._finish()
 

@@ -75,6 +75,7 @@ class FakeGateway:
                                 "energy_wh": 1234.5, "power_w": 11000.0},
                 "reservation": None,
                 "applied_limit": {"current_a": 16.0, "power_w": None, "phases": 3},
+                "power_w": 11000.0,
             }
         return {
             "id": 2, "connectors": [{"id": 1, "status": "Reserved"},
@@ -82,6 +83,7 @@ class FakeGateway:
             "transaction": None,
             "reservation": {"id": 7, "id_token": "CARD-7", "expiry": "2030-01-01T00:00:00Z"},
             "applied_limit": None,
+            "power_w": 0.0,
         }
 
     def plug_in(self, evse_id: int, connector_id: int) -> None:
@@ -103,6 +105,12 @@ class FakeGateway:
     def set_fault(self, evse_id: int, active: bool, code: str) -> None:
         self._record("set_fault", evse_id, active, code)
         self._known(evse_id)
+
+    def set_external_limit(self, evse_id: int, limit: float | None, unit: str,
+                           source: str) -> None:
+        self._record("set_external_limit", evse_id, limit, unit, source)
+        if evse_id:
+            self._known(evse_id)
 
     def csms_disconnect(self) -> None:
         self._record("csms_disconnect")
@@ -271,6 +279,27 @@ class TestCommands:
         body = {"active": active, "code": "OverCurrent"}
         assert call(server, "POST", "/api/evses/2/fault", body).status == 200
         assert gateway.calls == [("set_fault", 2, active, "OverCurrent")]
+
+    def test_external_limit_on_an_evse(self, server, gateway):
+        """K11: an energy manager limits EVSE 2; the defaults are A and EMS."""
+        assert call(server, "POST", "/api/evses/2/external-limit", {"limit": 16}).status == 200
+        body = {"limit": 11000.0, "unit": "W", "source": "SO"}
+        assert call(server, "POST", "/api/evses/1/external-limit", body).status == 200
+        assert gateway.calls == [("set_external_limit", 2, 16, "A", "EMS"),
+                                 ("set_external_limit", 1, 11000.0, "W", "SO")]
+
+    def test_external_limit_on_the_station_and_its_release(self, server, gateway):
+        """K12 (EVSE 0) and K13 (null releases)."""
+        assert call(server, "POST", "/api/station/external-limit", {"limit": 40}).status == 200
+        assert call(server, "POST", "/api/station/external-limit", {"limit": None}).status == 200
+        assert gateway.calls == [("set_external_limit", 0, 40, "A", "EMS"),
+                                 ("set_external_limit", 0, None, "A", "EMS")]
+
+    @pytest.mark.parametrize("body", [{"limit": -1}, {"limit": 10, "unit": "kW"},
+                                      {"limit": 10, "source": "CSO"}, {}])
+    def test_external_limit_bad_bodies_are_400(self, server, gateway, body):
+        assert call(server, "POST", "/api/evses/1/external-limit", body).status == 400
+        assert gateway.calls == []
 
     @pytest.mark.parametrize("action", ["disconnect", "connect"])
     def test_csms_control_when_enabled(self, server, gateway, action):

@@ -1,0 +1,514 @@
+"""Functional block K, smart charging, on the CsmsSession's side: charging profiles, composite
+schedules, external limits, and what the energy sinks are told.
+
+Theory of operation
+-------------------
+This block owns every charging profile of the station. A profile is installed on an EVSE id
+(0: the station) and kept in memory as a :class:`~storage.profile_repo.StoredProfile`; every
+change is written to CHARGING_PROFILES before the CSMS gets an answer (K01.FR.27).
+
+* **SetChargingProfile (K01)**: :func:`smart_charging.validation.validate_profile` decides;
+  an accepted profile replaces the one with the same id (K01.FR.05) and the composite
+  schedules are recomputed (K01.FR.07).
+* **GetChargingProfiles (K09)**: the matching profiles go out in ReportChargingProfiles
+  requests after the response, one or more per (chargingLimitSource, EVSE), at most
+  ``REPORT_PAGE`` profiles each, ``tbc`` on all but the last (K09.FR.01/02).
+* **ClearChargingProfile (K10)** by id or by criteria; profiles of external systems are never
+  cleared by the CSMS (K10.FR.04/08/09).
+* **Transactions**: a TxProfile belongs to a running transaction (K01.FR.09/33) and is deleted
+  when the transaction ends (K02.FR.05). The profile of a RequestStartTransaction (K05,
+  F01.FR.08-11) is checked before the EVSE is asked (F01.FR.26) and installed with the
+  transactionId once known: from the Evse's answer when the transaction exists already
+  (F01.FR.13), else from the first TransactionEvent carrying the request's remoteStartId.
+* **GetCompositeSchedule (K08)** through :func:`smart_charging.composite.composite_schedule`:
+  for EVSE n the profiles installed on 0 and on n, only the TxProfiles of n's running
+  transaction, and the external limits; without a transaction the TxDefaultProfiles count as
+  if one ran (K08.FR.06).
+* **Energy sinks**: every ``CompositeScheduleIntervalS`` (0: only on change) and, at the
+  session's next tick, whenever a profile, an external limit or the set of running
+  transactions changes, the composite
+  schedule of every EVSE id 0..N for ``RequestCompositeScheduleDurationS`` in
+  ``RequestCompositeScheduleUnit`` goes to the EnergySink of that id
+  (:class:`~messages.energy.CompositeScheduleUpdated`). Sink 0 also learns which EVSEs run a
+  transaction: it shares the station's limit among them (``actors/energy_sink.py``).
+* **External limits (K11-K13)**: an energy manager (the control API) sets or clears a limit on
+  an EVSE id. It is kept as a ChargingStationExternalConstraints profile with a negative id
+  (K11.FR.06 recommends that) and its source in CHARGING_LIMIT_SOURCE, so it survives a reboot
+  like libocpp's, is reported by GetChargingProfiles (K12.FR.05) and enters the composite
+  schedule (K11.FR.01, K12.FR.01). A change by more than SmartChargingCtrlr.
+  LimitChangeSignificance percent is announced with NotifyChargingLimit (K11.FR.02, K12.FR.02;
+  with the schedule when NotifyChargingLimitWithSchedules, K11.FR.03), a release with
+  ClearedChargingLimit (K13.FR.02).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from messages.energy import CompositeScheduleUpdated
+from ocppj.errors import NotSupported
+from smart_charging.composite import composite_schedule
+from smart_charging.validation import (EXTERNAL, TX_PROFILE, Limits, Verdict,
+                                       validate_profile)
+from station.clock import parse_ocpp_time
+from station.session import Reply, StationSession, iso
+from storage.profile_repo import ProfileRepository, StoredProfile
+
+log = logging.getLogger(__name__)
+
+REPORT_PAGE = 10                 # profiles per ReportChargingProfilesRequest
+NOMINAL_VOLTAGE_V = 230.0        # K01.FR.50: the set voltage for the area, not a measurement
+CSO = "CSO"
+
+
+@dataclass(frozen=True)
+class EvseHardware:
+    """What the composite schedule needs of an EVSE's hardware (its own maximum)."""
+
+    max_current_a: float
+    phases: int
+
+
+def external_profile_id(evse_id: int) -> int:
+    """The id of the ChargingStationExternalConstraints profile of an EVSE id (K11.FR.06)."""
+    return -(evse_id + 1)
+
+
+class SmartCharging:
+    """Block K (see the module docstring).
+
+    Args:
+        session: routes SetChargingProfile, GetChargingProfiles, ClearChargingProfile and
+            GetCompositeSchedule; sends ReportChargingProfiles, NotifyChargingLimit,
+            ClearedChargingLimit and messages to the energy sinks.
+        device_model: SmartChargingCtrlr variables.
+        repo: a :class:`~storage.profile_repo.ProfileRepository`.
+        hardware: each EVSE's hardware, EVSE 1 first.
+        ongoing: running transactions, transactionId -> EVSE id (shared with Transactions).
+        interval_s / duration_s / unit: CompositeScheduleIntervalS,
+            RequestCompositeScheduleDurationS, RequestCompositeScheduleUnit.
+        wall_clock: the station time; defaults to the session's.
+    """
+
+    def __init__(self, session: StationSession, device_model, repo: ProfileRepository,
+                 hardware: list[EvseHardware], ongoing: dict[str, int], *,
+                 interval_s: int = 30, duration_s: int = 600, unit: str = "A",
+                 wall_clock: Callable[[], datetime] | None = None) -> None:
+        self._session = session
+        self._dm = device_model
+        self._repo = repo
+        self._hardware = {evse_id: hw for evse_id, hw in enumerate(hardware, start=1)}
+        self.ongoing = ongoing
+        self.interval_s = interval_s
+        self.duration_s = duration_s
+        self.unit = unit
+        self._clock = wall_clock or session.wall_clock
+        self.profiles: dict[int, StoredProfile] = {p.id: p for p in repo.all()}
+        # RequestStartTransaction profiles waiting for their transaction: remoteStartId ->
+        # (EVSE id, profile).
+        self._pending: dict[int, tuple[int, dict]] = {}
+        self._tx_started: dict[str, datetime] = {}
+        self._limited = False            # the last publication had profiles
+        self._next_publish: float | None = session.now if interval_s > 0 else None
+        self._update_entries()
+        session.route("SetChargingProfile", self.on_set_charging_profile)
+        session.route("GetChargingProfiles", self.on_get_charging_profiles)
+        session.route("ClearChargingProfile", self.on_clear_charging_profile)
+        session.route("GetCompositeSchedule", self.on_get_composite_schedule)
+        session.add_timer(lambda: self._next_publish, self._publish_due)
+        session.on_registration(lambda registration, previous, now: self.publish())
+
+    # -- capabilities -------------------------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        dm = self._dm
+        return bool(dm.get_bool("SmartChargingCtrlr", "Available", default=True)
+                    and dm.get_bool("SmartChargingCtrlr", "Enabled", default=True))
+
+    def limits(self) -> Limits:
+        dm = self._dm
+        units = dm.get("SmartChargingCtrlr", "RateUnit") or "A,W"
+        switching = frozenset(
+            e for e in self._hardware
+            if dm.get_bool("SmartChargingCtrlr", "ACPhaseSwitchingSupported", evse_id=e,
+                           default=False)
+            or dm.get_bool("SmartChargingCtrlr", "ACPhaseSwitchingSupported", default=False))
+        return Limits(
+            profile_stack_level=dm.get_int("SmartChargingCtrlr", "ProfileStackLevel",
+                                           default=10),
+            periods_per_schedule=dm.get_int("SmartChargingCtrlr", "PeriodsPerSchedule",
+                                            default=48),
+            rate_units=frozenset(u.strip() for u in units.split(",") if u.strip()),
+            max_entries=dm.max_limit("SmartChargingCtrlr", "Entries",
+                                     instance="ChargingProfiles", default=500),
+            phase_switching=switching)
+
+    # -- K01 SetChargingProfile ------------------------------------------------------------------
+
+    def on_set_charging_profile(self, message_id: str, payload: dict) -> dict | Reply:
+        if not self.enabled:
+            raise NotSupported("smart charging is not enabled (SmartChargingCtrlr)")  # K01.FR.29
+        evse_id, profile = payload["evseId"], payload["chargingProfile"]
+        verdict = self._validate(evse_id, profile)
+        if not verdict.accepted:
+            log.info("SetChargingProfile %s rejected: %s (%s)", profile["id"], verdict.reason,
+                     verdict.info)
+            return verdict.response()
+        self._install(StoredProfile(evse_id, profile, CSO, profile.get("transactionId")))
+        return Reply(verdict.response(), then=self.publish_soon)           # K01.FR.07
+
+    def _validate(self, evse_id: int, profile: dict, *, remote_start: bool = False) -> Verdict:
+        return validate_profile(evse_id, profile, installed=self.profiles.values(),
+                                evse_ids=self._hardware, ongoing=self.ongoing,
+                                limits=self.limits(), now=self._clock(),
+                                remote_start=remote_start)
+
+    def _install(self, stored: StoredProfile) -> None:
+        self._repo.save(stored)                                             # K01.FR.27
+        self.profiles[stored.id] = stored                                   # K01.FR.05
+        self._update_entries()
+
+    def _remove(self, profile_ids: list[int]) -> None:
+        self._repo.delete(profile_ids)
+        for pid in profile_ids:
+            self.profiles.pop(pid, None)
+        self._update_entries()
+
+    def _update_entries(self) -> None:
+        self._dm.set_internal("SmartChargingCtrlr", "Entries", len(self.profiles),
+                              instance="ChargingProfiles")
+
+    # -- K05 RequestStartTransaction with a profile ----------------------------------------------
+
+    def check_remote_start(self, evse_id: int, profile: dict) -> dict | None:
+        """The RequestStartTransactionResponse that rejects ``profile``, or None if it is fine
+        (F01.FR.26, K05.FR.05). Without smart charging the profile is ignored (F01.FR.12)."""
+        if not self.enabled:
+            return None
+        verdict = self._validate(evse_id, profile, remote_start=True)
+        if verdict.accepted:
+            return None
+        # F01.FR.26 names only these two reason codes for a remote start.
+        reason = "InvalidSchedule" if verdict.reason == "InvalidSchedule" else "InvalidProfile"
+        return {"status": "Rejected", "statusInfo": {"reasonCode": reason,
+                                                     "additionalInfo": verdict.info or ""}}
+
+    def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
+                              transaction_id: str | None) -> None:
+        """The EVSE accepted the remote start: the profile is for its transaction
+        (F01.FR.10, K05.FR.03), now if the transaction exists, else once it does."""
+        if not self.enabled:
+            return
+        if transaction_id is not None and self.ongoing.get(transaction_id) == evse_id:
+            self._install_tx_profile(evse_id, profile, transaction_id)
+        else:
+            self._pending[remote_start_id] = (evse_id, profile)
+
+    def _install_tx_profile(self, evse_id: int, profile: dict, transaction_id: str) -> None:
+        profile = dict(profile, transactionId=transaction_id)
+        verdict = self._validate(evse_id, profile)
+        if not verdict.accepted:
+            # Checked at the request; only a change since (a duplicate stack level set in
+            # between) can get here.
+            log.warning("TxProfile %s of the remote start not installed: %s", profile["id"],
+                        verdict.info)
+            return
+        self._install(StoredProfile(evse_id, profile, CSO, transaction_id))
+        self.publish_soon()
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def transaction_event(self, payload: dict, evse_id: int | None) -> None:
+        """Every TransactionEvent the station sends (Transactions calls this)."""
+        info = payload["transactionInfo"]
+        transaction_id = info["transactionId"]
+        if payload["eventType"] == "Ended":
+            self._tx_started.pop(transaction_id, None)
+            mine = [p.id for p in self.profiles.values()
+                    if p.purpose == TX_PROFILE and p.transaction_id == transaction_id]
+            if mine:
+                self._remove(mine)                                          # K02.FR.05
+                log.info("transaction %s ended: TxProfiles %s deleted", transaction_id, mine)
+            self.publish_soon()
+            return
+        if payload["eventType"] == "Started":
+            self._tx_started[transaction_id] = parse_ocpp_time(payload["timestamp"])
+        remote_start_id = info.get("remoteStartId")
+        if remote_start_id in self._pending and evse_id is not None:
+            pending_evse, profile = self._pending.pop(remote_start_id)
+            self._install_tx_profile(pending_evse, profile, transaction_id)
+        elif payload["eventType"] == "Started":
+            if evse_id is not None:
+                # Another transaction took the EVSE: a remote start still waiting there came
+                # to nothing (its authorization timed out, say), and so did its profile.
+                for key in [k for k, (e, _) in self._pending.items() if e == evse_id]:
+                    del self._pending[key]
+            self.publish_soon()
+
+    # -- K09 GetChargingProfiles -----------------------------------------------------------------
+
+    def on_get_charging_profiles(self, message_id: str, payload: dict) -> dict | Reply:
+        matching = self.matching(payload.get("evseId"), payload["chargingProfile"])
+        if not matching:
+            return {"status": "NoProfiles"}
+        request_id = payload["requestId"]
+        return Reply({"status": "Accepted"},
+                     then=lambda: self._report(request_id, matching))
+
+    def matching(self, evse_id: int | None, criteria: dict) -> list[StoredProfile]:
+        """Profiles matching GetChargingProfilesRequest's evseId and chargingProfile
+        criteria, every given field ANDed (K09.FR.03-06)."""
+        ids = criteria.get("chargingProfileId")
+        sources = criteria.get("chargingLimitSource")
+        out = []
+        for stored in self.profiles.values():
+            if evse_id is not None and stored.evse_id != evse_id:           # K09.FR.04/05
+                continue
+            if ids is not None and stored.id not in ids:
+                continue
+            if "chargingProfilePurpose" in criteria and \
+                    stored.purpose != criteria["chargingProfilePurpose"]:
+                continue
+            if "stackLevel" in criteria and stored.stack_level != criteria["stackLevel"]:
+                continue
+            if sources is not None and stored.source not in sources:
+                continue
+            out.append(stored)
+        return out
+
+    def _report(self, request_id: int, matching: list[StoredProfile]) -> None:
+        groups: dict[tuple[str, int], list[dict]] = {}
+        for stored in sorted(matching, key=lambda p: (p.source, p.evse_id, p.id)):
+            groups.setdefault((stored.source, stored.evse_id), []).append(stored.profile)
+        pages = [(source, evse_id, profiles[i:i + REPORT_PAGE])
+                 for (source, evse_id), profiles in groups.items()
+                 for i in range(0, len(profiles), REPORT_PAGE)]
+        for n, (source, evse_id, profiles) in enumerate(pages):
+            self._session.call("ReportChargingProfiles", {
+                "requestId": request_id,                                    # K09.FR.01
+                "chargingLimitSource": source,
+                "evseId": evse_id,
+                "chargingProfile": profiles,
+                "tbc": n < len(pages) - 1,                                  # K09.FR.02
+            })
+
+    # -- K10 ClearChargingProfile ----------------------------------------------------------------
+
+    def on_clear_charging_profile(self, message_id: str, payload: dict) -> dict | Reply:
+        profile_id = payload.get("chargingProfileId")
+        if profile_id is not None:
+            stored = self.profiles.get(profile_id)
+            if stored is None or stored.purpose == EXTERNAL:                # K10.FR.09
+                return {"status": "Unknown"}
+            doomed = [profile_id]                                           # K10.FR.03
+        else:
+            criteria = {k: v for k, v in (payload.get("chargingProfileCriteria") or {}).items()
+                        if k != "customData"}
+            doomed = [p.id for p in self.profiles.values() if p.purpose != EXTERNAL
+                      and all(self._field(p, key) == value for key, value in criteria.items())]
+            if not doomed:
+                return {"status": "Unknown"}                                # K10.FR.01/08
+        self._remove(doomed)                                                # K10.FR.04
+        return Reply({"status": "Accepted"}, then=self.publish_soon)       # K10.FR.05
+
+    @staticmethod
+    def _field(stored: StoredProfile, key: str):
+        if key == "evseId":
+            return stored.evse_id
+        if key == "chargingProfilePurpose":
+            return stored.purpose
+        if key == "stackLevel":
+            return stored.stack_level
+        return object()                 # a key the schema does not have matches nothing
+
+    # -- K08 GetCompositeSchedule ----------------------------------------------------------------
+
+    def on_get_composite_schedule(self, message_id: str, payload: dict) -> dict:
+        evse_id = payload["evseId"]
+        unit = payload.get("chargingRateUnit") or self.unit
+        if evse_id != 0 and evse_id not in self._hardware:
+            return {"status": "Rejected",                                   # K08.FR.05
+                    "statusInfo": {"reasonCode": "UnknownEvse"}}
+        if unit not in self.limits().rate_units:
+            return {"status": "Rejected",                                   # K08.FR.07
+                    "statusInfo": {"reasonCode": "UnsupportedRateUnit"}}
+        schedule = self.composite(evse_id, self._clock(), payload["duration"], unit)
+        return {"status": "Accepted", "schedule": schedule}                 # K08.FR.02
+
+    def composite(self, evse_id: int, start: datetime, duration_s: int, unit: str, *,
+                  total: bool = True) -> dict:
+        """CompositeScheduleType of one EVSE id (see the module docstring).
+
+        For EVSE 0 with ``total`` the expected consumption of the whole station: the sum of
+        the EVSEs' schedules under the station-level limits (K08.FR.03); without ``total`` only
+        the station-level limits (what sink 0 shares among the EVSEs).
+        """
+        running = self.running()
+        hardware = self._hardware
+        station_max = sum(hw.max_current_a for hw in hardware.values())
+        common = dict(start=start, duration_s=duration_s, unit=unit,
+                      nominal_voltage=NOMINAL_VOLTAGE_V)
+        if evse_id == 0:
+            profiles = self._profiles_for(None, running)
+            if not total:
+                return composite_schedule(
+                    [(e, p) for e, p in profiles if e == 0], evse_id=0,
+                    max_current_a=station_max, **common)
+            starts = {e: self._tx_started[t] for e, t in running.items() if t in self._tx_started}
+            return composite_schedule(
+                profiles, evse_id=0, max_current_a=station_max, evse_ids=list(hardware),
+                transaction_starts=starts,
+                evse_max={e: (hw.max_current_a, None) for e, hw in hardware.items()},
+                evse_phases={e: hw.phases for e, hw in hardware.items()}, **common)
+        transaction_id = running.get(evse_id)
+        return composite_schedule(
+            self._profiles_for(evse_id, running), evse_id=evse_id,
+            transaction_start=self._tx_started.get(transaction_id) if transaction_id else None,
+            max_current_a=hardware[evse_id].max_current_a,
+            default_phases=hardware[evse_id].phases, **common)
+
+    def running(self) -> dict[int, str]:
+        """EVSE id -> the transaction running there.
+
+        From the TransactionEvents this session saw, and for an EVSE without one from its
+        stored TxProfiles: a TxProfile is deleted when its transaction's Ended event passes
+        (K02.FR.05), so one in storage belongs to a transaction that still runs, e.g. across a
+        restart of this process, which forgets the transactions whose events were all
+        acknowledged (K06.FR.01: the TxProfile stays in use).
+        """
+        running = {e: t for t, e in self.ongoing.items()}
+        for stored in self.profiles.values():
+            if stored.purpose == TX_PROFILE and stored.evse_id not in running:
+                running[stored.evse_id] = stored.transaction_id
+        return running
+
+    def _profiles_for(self, evse_id: int | None, running: dict[int, str]) -> list[tuple[int, dict]]:
+        """(EVSE id, profile) installed on 0 and ``evse_id`` (None: every EVSE); a TxProfile
+        only while its transaction runs on its EVSE (K02.FR.04, K08.FR.06)."""
+        out = []
+        for stored in self.profiles.values():
+            if evse_id is not None and stored.evse_id not in (0, evse_id):
+                continue
+            if stored.purpose == TX_PROFILE and \
+                    running.get(stored.evse_id) != stored.transaction_id:
+                continue
+            out.append((stored.evse_id, stored.profile))
+        return out
+
+    # -- energy sinks ----------------------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Send every EnergySink its composite schedule now (see the module docstring).
+
+        With no profile installed, and none at the last publication, nothing limits any EVSE
+        below its hardware maximum, which is what a sink without a schedule applies: nothing
+        is sent then (a station without smart charging exchanges no messages for it).
+        """
+        self._next_publish = (self._session.now + self.interval_s if self.interval_s > 0
+                              else None)
+        limited = bool(self.profiles)
+        if not limited and not self._limited:
+            return
+        self._limited = limited
+        now = self._clock()
+        charging = sorted(self.running())
+        for evse_id in [0, *self._hardware]:
+            schedule = self.composite(evse_id, now, self.duration_s, self.unit, total=False)
+            self._session.send_to_actor(("energy_sink", evse_id), CompositeScheduleUpdated(
+                evse_id=evse_id, schedule=schedule, computed_at=iso(now),
+                charging_evses=charging if evse_id == 0 else []))
+
+    def publish_soon(self) -> None:
+        """Publish at the session's next tick: the changes of one batch of frames (a CSMS
+        setting many profiles at once) cost one publication, not one each."""
+        self._next_publish = self._session.now
+
+    def _publish_due(self) -> None:
+        self.publish()
+
+    # -- K11-K13 external limits -----------------------------------------------------------------
+
+    def set_external_limit(self, evse_id: int, limit: float, unit: str, source: str) -> str | None:
+        """An external system limits ``evse_id`` (0: the station) to ``limit`` ``unit``.
+
+        Returns:
+            None when done, else why not (unknown EVSE, unit not supported, source CSO).
+        """
+        error = self._external_error(evse_id, unit, source)
+        if error is not None:
+            return error
+        if limit < 0:
+            return "the limit must not be negative"
+        now = self._clock()
+        pid = external_profile_id(evse_id)
+        previous = self.profiles.get(pid)
+        profile = {
+            "id": pid, "stackLevel": 0, "chargingProfilePurpose": EXTERNAL,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": [{"id": pid, "startSchedule": iso(now), "chargingRateUnit": unit,
+                                  "chargingSchedulePeriod": [{"startPeriod": 0,
+                                                              "limit": float(limit)}]}],
+        }
+        self._install(StoredProfile(evse_id, profile, source))              # durable, like libocpp
+        if self._significant(previous, profile):
+            self._notify_limit(evse_id, profile, source)                    # K11.FR.02, K12.FR.02
+        self.publish_soon()                                                 # K11.FR.01, K12.FR.01
+        return None
+
+    def clear_external_limit(self, evse_id: int, source: str) -> str | None:
+        """The external system released its limit on ``evse_id``; None when done, else why not."""
+        pid = external_profile_id(evse_id)
+        stored = self.profiles.get(pid)
+        if stored is None or (evse_id != 0 and evse_id not in self._hardware):
+            return f"no external limit on EVSE {evse_id}"
+        self._remove([pid])                                                 # K13.FR.01
+        payload = {"chargingLimitSource": stored.source}
+        if evse_id:
+            payload["evseId"] = evse_id
+        self._session.call("ClearedChargingLimit", payload)                 # K13.FR.02
+        self.publish_soon()
+        return None
+
+    def external_limits(self) -> list[StoredProfile]:
+        return [p for p in self.profiles.values() if p.purpose == EXTERNAL]
+
+    def _external_error(self, evse_id: int, unit: str, source: str) -> str | None:
+        if evse_id != 0 and evse_id not in self._hardware:
+            return f"EVSE {evse_id} does not exist"
+        if unit not in ("A", "W"):
+            return f"unit {unit} is not A or W"
+        if source == CSO:
+            return "an external limit cannot have source CSO"               # K11.FR.05
+        if not self._dm.get_bool("SmartChargingCtrlr", "ExternalControlSignalsEnabled",
+                                 default=True):
+            return "external control signals are disabled (ExternalControlSignalsEnabled)"
+        return None
+
+    def _significant(self, previous: StoredProfile | None, profile: dict) -> bool:
+        """SC.03, K11.FR.02: a change below LimitChangeSignificance percent may stay quiet."""
+        if previous is None:
+            return True
+        old = previous.profile["chargingSchedule"][0]
+        new = profile["chargingSchedule"][0]
+        if old["chargingRateUnit"] != new["chargingRateUnit"]:
+            return True
+        before = old["chargingSchedulePeriod"][0]["limit"]
+        after = new["chargingSchedulePeriod"][0]["limit"]
+        significance = self._dm.get_float("SmartChargingCtrlr", "LimitChangeSignificance",
+                                          default=0.0) or 0.0
+        if before == 0:
+            return after != 0
+        return abs(after - before) / before * 100.0 > significance
+
+    def _notify_limit(self, evse_id: int, profile: dict, source: str) -> None:
+        payload: dict = {"chargingLimit": {"chargingLimitSource": source}}   # K11.FR.05
+        if evse_id:
+            payload["evseId"] = evse_id
+        if self._dm.get_bool("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules",
+                             default=False):
+            payload["chargingSchedule"] = profile["chargingSchedule"]       # K11.FR.03
+        self._session.call("NotifyChargingLimit", payload)
+
