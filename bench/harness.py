@@ -253,7 +253,9 @@ class SessionProfile:
 
     py-spy is not a project dependency: ``pip install py-spy`` into the interpreter running the
     benchmark. ``--idle`` keeps the samples where the process waits (fsync, select), which is
-    where a one-message-in-flight queue spends its time.
+    where a one-message-in-flight queue spends its time; ``--nonblocking`` samples without
+    stopping the process (py-spy's default pauses it 100 times a second, which slowed the
+    CsmsSession visibly in a first try).
     """
 
     def __init__(self, pid: int | None, seconds: float, output: Path):
@@ -265,7 +267,7 @@ class SessionProfile:
         if self._seconds and self._pid and Path(py_spy).exists():
             self._process = subprocess.Popen(
                 [py_spy, "record", "-p", str(self._pid), "-d", str(int(self._seconds)),
-                 "-r", "100", "--idle", "-f", "raw", "-o", str(self.output)],
+                 "-r", "100", "--idle", "--nonblocking", "-f", "raw", "-o", str(self.output)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif self._seconds:
             print("no py-spy next to this interpreter: not profiling")

@@ -173,7 +173,8 @@ def run(args) -> int:
         print(f"reconnect -> first TransactionEvent at the CSMS: "
               f"{(first - connect_at) if first else float('nan'):.2f} s")
         print(f"reconnect -> all {count} received: {duration:.1f} s = "
-              f"{replay_check.events / max(duration, 1e-9):.0f} events/s "
+              f"{replay_check.events / max(duration, 1e-9):.0f} events/s; first -> last "
+              f"{(last - first) if last else float('nan'):.1f} s "
               f"(load average at the end {load_average()}, {os.cpu_count()} CPUs)")
         print(f"received after reconnect: {len(replayed)} transmissions, "
               f"{replay_check.events} accepted, {len(failed)} failed on purpose; "

@@ -104,11 +104,14 @@ def check_sequences(events: Iterable[tuple[str, int]]) -> SequenceReport:
     return report
 
 
-def collapsed_profile(lines: Iterable[str], top: int = 15) -> list[tuple[str, float, float]]:
+def collapsed_profile(lines: Iterable[str], top: int = 15,
+                      common: float = 95.0) -> list[tuple[str, float, float]]:
     """Summarise collapsed stacks (``py-spy record -f raw``: ``frame;frame;... count``).
 
     Returns up to ``top`` frames as ``(frame, inclusive %, self %)``, by inclusive share of the
-    samples, leaving out frames on every sample (process start-up, the actor loop).
+    samples, leaving out frames on at least ``common`` % of the samples (process start-up, the
+    actor loop: py-spy's non-blocking samples are sometimes cut short, so "on every sample" is
+    not a reliable test).
     """
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -123,5 +126,5 @@ def collapsed_profile(lines: Iterable[str], top: int = 15) -> list[tuple[str, fl
         for frame in set(frames):
             inclusive[frame] += int(count)
     ranked = [(frame, n * 100 / total, own[frame] * 100 / total)
-              for frame, n in inclusive.most_common() if n < total]
+              for frame, n in inclusive.most_common() if n * 100 < common * total]
     return ranked[:top]

@@ -70,3 +70,9 @@ class TestCollapsedProfile:
         assert ranked[0] == ("handle", 80.0, 0.0)
         assert ("fsync", 60.0, 60.0) in ranked and ("select", 20.0, 20.0) in ranked
         assert all(frame not in ("main", "loop") for frame, _, _ in ranked)
+
+    def test_frames_on_almost_every_sample_are_left_out(self):
+        # A non-blocking py-spy sample may miss the outer frames.
+        lines = ["main;loop;handle 97", "loop;handle 2", "handle 1"]
+        assert collapsed_profile(lines) == []
+        assert collapsed_profile(lines, common=99.5) == [("loop", 99.0, 0.0), ("main", 97.0, 0.0)]
