@@ -32,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,7 +56,6 @@ def _acknowledged(csms, identity: str, message_ids: set[str], start: float, end:
 
 
 def _event_time(payload: dict) -> float:
-    from datetime import datetime
     return datetime.fromisoformat(payload["timestamp"].replace("Z", "+00:00")).timestamp()
 
 
