@@ -29,7 +29,9 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.csms_session import CsmsSession
 from actors.evse import Evse
-from actors.thin import AuthCache, Display, EnergySink, SecurityActor, System
+from actors.auth_cache import AuthCache
+from actors.display import Display
+from actors.thin import EnergySink, SecurityActor, System
 from messages.supervision import (ChildReady, Configure, Directory, GetDirectory,
                                   GetStationHealth, ResetStation, StartStation, StationFailed,
                                   StationHealth,

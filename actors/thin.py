@@ -2,8 +2,6 @@
 tree so that supervision, addressing and the process layout are the real ones.
 
 * EnergySink (one per EVSE id 0..N): will receive composite schedules and external limits.
-* AuthCache: will validate tokens (local list, cache, Authorize).
-* Display: will hold display messages.
 * System: will handle reset, firmware update, log upload.
 * SecurityActor: will hold the certificate store and security events.
 """
@@ -14,14 +12,6 @@ from actors.base import ChildActor
 
 class EnergySink(ChildActor):
     role = "energy_sink"
-
-
-class AuthCache(ChildActor):
-    role = "auth_cache"
-
-
-class Display(ChildActor):
-    role = "display"
 
 
 class System(ChildActor):

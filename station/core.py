@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
 from blocks.provisioning import Provisioning
 from blocks.remote_control import RemoteControl
@@ -60,6 +61,7 @@ class StationCore:
     reset: Reset
     device_model: object
     reservations: Reservations | None = None
+    auth: AuthRouting | None = None
 
 
 def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
@@ -113,6 +115,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
             lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
             evse_in_use=lambda e: e in transactions.ongoing.values())
     transactions.reservations = reservations
+    auth = AuthRouting(session, dm, wall_clock)                           # blocks C and D
+    transactions.auth = auth
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
@@ -165,7 +169,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, reset, dm, reservations)
+                       transactions, outbox, reset, dm, reservations, auth)
 
 
 def _charging_station(config: StationConfig) -> dict:
