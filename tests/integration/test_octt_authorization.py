@@ -641,3 +641,34 @@ def test_tc_d_10_function_disabled(csms, case):
     case.send_list("Full", next(_versions), [entry(new_token())])
     case.set("LocalAuthListCtrlr", "Enabled", "false")
     assert case.list_version() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# F01/F02 with AuthorizeRemoteStart: the remote start token takes the same path
+# --------------------------------------------------------------------------------------------
+
+
+def test_remote_start_token_is_validated_like_a_local_one(csms, case):
+    """F01.FR.01 with AuthorizeRemoteStart: a cached token starts without Authorize
+    (LocalPreAuthorize, C12.FR.02); an unknown one is authorized with the CSMS first and,
+    refused, starts nothing."""
+    cached, unknown = new_token(), new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.seed_cache(cached, {"status": "Accepted"})
+    case.set("AuthCtrlr", "AuthorizeRemoteStart", "true")
+    case.authorize_answers({unknown["idToken"]: {"status": "Invalid"}})
+    case.plug_in()
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "RequestStartTransaction", {
+        "evseId": 1, "remoteStartId": 71, "idToken": unknown})["status"] == "Accepted"
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == unknown
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "RequestStartTransaction", {
+        "evseId": 1, "remoteStartId": 72, "idToken": cached})["status"] == "Accepted"
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["triggerReason"] == "RemoteStart" and started["idToken"] == cached
+    assert started["transactionInfo"]["remoteStartId"] == 72
+    assert calls_since(csms, "Authorize", mark) == []
