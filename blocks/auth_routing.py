@@ -144,6 +144,10 @@ class AuthRouting:
             check.deadline = self.session.now + AUTH_CACHE_TIMEOUT_S
             self.session.send_to_actor(AUTH_CACHE, check.message)
 
+        self._authorize(check, answered)
+
+    def _authorize(self, check: _Check, answered: Callable[[dict | None], None]) -> None:
+        """Send Authorize; ``answered`` gets its idTokenInfo, or None without an answer."""
         # The deadline waits for the CSMS too: MessageTimeout ends the Authorize first.
         check.deadline = float("inf")
         sent = self.session.call("Authorize", {"idToken": check.id_token},
@@ -151,6 +155,14 @@ class AuthRouting:
                                  on_error=lambda code, text: answered(None))
         if sent is None:
             answered(None)
+
+    @staticmethod
+    def _csms_decision(check: _Check, info: dict) -> Decision:
+        """The CSMS's word as it is, when the AuthCache cannot be asked (C01.FR.21 kept)."""
+        evses = info.get("evseId") or []
+        allowed = info.get("status") == "Accepted" and (
+            not evses or check.evse_id is None or check.evse_id in evses)
+        return Decision(info, allowed, source="csms")
 
     def _next_deadline(self) -> float | None:
         deadlines = [c.deadline for c in self._checks.values() if c.deadline != float("inf")]
@@ -169,10 +181,7 @@ class AuthRouting:
                         loggable(check.id_token), AUTH_CACHE_TIMEOUT_S)
             if check.csms_info is not None:
                 del self._checks[correlation_id]
-                accepted = check.csms_info.get("status") == "Accepted"
-                evses = check.csms_info.get("evseId") or []
-                check.done(Decision(check.csms_info, accepted and (
-                    not evses or check.evse_id is None or check.evse_id in evses), source="csms"))
+                check.done(self._csms_decision(check, check.csms_info))
             elif self.online and not check.asked_csms:
                 check.asked_csms = True
                 check.message = None                # nothing to re-send to the AuthCache now
@@ -183,19 +192,10 @@ class AuthRouting:
 
     def _ask_csms_directly(self, correlation_id: str, check: _Check) -> None:
         def finish(info: dict | None) -> None:
-            if self._checks.pop(correlation_id, None) is None:
-                return
-            info = info or {"status": "Unknown"}
-            evses = info.get("evseId") or []
-            check.done(Decision(info, info.get("status") == "Accepted" and (
-                not evses or check.evse_id is None or check.evse_id in evses), source="csms"))
+            if self._checks.pop(correlation_id, None) is not None:
+                check.done(self._csms_decision(check, info or {"status": "Unknown"}))
 
-        check.deadline = float("inf")
-        sent = self.session.call("Authorize", {"idToken": check.id_token},
-                                 on_result=lambda result: finish(result["idTokenInfo"]),
-                                 on_error=lambda code, text: finish(None))
-        if sent is None:
-            finish(None)
+        self._authorize(check, finish)
 
     def token_info_seen(self, id_token: dict | None, id_token_info: dict | None) -> None:
         """A TransactionEventResponse carried idTokenInfo for ``id_token`` (C10.FR.05)."""

@@ -175,6 +175,24 @@ class Case:
             self.wait_idle(1)
         self.csms.set_handler("Authorize", None)
 
+    def present_cached(self, info: dict, answer: dict | None = None,
+                       **settings: str) -> tuple[dict, int]:
+        """LocalPreAuthorize on, a new token cached with ``info``, then the variables
+        ``settings`` ("Component__Variable": value) set, the CSMS's next Authorize answer
+        ``answer``, the EV plugged in at EVSE 1 and the token presented there.
+        Returns (the token, the mark before presenting)."""
+        token = new_token()
+        self.set("AuthCtrlr", "LocalPreAuthorize", "true")
+        self.seed_cache(token, info)
+        for name, value in settings.items():
+            self.set(*name.split("__"), value)
+        if answer is not None:
+            self.authorize_answers({token["idToken"]: answer})
+        self.plug_in()
+        mark = self.csms.mark()
+        self.present(token)
+        return token, mark
+
     def send_list(self, update_type: str, version: int, items: list[dict]) -> dict:
         payload = {"updateType": update_type, "versionNumber": version}
         if items:                          # schema minItems 1: an empty list is an absent one
@@ -256,14 +274,10 @@ def test_tc_c_02_06_07_local_start_not_accepted(csms, case, case_id, status):
 # --------------------------------------------------------------------------------------------
 
 
-def test_tc_c_08_cache_accepted(csms, case):
-    """TC_C_08_CS (C12.FR.02/04): a cached Accepted token starts without Authorize."""
-    token = new_token()
-    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.seed_cache(token, {"status": "Accepted"})
-    case.plug_in()
-    mark = csms.mark()
-    case.present(token)
+def test_tc_c_08_33_cache_accepted(csms, case):
+    """TC_C_08_CS (C12.FR.02/04): a cached Accepted token starts without Authorize;
+    TC_C_33_CS (C10.FR.04, C12.FR.06): it was cached from the AuthorizeResponse."""
+    token, mark = case.present_cached({"status": "Accepted"})
     started = wait_tx(csms, mark, eventType="Started")
     assert started["idToken"] == token and started["triggerReason"] == "Authorized"
     case.charge()                                                        # EnergyTransferStarted
@@ -275,13 +289,7 @@ def test_tc_c_08_cache_accepted(csms, case):
 def test_tc_c_09_10_11_cache_not_accepted_asks_again(csms, case, case_id, cached):
     """TC_C_09/10/11_CS (C10.FR.03, C12.FR.05): a cached token that is not Accepted is
     authorized again; the CSMS still refuses: no transaction."""
-    token = new_token()
-    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.seed_cache(token, {"status": cached})
-    case.authorize_answers({token["idToken"]: {"status": cached}})
-    case.plug_in()
-    mark = csms.mark()
-    case.present(token)
+    token, mark = case.present_cached({"status": cached}, answer={"status": cached})
     assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
                          timeout=10)["idToken"] == token
     time.sleep(QUIET_S)
@@ -290,12 +298,7 @@ def test_tc_c_09_10_11_cache_not_accepted_asks_again(csms, case, case_id, cached
 
 def test_tc_c_12_cache_invalid_csms_accepts(csms, case):
     """TC_C_12_CS (C10.FR.03, C12.FR.05/06): cached Invalid, the CSMS now accepts: charging."""
-    token = new_token()
-    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.seed_cache(token, {"status": "Invalid"})
-    case.plug_in()
-    mark = csms.mark()
-    case.present(token)
+    token, mark = case.present_cached({"status": "Invalid"})
     assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
                          timeout=10)["idToken"] == token
     assert wait_tx(csms, mark, eventType="Started")["idToken"] == token
@@ -305,29 +308,11 @@ def test_tc_c_12_cache_invalid_csms_accepts(csms, case):
 def test_tc_c_57_cache_disable_post_authorize(csms, case):
     """TC_C_57_CS (AuthCacheCtrlr.DisablePostAuthorize): a cached Blocked token is refused
     without Authorize."""
-    token = new_token()
-    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.seed_cache(token, {"status": "Blocked"})
-    case.set("AuthCacheCtrlr", "DisablePostAuthorize", "true")
-    case.plug_in()
-    mark = csms.mark()
-    case.present(token)
+    _, mark = case.present_cached({"status": "Blocked"},
+                                  AuthCacheCtrlr__DisablePostAuthorize="true")
     time.sleep(QUIET_S)
     assert calls_since(csms, "Authorize", mark) == []
     assert calls_since(csms, "TransactionEvent", mark) == []
-
-
-def test_tc_c_33_cache_updated_on_authorize_response(csms, case):
-    """TC_C_33_CS (C10.FR.04, C12.FR.06): the AuthorizeResponse is what the cache holds: the
-    next presentation is decided from the cache."""
-    token = new_token()
-    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.seed_cache(token, {"status": "Accepted"})
-    case.plug_in()
-    mark = csms.mark()
-    case.present(token)
-    wait_tx(csms, mark, eventType="Started")
-    assert calls_since(csms, "Authorize", mark) == []
 
 
 def test_tc_c_34_cache_updated_on_transaction_event_response(csms, case):
