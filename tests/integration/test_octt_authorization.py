@@ -18,6 +18,7 @@ SendLocalList. Every case clears the cache first and leaves both EVSEs Available
 from __future__ import annotations
 
 import itertools
+import re
 import time
 
 import pytest
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.integration
 IDENTITY = "OCTT-C"
 GROUP = {"idToken": "GROUP-1", "type": "Central"}            # <Configured GroupId>
 MASTER_GROUP = "MASTERPASS"                                  # <Configured MasterPassGroupId>
-QUIET_S = 1.5        # how long a case waits to see that the station sends nothing more
+QUIET_S = 1.0        # how long a case waits to see that the station sends nothing more
 
 _tokens = itertools.count(1)
 _versions = itertools.count(10)
@@ -79,6 +80,7 @@ def case(csms, station, api):
     yield state
     csms.set_handler("Authorize", None)
     csms.set_handler("TransactionEvent", None)
+    api = state.api                     # a reset (last case) serves the API on a new port
     if not csms.is_connected(IDENTITY):
         post(f"{api}/csms/connect")
         csms.wait_connected(IDENTITY, timeout=15, count=csms.connection_count(IDENTITY) + 1)
@@ -254,10 +256,13 @@ def entry(token: dict, status: str = "Accepted", **info) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case_id, status", [("TC_C_02", "Invalid"), ("TC_C_06", "Blocked"),
-                                             ("TC_C_07", "Expired")])
-def test_tc_c_02_06_07_local_start_not_accepted(csms, case, case_id, status):
-    """TC_C_02/06/07_CS (C01.FR.02): the CSMS refuses the token; no transaction."""
+@pytest.mark.parametrize("case_id, status", [
+    ("TC_C_02", "Invalid"), ("TC_C_05", "Invalid"), ("TC_C_06", "Blocked"),
+    ("TC_C_07", "Expired"), ("TC_C_56", "Unknown")])
+def test_tc_c_02_05_06_07_56_local_start_not_accepted(csms, case, case_id, status):
+    """TC_C_02/05/06/07/56_CS (C01.FR.02): the CSMS refuses the token; no transaction. (TC_C_05
+    is TC_C_02 for a station whose cable lock keeps the EV out before authorization; the
+    simulated EVSE locks only while authorized, so the steps are the same.)"""
     token = new_token()
     case.authorize_answers({token["idToken"]: {"status": status}})
     case.plug_in()
@@ -313,6 +318,53 @@ def test_tc_c_57_cache_disable_post_authorize(csms, case):
     time.sleep(QUIET_S)
     assert calls_since(csms, "Authorize", mark) == []
     assert calls_since(csms, "TransactionEvent", mark) == []
+
+
+def test_tc_c_13_cache_accepted_cable_later(csms, case):
+    """TC_C_13_CS (C12.FR.02/04): cached Accepted, no cable yet: the transaction starts at the
+    token (TxStartPoint Authorized); the energy flows once the EV is plugged in."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.seed_cache(token, {"status": "Accepted"})
+    mark = csms.mark()
+    case.present(token)
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["triggerReason"] == "Authorized" and started["idToken"] == token   # step 1
+    case.plug_in()                                                                     # step 3
+    case.charge()                                                                      # step 4
+    assert calls_since(csms, "Authorize", mark) == []
+
+
+def test_tc_c_36_cache_without_local_pre_authorize(csms, case):
+    """TC_C_36_CS (AuthCtrlr.LocalPreAuthorize false): a cached token is still authorized
+    with the CSMS, whose Invalid wins."""
+    token = new_token()
+    case.seed_cache(token, {"status": "Accepted"})
+    case.set("AuthCtrlr", "LocalPreAuthorize", "false")
+    case.authorize_answers({token["idToken"]: {"status": "Invalid"}})
+    case.plug_in()
+    mark = csms.mark()
+    case.present(token)
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == token
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+
+
+def test_tc_c_46_cache_lifetime(csms, case):
+    """TC_C_46_CS (C10.FR.08): after AuthCacheCtrlr.LifeTime without use the entry has
+    expired and the token is authorized with the CSMS again."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.set("AuthCacheCtrlr", "LifeTime", "2")
+    case.seed_cache(token, {"status": "Accepted"})
+    case.plug_in()
+    time.sleep(2.5)                                             # <Configured Transaction Duration>
+    mark = csms.mark()
+    case.present(token)
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == token
+    wait_tx(csms, mark, eventType="Started")
 
 
 def test_tc_c_34_cache_updated_on_transaction_event_response(csms, case):
@@ -380,6 +432,101 @@ def test_tc_c_31_local_list_invalid_csms_accepts(csms, case):
     assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
                          timeout=10)["idToken"] == token
     assert wait_tx(csms, mark, eventType="Started")["idToken"] == token
+
+
+@pytest.mark.parametrize("case_id, info", [
+    ("TC_C_28", {"status": "Invalid"}), ("TC_C_29", {"status": "Blocked"}),
+    ("TC_C_30", {"status": "Accepted", "cacheExpiryDateTime": "2020-01-01T00:00:00Z"})])
+def test_tc_c_28_29_30_local_list_not_valid_online(csms, case, case_id, info):
+    """TC_C_28/29/30_CS (C14.FR.03/05): a token the list holds as Invalid, Blocked or past
+    its cacheExpiryDateTime is authorized with the CSMS, which refuses it: no transaction."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.send_list("Full", next(_versions), [{"idToken": token, "idTokenInfo": info}])
+    case.authorize_answers({token["idToken"]: {"status": "Blocked"}})
+    case.plug_in()
+    mark = csms.mark()
+    case.present(token)
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == token
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+
+
+def test_tc_c_28_local_list_disable_post_authorize(csms, case):
+    """TC_C_28_CS, the LocalAuthListDisablePostAuthorization variant: a token Blocked in the
+    list is refused without Authorize."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.set("LocalAuthListCtrlr", "DisablePostAuthorize", "true")
+    case.send_list("Full", next(_versions), [entry(token, "Blocked")])
+    case.plug_in()
+    mark = csms.mark()
+    case.present(token)
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "Authorize", mark) == []
+    assert calls_since(csms, "TransactionEvent", mark) == []
+
+
+@pytest.mark.parametrize("case_id, info", [
+    ("TC_C_22", {"status": "Invalid"}), ("TC_C_23", {"status": "Blocked"}),
+    ("TC_C_24", {"status": "Accepted", "cacheExpiryDateTime": "2020-01-01T00:00:00Z"})])
+def test_tc_c_22_23_24_offline_local_list_not_valid(csms, case, case_id, info):
+    """TC_C_22/23/24_CS (C13.FR.02/05): off line, a token the list holds as Invalid, Blocked
+    or expired starts nothing; nothing but offline status reaches the CSMS afterwards."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.send_list("Full", next(_versions), [{"idToken": token, "idTokenInfo": info}])
+    case.offline()
+    mark = csms.mark()
+    post(f"{case.api}/evses/1/plug-in", {"connector_id": 1})
+    case.present(token)
+    case.online()
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+    assert calls_since(csms, "Authorize", mark) == []
+
+
+def test_tc_c_25_offline_list_before_cache(csms, case):
+    """TC_C_25_CS (C13.FR.01, C14.FR.01): off line, the list's Invalid wins over the cache's
+    Accepted, even with OfflineTxForUnknownIdEnabled (the token is not unknown)."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.seed_cache(token, {"status": "Accepted"})
+    case.send_list("Full", next(_versions), [entry(token, "Invalid")])
+    case.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
+    case.plug_in()
+    case.offline()
+    mark = csms.mark()
+    case.present(token)
+    case.online()
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+
+
+def test_tc_c_16_offline_cached_then_invalid_stops(csms, case):
+    """TC_C_16_CS (C12.FR.02, C15.FR.04, E05): off line a cached token charges; the CSMS
+    answers the queued TransactionEvent with Invalid and StopTxOnInvalidId is true: the
+    transaction ends Deauthorized."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.set("TxCtrlr", "StopTxOnInvalidId", "true")
+    case.seed_cache(token, {"status": "Accepted"})
+    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
+        {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
+    case.plug_in()
+    case.offline()
+    mark = csms.mark()
+    case.present(token)
+    case.wait_transaction(1)
+    case.online()
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["idToken"] == token and started["offline"] is True              # step 3
+    assert wait_tx(csms, mark, triggerReason="Deauthorized")["eventType"] == "Ended"  # step 5
+    # C15.FR.05, E05.FR.11: the cable stays locked to the socket until the owner comes back.
+    post(f"{case.api}/evses/1/plug-out")
+    assert http("GET", f"{case.api}/evses/1")[1]["connectors"][0]["status"] == "Occupied"
+    case.present(token)
 
 
 def test_tc_c_21_offline_local_list_accepted(csms, case):
@@ -476,13 +623,18 @@ def test_tc_c_39_group_id_stops(csms, case):
     assert stop["idToken"] == second
 
 
-def test_tc_c_42_other_group_does_not_stop(csms, case):
-    """TC_C_42_CS (C01.FR.03, C09.FR.11): a token of another group does not stop it."""
+@pytest.mark.parametrize("case_id, other_group", [
+    ("TC_C_04", None), ("TC_C_42", {"idToken": "OTHER", "type": "Central"})])
+def test_tc_c_04_42_other_token_does_not_stop(csms, case, case_id, other_group):
+    """TC_C_04_CS (C01.FR.03): a different token without a group, TC_C_42_CS (C09.FR.11): a
+    token of another group, both Accepted, do not stop the transaction."""
     first, second = new_token(), new_token()
+    second_info = {"status": "Accepted"}
+    if other_group is not None:
+        second_info["groupIdToken"] = other_group
     case.authorize_answers({
         first["idToken"]: {"status": "Accepted", "groupIdToken": GROUP},
-        second["idToken"]: {"status": "Accepted",
-                            "groupIdToken": {"idToken": "OTHER", "type": "Central"}}})
+        second["idToken"]: second_info})
     case.plug_in()
     mark = csms.mark()
     case.present(first)
@@ -493,6 +645,35 @@ def test_tc_c_42_other_group_does_not_stop(csms, case):
     time.sleep(QUIET_S)
     assert [e for e in calls_since(csms, "TransactionEvent", mark)
             if e["triggerReason"] == "StopAuthorized" or e["eventType"] == "Ended"] == []
+
+
+@pytest.mark.parametrize("case_id, status, stops", [("TC_C_40", "Accepted", True),
+                                                     ("TC_C_43", "Invalid", False)])
+def test_tc_c_40_43_group_from_the_local_list(csms, case, case_id, status, stops):
+    """TC_C_40_CS (C09.FR.07 b): a second token of the group, Accepted in the list, stops the
+    transaction without Authorize; TC_C_43_CS (C09.FR.11): Invalid in the list, it is
+    authorized with the CSMS (C14.FR.03), which says Invalid: no stop."""
+    first, second = new_token(), new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.send_list("Full", next(_versions), [entry(first, groupIdToken=GROUP),
+                                            entry(second, status, groupIdToken=GROUP)])
+    case.authorize_answers({second["idToken"]: {"status": status, "groupIdToken": GROUP}})
+    case.plug_in()
+    mark = csms.mark()
+    case.present(first)
+    wait_tx(csms, mark, eventType="Started")
+    case.charge()
+    mark = csms.mark()
+    case.present(second)
+    if stops:
+        assert wait_tx(csms, mark, triggerReason="StopAuthorized")["idToken"] == second
+        assert calls_since(csms, "Authorize", mark) == []
+    else:
+        assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                             timeout=10)["idToken"] == second
+        time.sleep(QUIET_S)
+        assert [e for e in calls_since(csms, "TransactionEvent", mark)
+                if e["triggerReason"] == "StopAuthorized"] == []
 
 
 def test_tc_c_49_master_pass_without_ui(csms, case):
@@ -657,3 +838,45 @@ def test_remote_start_token_is_validated_like_a_local_one(csms, case):
     assert started["triggerReason"] == "RemoteStart" and started["idToken"] == cached
     assert started["transactionInfo"]["remoteStartId"] == 72
     assert calls_since(csms, "Authorize", mark) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Durable: last in the module, the station restarts
+# --------------------------------------------------------------------------------------------
+
+
+def test_tc_c_32_d_07_cache_and_list_survive_a_reboot(csms, station, case):
+    """TC_C_32_CS (C10.FR.02) and TC_D_07_CS (D01.FR.10): after a reboot (Reset: every actor
+    process starts again) the list keeps its version and a cached token still starts at once
+    without Authorize."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.seed_cache(token, {"status": "Accepted"})
+    version = next(_versions)
+    case.send_list("Full", version, [entry(new_token())])
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+    csms.wait_for("BootNotification", identity=IDENTITY, after=mark, timeout=60)   # Booted
+    for evse_id in (1, 2):
+        csms.wait_for("StatusNotification", identity=IDENTITY, after=mark, timeout=30,
+                      predicate=lambda p, e=evse_id: p["evseId"] == e)
+    case.api = api_after_restart(station, restarts=1)
+    assert case.list_version() == version                                          # TC_D_07
+    mark = csms.mark()
+    case.present(token)
+    started = wait_tx(csms, mark, eventType="Started")                              # step 2
+    assert started["triggerReason"] == "Authorized" and started["idToken"] == token
+    case.plug_in()                                                                  # step 4
+    case.charge()                                                                   # step 5
+    assert calls_since(csms, "Authorize", mark) == []
+
+
+def api_after_restart(station, restarts: int) -> str:
+    """run.py serves the control API anew (on a new free port) after a reset."""
+    deadline = time.monotonic() + 30
+    while True:
+        ports = re.findall(r"control API on http://127\.0\.0\.1:(\d+)/", station.output())
+        if len(ports) > restarts:
+            return f"http://127.0.0.1:{ports[-1]}/api"
+        assert time.monotonic() < deadline, "the control API did not come back"
+        time.sleep(0.1)
