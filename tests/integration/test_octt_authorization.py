@@ -504,13 +504,16 @@ def test_tc_c_25_offline_list_before_cache(csms, case):
     assert calls_since(csms, "TransactionEvent", mark) == []
 
 
-def test_tc_c_16_offline_cached_then_invalid_stops(csms, case):
-    """TC_C_16_CS (C12.FR.02, C15.FR.04, E05): off line a cached token charges; the CSMS
-    answers the queued TransactionEvent with Invalid and StopTxOnInvalidId is true: the
-    transaction ends Deauthorized."""
+@pytest.mark.parametrize("case_id, stop_on_invalid", [("TC_C_16", "true"),
+                                                      ("TC_C_17", "false")])
+def test_tc_c_16_17_offline_cached_then_invalid(csms, case, case_id, stop_on_invalid):
+    """TC_C_16/17_CS (C12.FR.02, C15.FR.03-06, E05): off line a cached token charges; the
+    CSMS answers the queued TransactionEvent with Invalid. StopTxOnInvalidId true: the
+    transaction ends Deauthorized and the cable stays held (C15.FR.05); false, without
+    MaxEnergyOnInvalidId (not in the shipped device model): the energy stops (SuspendedEVSE)."""
     token = new_token()
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.set("TxCtrlr", "StopTxOnInvalidId", "true")
+    case.set("TxCtrlr", "StopTxOnInvalidId", stop_on_invalid)
     case.seed_cache(token, {"status": "Accepted"})
     case.csms.set_handler("TransactionEvent", lambda identity, payload: (
         {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
@@ -519,9 +522,13 @@ def test_tc_c_16_offline_cached_then_invalid_stops(csms, case):
     mark = csms.mark()
     case.present(token)
     case.wait_transaction(1)
+    post(f"{case.api}/evses/1/ev", {"state": "charging"})
     case.online()
     started = wait_tx(csms, mark, eventType="Started")
     assert started["idToken"] == token and started["offline"] is True              # step 3
+    if stop_on_invalid == "false":
+        wait_tx(csms, mark, chargingState="SuspendedEVSE")                          # step 5
+        return
     assert wait_tx(csms, mark, triggerReason="Deauthorized")["eventType"] == "Ended"  # step 5
     # C15.FR.05, E05.FR.11: the cable stays locked to the socket until the owner comes back.
     post(f"{case.api}/evses/1/plug-out")
@@ -573,7 +580,7 @@ def test_offline_cached_token_starts_and_unknown_only_with_offline_tx_for_unknow
 
 def test_tc_c_26_offline_unknown_id_revoked_by_the_csms(csms, case):
     """TC_C_26_CS (C15.FR.02/06/08, C13.FR.04): off line an unknown token charges; the
-    TransactionEventResponse says Invalid; StopTxOnInvalidId false, MaxEnergyOnInvalidId unset:
+    TransactionEventResponse says Invalid; StopTxOnInvalidId false, no MaxEnergyOnInvalidId:
     the station stops the energy (SuspendedEVSE); the cache learns Invalid (C10.FR.05)."""
     token = new_token()
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
@@ -647,16 +654,26 @@ def test_tc_c_04_42_other_token_does_not_stop(csms, case, case_id, other_group):
             if e["triggerReason"] == "StopAuthorized" or e["eventType"] == "Ended"] == []
 
 
-@pytest.mark.parametrize("case_id, status, stops", [("TC_C_40", "Accepted", True),
-                                                     ("TC_C_43", "Invalid", False)])
-def test_tc_c_40_43_group_from_the_local_list(csms, case, case_id, status, stops):
-    """TC_C_40_CS (C09.FR.07 b): a second token of the group, Accepted in the list, stops the
-    transaction without Authorize; TC_C_43_CS (C09.FR.11): Invalid in the list, it is
-    authorized with the CSMS (C14.FR.03), which says Invalid: no stop."""
+@pytest.mark.parametrize("case_id, where, status, stops", [
+    ("TC_C_40", "list", "Accepted", True), ("TC_C_41", "cache", "Accepted", True),
+    ("TC_C_43", "list", "Invalid", False), ("TC_C_44", "cache", "Invalid", False)])
+def test_tc_c_40_41_43_44_group_known_locally(csms, case, case_id, where, status, stops):
+    """TC_C_40/41_CS (C09.FR.07 b): a second token of the group, Accepted in the list or the
+    cache, stops the transaction without Authorize; TC_C_43/44_CS (C09.FR.11): Invalid there,
+    it is authorized with the CSMS (C10.FR.03, C14.FR.03), which says Invalid: no stop."""
     first, second = new_token(), new_token()
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
-    case.send_list("Full", next(_versions), [entry(first, groupIdToken=GROUP),
-                                            entry(second, status, groupIdToken=GROUP)])
+    # C09.FR.12: the CSMS names the group in TransactionEventResponses too (they update the
+    # cache, C10.FR.05).
+    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
+        {"idTokenInfo": {"status": "Accepted", "groupIdToken": GROUP}}
+        if "idToken" in payload else {}))
+    if where == "list":
+        case.send_list("Full", next(_versions), [entry(first, groupIdToken=GROUP),
+                                                entry(second, status, groupIdToken=GROUP)])
+    else:
+        case.seed_cache(first, {"status": "Accepted", "groupIdToken": GROUP})
+        case.seed_cache(second, {"status": status, "groupIdToken": GROUP})
     case.authorize_answers({second["idToken"]: {"status": status, "groupIdToken": GROUP}})
     case.plug_in()
     mark = csms.mark()
