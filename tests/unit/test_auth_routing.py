@@ -286,3 +286,14 @@ class TestListAndCacheRequests:
         assert h.auth_service.auth.repo.cache_entries == 0
         setvar(h, "AuthCacheCtrlr", "Enabled", "false")
         assert h.csms_call("ClearCache", {})[0][2]["status"] == "Rejected"
+
+
+class TestSettingsSnapshot:
+    def test_values_and_storage_limits_come_from_the_device_model(self, h):
+        setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
+        values = h.core.auth.settings()
+        assert values["AuthCtrlr.LocalPreAuthorize"] == "true"
+        assert values["LocalAuthListCtrlr.ItemsPerMessage"] == "100"
+        assert values["LocalAuthListCtrlr.Entries.maxLimit"] == "100000"    # D01.FR.12
+        assert values["AuthCacheCtrlr.Storage.maxLimit"] == "1048576"
+        assert values["AuthCtrlr.AdditionalInfoItemsPerMessage"] == "10"
