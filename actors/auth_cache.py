@@ -11,11 +11,12 @@ Every change is committed before the answer leaves.
 from __future__ import annotations
 
 import logging
+import os
 
 from actors.base import ChildActor
 from blocks.authorization import AuthSettings, Authorization, loggable
-from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
-                           GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
+from messages.auth import (AuthCacheCleared, AuthCacheStatus, AuthStats, ClearAuthCache,
+                           CsmsTokenAnswer, GetAuthCacheStatus, GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
 from storage import lite
 from storage.auth_repo import AuthRepository
@@ -86,6 +87,10 @@ class AuthService:
         return ListVersion(correlation_id=msg.correlation_id, version_number=version,
                            stats=self.stats())
 
+    def on_GetAuthCacheStatus(self, msg: GetAuthCacheStatus) -> AuthCacheStatus:
+        return AuthCacheStatus(pid=os.getpid(), list_version=self.auth.repo.list_version(),
+                               stats=self.stats())
+
     def on_ClearAuthCache(self, msg: ClearAuthCache) -> AuthCacheCleared:
         response = self.auth.clear_cache(AuthSettings.from_values(msg.settings))
         return AuthCacheCleared(correlation_id=msg.correlation_id, response=response,
@@ -117,3 +122,4 @@ class AuthCache(ChildActor):
     receiveMsg_UpdateLocalList = _handle
     receiveMsg_GetListVersion = _handle
     receiveMsg_ClearAuthCache = _handle
+    receiveMsg_GetAuthCacheStatus = _handle

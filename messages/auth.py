@@ -110,6 +110,16 @@ class AuthCacheCleared(Msg):
     stats: AuthStats
 
 
+class GetAuthCacheStatus(Msg):
+    """Ask the AuthCache how it stands (tests, tools); answered with AuthCacheStatus."""
+
+
+class AuthCacheStatus(Msg):
+    pid: int
+    list_version: int
+    stats: AuthStats
+
+
 # -- the Display ----------------------------------------------------------------------------------
 
 class ShowMessage(Msg):

@@ -18,12 +18,17 @@ SendLocalList. Every case clears the cache first and leaves both EVSEs Available
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import signal
 import time
 
 import pytest
 
+from messages.auth import AuthCacheStatus, GetAuthCacheStatus
+from messages.supervision import GetDirectory, GetStationHealth
 from simulators.csms import CsmsServer
+from station.actor_system import connect_to_actor_system
 from tests.integration.station_process import StationProcess
 from tests.integration.test_station import api_port, http
 
@@ -855,6 +860,35 @@ def test_remote_start_token_is_validated_like_a_local_one(csms, case):
     assert started["triggerReason"] == "RemoteStart" and started["idToken"] == cached
     assert started["transactionInfo"]["remoteStartId"] == 72
     assert calls_since(csms, "Authorize", mark) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The AuthCache process dies: nothing is lost
+# --------------------------------------------------------------------------------------------
+
+
+def test_killed_auth_cache_restarts_with_its_cache_and_loses_no_check(csms, station, case):
+    """The Root restarts a killed AuthCache; a token presented meanwhile is still decided by
+    the AuthCache (the CsmsSession sends the check again to the new one: no fallback
+    Authorize), from the cache the old process committed (C10.FR.02)."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.seed_cache(token, {"status": "Accepted"})
+    actors = connect_to_actor_system("multiprocTCPBase", station.admin_port)
+    root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
+    directory = actors.ask(root, GetDirectory(), 10)
+    before = actors.ask(directory.auth_cache, GetAuthCacheStatus(), 10)
+    assert isinstance(before, AuthCacheStatus) and before.stats.cache_entries >= 1
+    case.plug_in()
+    mark = csms.mark()
+    os.kill(before.pid, signal.SIGKILL)
+    case.present(token)
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["idToken"] == token
+    assert calls_since(csms, "Authorize", mark) == []
+    after = actors.ask(actors.ask(root, GetDirectory(), 10).auth_cache, GetAuthCacheStatus(), 10)
+    assert after.pid != before.pid and after.stats.cache_entries == before.stats.cache_entries
+    assert actors.ask(root, GetStationHealth(), 10).restarts.get("auth_cache:0") == 1
 
 
 # --------------------------------------------------------------------------------------------
