@@ -16,8 +16,9 @@ import os
 from actors.base import ChildActor
 from blocks.authorization import AuthSettings, Authorization, loggable
 from messages.auth import (AuthCacheCleared, AuthCacheStatus, AuthStats, ClearAuthCache,
-                           CsmsTokenAnswer, GetAuthCacheStatus, GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
-                           TokenVerdict, UpdateLocalList, ValidateToken)
+                           CsmsTokenAnswer, GetAuthCacheStatus, GetListVersion, ListVersion,
+                           LocalListUpdated, TokenInfoSeen, TokenVerdict, UpdateLocalList,
+                           ValidateToken)
 from storage import lite
 from storage.auth_repo import AuthRepository
 

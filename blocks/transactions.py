@@ -35,21 +35,14 @@ from typing import Any, Callable
 
 from blocks.auth_routing import AuthRouting, Decision
 from messages.auth import ShowMessage
-from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart, RemoteStartAnswered,
-                           RemoteStop, RemoteStopAnswered, TokenAuthorized, TransactionEventAnswered,
-                           TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
-                           UnlockAnswered)
+from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart,
+                           RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
+                           TransactionEventAnswered, TransactionEventQueued,
+                           TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from station.outbox import Outbox
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_TOKEN = {"status": "Unknown"}
-
-
-def _plain(info: dict) -> Decision:
-    return Decision(info, info.get("status") == "Accepted", source="csms")
-
 
 def _event_key(payload: dict) -> str:
     return f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
@@ -69,7 +62,7 @@ class Transactions:
         self.on_changed: Callable[[], None] = lambda: None
         # The Reservations block (H), set by build_core; None: nothing is ever reserved.
         self.reservations = None
-        # Blocks C/D (the AuthCache's session side), set by build_core; None: Authorize only.
+        # Blocks C/D (the AuthCache's session side), set by build_core.
         self.auth: AuthRouting | None = None
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {
@@ -153,20 +146,11 @@ class Transactions:
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        if self.auth is not None:
-            self.auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start)
-            return
-        # Without an AuthCache (tests of other blocks): the CSMS decides, Unknown offline.
-        sent = self._session.call(
-            "Authorize", {"idToken": msg.id_token},
-            on_result=lambda result: answer(_plain(result["idTokenInfo"])),
-            on_error=lambda code, text: answer(_plain(UNKNOWN_TOKEN)))
-        if sent is None:
-            answer(_plain(UNKNOWN_TOKEN))
+        self.auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start)
 
     def _master_pass(self, id_token: dict) -> None:
         """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing
-        transaction (stoppedReason MasterPass, TC_C_14/TC_C_51)."""
+        transaction (stoppedReason MasterPass, TC_C_14/TC_C_49)."""
         for evse_id in sorted(set(self.ongoing.values())):
             log.info("Master Pass: stopping the transaction at EVSE %d", evse_id)
             self._session.send_to_actor(("evse", evse_id), MasterPassStop(id_token=id_token))
