@@ -418,14 +418,16 @@ class EvseCore:
                          id_token_info: dict, *, allowed: bool = True,
                          reservation_id: int | None = None) -> list[Intent]:
         """The answer to a :class:`RequestAuthorization` (IdTokenInfoType); ``allowed`` False:
-        a reservation keeps this EVSE for another token (H03); ``reservation_id``: the one the
-        token uses (H01.FR.15)."""
+        the token may not start here, whatever its status: a reservation keeps this EVSE for
+        another token (H03), its evseId list leaves this EVSE out (C01.FR.21), or it is a
+        Master Pass (C16.FR.03); ``reservation_id``: the one the token uses (H01.FR.15)."""
         self._set_now(now)
         pending = self._pending_auth.pop(correlation_id, None)
         accepted = id_token_info.get("status") == "Accepted"
         tx = self.tx
         if pending is not None and pending.purpose != "stop" and not allowed:
-            log.info("EVSE %d: reserved for another token", self.evse_id)
+            log.info("EVSE %d: the token may not charge here (reserved for another token, "
+                     "evseId list or Master Pass)", self.evse_id)
         elif pending is None or not accepted:
             if pending is not None:
                 log.info("EVSE %d: token not accepted (%s)", self.evse_id,
