@@ -420,5 +420,5 @@ class Authorization:
         if full:
             self.repo.replace_list(version, changes)                # D01.FR.04/15
         else:
-            self.repo.update_list(version, changes)                 # D01.FR.05/16/17
+            self.repo.update_list(version, changes, (entries, size))  # D01.FR.05/16/17
         return {"status": "Accepted"}

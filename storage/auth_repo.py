@@ -96,25 +96,21 @@ class AuthRepository:
         self.list_entries = len(rows)
         self.list_bytes = sum(len(k) + len(v) for k, v in rows)
 
-    def update_list(self, version: int, changes: Iterable[tuple[str, dict | None]]) -> None:
+    def update_list(self, version: int, changes: list[tuple[str, dict | None]],
+                    totals: tuple[int, int] | None = None) -> None:
         """SendLocalList Differential: upsert entries with info, delete those without
-        (D01.FR.16/17), and set the version, all at once."""
-        entries, size = self.list_entries, self.list_bytes
+        (D01.FR.16/17), and set the version, all at once. ``totals``: the (entries, bytes)
+        :meth:`list_sizes_after` computed for these changes, if the caller has them."""
+        if totals is None:
+            totals = self.list_sizes_after(changes)
         with transaction(self._db) as db:
-            for key, info in changes:
-                old = self._row_size("AUTH_LIST", key)
-                if old is not None:
-                    entries, size = entries - 1, size - old
-                if info is None:
-                    if old is not None:
-                        db.execute("DELETE FROM AUTH_LIST WHERE ID_TOKEN_HASH = ?", (key,))
-                    continue
-                text = self.dumps(info)
-                db.execute("INSERT OR REPLACE INTO AUTH_LIST (ID_TOKEN_HASH, ID_TOKEN_INFO) "
-                           "VALUES (?, ?)", (key, text))
-                entries, size = entries + 1, size + len(key) + len(text)
+            db.executemany("DELETE FROM AUTH_LIST WHERE ID_TOKEN_HASH = ?",
+                           [(key,) for key, info in changes if info is None])
+            db.executemany("INSERT OR REPLACE INTO AUTH_LIST (ID_TOKEN_HASH, ID_TOKEN_INFO) "
+                           "VALUES (?, ?)",
+                           [(key, self.dumps(info)) for key, info in changes if info is not None])
             self._set_version(db, version)
-        self.list_entries, self.list_bytes = entries, size
+        self.list_entries, self.list_bytes = totals
 
     def list_sizes_after(self, changes: list[tuple[str, dict | None]]) -> tuple[int, int]:
         """(entries, bytes) the list would have after a Differential ``changes``; to refuse an

@@ -463,3 +463,14 @@ class TestSendLocalList:
         again = AuthRepository(lite.connect(db_path, MIGRATIONS))
         assert again.list_version() == 7
         assert (again.list_entries, again.list_bytes) == (2, auth.repo.list_bytes)
+
+    def test_running_totals_match_the_table_after_differentials(self, auth, db_path):
+        """Entries/Storage are kept incrementally; they must equal a recount."""
+        send(auth, "Full", 1, [entry(CARD), entry(OTHER)])
+        third = {"idToken": "CARD-3", "type": "ISO14443"}
+        send(auth, "Differential", 2, [entry(CARD, "Blocked", groupIdToken=OTHER),
+                                       {"idToken": OTHER}, entry(third),
+                                       {"idToken": {"idToken": "never", "type": "Local"}}])
+        recount = AuthRepository(lite.connect(db_path, MIGRATIONS))
+        assert (auth.repo.list_entries, auth.repo.list_bytes) == (
+            recount.list_entries, recount.list_bytes) and recount.list_entries == 2
