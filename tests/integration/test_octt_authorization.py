@@ -252,6 +252,14 @@ def calls_since(csms: CsmsServer, action: str, mark: int) -> list[dict]:
     return [r.payload for r in csms.received(action, IDENTITY) if r.seq > mark]
 
 
+def refused_after_authorize(csms: CsmsServer, token: dict, mark: int) -> None:
+    """The station asked the CSMS about ``token`` and, refused, sends no TransactionEvent."""
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == token
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "TransactionEvent", mark) == []
+
+
 def entry(token: dict, status: str = "Accepted", **info) -> dict:
     return {"idToken": token, "idTokenInfo": {"status": status, **info}}
 
@@ -273,10 +281,7 @@ def test_tc_c_02_05_06_07_56_local_start_not_accepted(csms, case, case_id, statu
     case.plug_in()
     mark = csms.mark()
     case.present(token)
-    request = csms.wait_for("Authorize", identity=IDENTITY, after=mark, timeout=10)
-    assert request["idToken"] == token                                             # step 1
-    time.sleep(QUIET_S)
-    assert calls_since(csms, "TransactionEvent", mark) == []
+    refused_after_authorize(csms, token, mark)                                    # step 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,10 +305,7 @@ def test_tc_c_09_10_11_cache_not_accepted_asks_again(csms, case, case_id, cached
     """TC_C_09/10/11_CS (C10.FR.03, C12.FR.05): a cached token that is not Accepted is
     authorized again; the CSMS still refuses: no transaction."""
     token, mark = case.present_cached({"status": cached}, answer={"status": cached})
-    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
-                         timeout=10)["idToken"] == token
-    time.sleep(QUIET_S)
-    assert calls_since(csms, "TransactionEvent", mark) == []
+    refused_after_authorize(csms, token, mark)
 
 
 def test_tc_c_12_cache_invalid_csms_accepts(csms, case):
@@ -350,10 +352,7 @@ def test_tc_c_36_cache_without_local_pre_authorize(csms, case):
     case.plug_in()
     mark = csms.mark()
     case.present(token)
-    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
-                         timeout=10)["idToken"] == token
-    time.sleep(QUIET_S)
-    assert calls_since(csms, "TransactionEvent", mark) == []
+    refused_after_authorize(csms, token, mark)
 
 
 def test_tc_c_46_cache_lifetime(csms, case):
@@ -386,10 +385,7 @@ def test_tc_c_34_cache_updated_on_transaction_event_response(csms, case):
     case.plug_in()
     mark = csms.mark()
     case.present(token)
-    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
-                         timeout=10)["idToken"] == token
-    time.sleep(QUIET_S)
-    assert calls_since(csms, "TransactionEvent", mark) == []
+    refused_after_authorize(csms, token, mark)
 
 
 def test_tc_c_37_38_clear_cache(csms, case):
@@ -452,10 +448,7 @@ def test_tc_c_28_29_30_local_list_not_valid_online(csms, case, case_id, info):
     case.plug_in()
     mark = csms.mark()
     case.present(token)
-    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
-                         timeout=10)["idToken"] == token
-    time.sleep(QUIET_S)
-    assert calls_since(csms, "TransactionEvent", mark) == []
+    refused_after_authorize(csms, token, mark)
 
 
 def test_tc_c_28_local_list_disable_post_authorize(csms, case):
