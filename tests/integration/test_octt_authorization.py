@@ -94,6 +94,7 @@ def case(csms, station, api):
         http("POST", f"{api}/evses/{evse_id}/plug-out")
     for evse_id in (1, 2):
         state.wait_idle(evse_id)
+    state.wait_all_ended()
     for (component, variable), value in changed.items():
         configure(csms, component, variable, value)
 
@@ -148,6 +149,20 @@ class Case:
             assert time.monotonic() < deadline, f"no transaction at EVSE {evse_id}"
             time.sleep(0.05)
 
+    def wait_all_ended(self) -> None:
+        """The EVSEs are idle; wait until the CSMS also has every transaction's Ended (the
+        durable queue may still be delivering), so no event spills into the next case."""
+        deadline = time.monotonic() + 20
+        while True:
+            events = [r.payload for r in self.csms.received("TransactionEvent", IDENTITY)]
+            started = {e["transactionInfo"]["transactionId"] for e in events}
+            ended = {e["transactionInfo"]["transactionId"] for e in events
+                     if e["eventType"] == "Ended"}
+            if started <= ended:
+                return
+            assert time.monotonic() < deadline, f"no Ended for {started - ended}"
+            time.sleep(0.05)
+
     def offline(self) -> None:
         post(f"{self.api}/csms/disconnect")
         deadline = time.monotonic() + 10
@@ -177,7 +192,8 @@ class Case:
             started = wait_tx(self.csms, mark, eventType="Started")
             assert started["idToken"] == token
             self.present(token, 1)                                  # E07: the same card ends it
-            wait_tx(self.csms, mark, eventType="Ended")
+            wait_tx(self.csms, mark, eventType="Ended",
+                    transactionId=started["transactionInfo"]["transactionId"])
             post(f"{self.api}/evses/1/plug-out")
             self.wait_idle(1)
         self.csms.set_handler("Authorize", None)
@@ -224,7 +240,7 @@ def post(url: str, body: dict | None = None) -> None:
 
 def wait_tx(csms: CsmsServer, after: int, timeout: float = 15, evse_id: int | None = None,
             **fields) -> dict:
-    info_keys = {"chargingState", "stoppedReason"}
+    info_keys = {"chargingState", "stoppedReason", "transactionId"}
     transactions = {r.payload["transactionInfo"]["transactionId"]: r.payload["evse"]["id"]
                     for r in csms.received("TransactionEvent", IDENTITY) if "evse" in r.payload}
 
