@@ -24,6 +24,7 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.base import ChildActor
 from device_model.model import DeviceModel
+from messages.auth import TokenVerdict
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
 from messages.energy import ExternalLimitDone, SetExternalLimit
@@ -92,6 +93,8 @@ class CsmsSession(ChildActor):
     # -- messages from other actors --------------------------------------------------------------
 
     def directory_changed(self) -> None:
+        # The AuthCache may have restarted and lost what it was asked (blocks/auth_routing.py).
+        self.core.auth.resend()
         # A restarted Evse starts with the system clock; tell it the station's (B01.FR.06).
         if self.core.clock.offset_s:
             for address in self.directory.evses.values():
@@ -122,6 +125,17 @@ class CsmsSession(ChildActor):
     receiveMsg_RemoteStartAnswered = _answer_deferred
     receiveMsg_RemoteStopAnswered = _answer_deferred
     receiveMsg_UnlockAnswered = _answer_deferred
+
+    def receiveMsg_TokenVerdict(self, msg: TokenVerdict, sender):
+        self.core.auth.verdict(msg)
+
+    def _auth_answered(self, msg, sender):
+        self.core.auth.answered(msg)
+
+    # Answers of the AuthCache to SendLocalList, GetLocalListVersion, ClearCache.
+    receiveMsg_LocalListUpdated = _auth_answered
+    receiveMsg_ListVersion = _auth_answered
+    receiveMsg_AuthCacheCleared = _auth_answered
 
     def receiveMsg_TransactionEventReady(self, msg: TransactionEventReady, sender):
         self.core.transactions.transaction_event_ready(msg)
@@ -325,4 +339,9 @@ class CsmsSession(ChildActor):
             return [address] if address is not None else []
         if kind == "root":
             return [self.directory.root]
+        if kind in ("auth_cache", "display"):
+            address = getattr(self.directory, kind)
+            if address is None:
+                log.warning("no %s address yet; dropping a message to it", kind)
+            return [address] if address is not None else []
         raise ValueError(f"unknown target {target!r}")

@@ -34,7 +34,8 @@ from thespian.actors import WakeupMessage
 from actors.base import ChildActor
 from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchronized,
                            ConnectorStatusChanged, EndTransaction, EvseAvailabilityChanged,
-                           EvseSettingsChanged, EvseStatus, GetEvseStatus, MeterValuesReady,
+                           EvseSettingsChanged, EvseStatus, GetEvseStatus, MasterPassStop,
+                           MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
                            SetFault, StationAvailabilityChanged, TokenAuthorized,
@@ -139,7 +140,8 @@ class Evse(ChildActor):
                 message = MeterValuesReady(evse_id=self.index, payload=intent.payload)
             elif isinstance(intent, RequestAuthorization):
                 message = AuthorizeToken(correlation_id=intent.correlation_id,
-                                         evse_id=self.index, id_token=intent.id_token)
+                                         evse_id=self.index, id_token=intent.id_token,
+                                         remote_start=intent.remote_start)
             else:
                 raise TypeError(f"unknown intent {intent!r}")
             self.send(session, message)
@@ -210,6 +212,9 @@ class Evse(ChildActor):
 
     def receiveMsg_TriggerEvse(self, msg: TriggerEvse, sender):
         self._run(self.core.trigger(self.clock.now(), msg.requested_message))
+
+    def receiveMsg_MasterPassStop(self, msg: MasterPassStop, sender):
+        self._run(self.core.master_pass_stop(self.clock.now(), msg.id_token))
 
     def receiveMsg_EndTransaction(self, msg: EndTransaction, sender):
         self._run(self.core.end_transaction(self.clock.now(), msg.stopped_reason,

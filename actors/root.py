@@ -29,8 +29,10 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.csms_session import CsmsSession
 from actors.evse import Evse
+from actors.auth_cache import AuthCache
+from actors.display import Display
 from actors.energy_sink import EnergySink
-from actors.thin import AuthCache, Display, SecurityActor, System
+from actors.thin import SecurityActor, System
 from messages.supervision import (ChildReady, Configure, Directory, GetDirectory,
                                   GetStationHealth, ResetStation, StartStation, StationFailed,
                                   StationHealth,

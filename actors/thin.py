@@ -1,22 +1,12 @@
 """Actors whose functional blocks arrive in later issues; they already take their place in the
 tree so that supervision, addressing and the process layout are the real ones.
 
-* AuthCache: will validate tokens (local list, cache, Authorize).
-* Display: will hold display messages.
 * System: will handle reset, firmware update, log upload.
 * SecurityActor: will hold the certificate store and security events.
 """
 from __future__ import annotations
 
 from actors.base import ChildActor
-
-
-class AuthCache(ChildActor):
-    role = "auth_cache"
-
-
-class Display(ChildActor):
-    role = "display"
 
 
 class System(ChildActor):

@@ -16,8 +16,10 @@ block is the station-wide part, in the CsmsSession:
   UnlockConnector are routed to the Evse concerned and answered when it answers
   (``StationSession.defer``); while the station is not Accepted, remote start and stop are
   Rejected (B02.FR.05). TriggerMessage MeterValues/TransactionEvent is passed to the Evses.
-* **Token checks.** An Evse asks ``AuthorizeToken``; without an AuthCache yet (issue #4) the
-  block asks the CSMS (Authorize) and answers Unknown when it cannot.
+* **Token checks.** An Evse asks ``AuthorizeToken``; the AuthCache decides through
+  ``blocks/auth_routing.py`` (local list, cache, Authorize, offline rules). A Master Pass token
+  stops every ongoing transaction (C16.FR.02); a personalMessage goes to the Display (C01).
+  The idTokenInfo of every TransactionEventResponse also updates the cache (C10.FR.05).
 * **Reservations (H).** A token may charge at an EVSE only if the Reservations block allows
   it (``TokenAuthorized.allowed``, H03); an Accepted one claims its reservation, whose id the
   Evse puts in the next TransactionEvent (H01.FR.15); a TransactionEvent with reservationId
@@ -31,17 +33,16 @@ import logging
 import uuid
 from typing import Any, Callable
 
-from messages.evse import (AuthorizeToken, MeterValuesReady, RemoteStart, RemoteStartAnswered,
-                           RemoteStop, RemoteStopAnswered, TokenAuthorized, TransactionEventAnswered,
-                           TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
-                           UnlockAnswered)
+from blocks.auth_routing import AuthRouting, Decision
+from messages.auth import ShowMessage
+from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart,
+                           RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
+                           TransactionEventAnswered, TransactionEventQueued,
+                           TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from station.outbox import Outbox
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_TOKEN = {"status": "Unknown"}
-
 
 def _event_key(payload: dict) -> str:
     return f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
@@ -65,6 +66,8 @@ class Transactions:
         self.smart_charging = None
         # Called with (payload, evse id) for every TransactionEvent queued (K02.FR.05).
         self.event_listeners: list[Callable[[dict, int | None], None]] = []
+        # Blocks C/D (the AuthCache's session side), set by build_core.
+        self.auth: AuthRouting | None = None
         # Events in the durable queue, so a re-sent one is not queued twice.
         self._queued_keys: set[str] = {
             _event_key(item.payload) for item in outbox.queue.pending()
@@ -107,6 +110,9 @@ class Transactions:
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
         self._queued_keys.discard(msg.event_key)
+        if self.auth is not None:
+            self.auth.token_info_seen(msg.payload.get("idToken"),                # C10.FR.05
+                                      result.get("idTokenInfo"))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
             id_token_info=result.get("idTokenInfo")))
@@ -117,12 +123,17 @@ class Transactions:
         self._outbox.send("MeterValues", msg.payload)
 
     def authorize_token(self, msg: AuthorizeToken, reply_to: Any) -> None:
-        def answer(info: dict) -> None:
-            allowed, reservation_id = True, None
-            if self.reservations is not None:
+        """An Evse asks whether a token may charge: the AuthCache decides (``self.auth``,
+        blocks C/D), then the reservation rules (H03) and the Master Pass (C16) apply."""
+        def answer(decision: Decision) -> None:
+            info = decision.id_token_info
+            allowed, reservation_id = decision.allowed, None
+            if decision.master_pass:
+                self._master_pass(msg.id_token)
+            if allowed and self.reservations is not None:
                 group = info.get("groupIdToken")                           # H03.FR.07/08
                 # A token at an EVSE with a transaction may only stop it (E07): no claim.
-                if info.get("status") == "Accepted" and msg.evse_id not in self.ongoing.values():
+                if msg.evse_id not in self.ongoing.values():
                     allowed, reservation_id = self.reservations.claim(
                         msg.evse_id, msg.id_token, group)                  # H03.FR.09
                 else:
@@ -133,16 +144,22 @@ class Transactions:
                     # may be valid, but it does not start a transaction here.
                     log.info("EVSE %s is reserved for another token", msg.evse_id)
                     reservation_id = None
+            if info.get("personalMessage"):                                 # C01: show it
+                self._session.send_to_actor(("display", None), ShowMessage(
+                    evse_id=msg.evse_id, message=info["personalMessage"],
+                    reason=f"idTokenInfo {info.get('status')}"))
             self._session.send_to_actor(reply_to, TokenAuthorized(
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        sent = self._session.call(
-            "Authorize", {"idToken": msg.id_token},
-            on_result=lambda result: answer(result["idTokenInfo"]),
-            on_error=lambda code, text: answer(UNKNOWN_TOKEN))
-        if sent is None:
-            answer(UNKNOWN_TOKEN)      # offline or not Accepted: local rules come with issue #4
+        self.auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start)
+
+    def _master_pass(self, id_token: dict) -> None:
+        """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing
+        transaction (stoppedReason MasterPass, TC_C_14/TC_C_49)."""
+        for evse_id in sorted(set(self.ongoing.values())):
+            log.info("Master Pass: stopping the transaction at EVSE %d", evse_id)
+            self._session.send_to_actor(("evse", evse_id), MasterPassStop(id_token=id_token))
 
     # -- CSMS requests --------------------------------------------------------------------------
 

@@ -400,6 +400,13 @@ class DeviceModel:
             return False
         return default
 
+    def characteristic(self, component_name: str, variable_name: str, name: str) -> Any:
+        """A variable's characteristic by its wire name (e.g. "maxLimit") at the station tier,
+        or None. The AuthCache's storage bounds are the maxLimit of the Storage variables."""
+        component = self._component(component_name, None, None, None)
+        variable = self._variable(component, variable_name, None) if component else None
+        return None if variable is None else variable.characteristics.get(name)
+
     def has_variable(self, component_name: str, variable_name: str, *, instance: str | None = None,
                      component_instance: str | None = None, evse_id: int | None = None,
                      connector_id: int | None = None, attribute_type: str = "Actual") -> bool:

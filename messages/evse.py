@@ -111,6 +111,9 @@ class AuthorizeToken(Msg):
     correlation_id: str
     evse_id: int
     id_token: dict
+    # A RequestStartTransaction's token with AuthorizeRemoteStart (F01.FR.01): a Central token
+    # then needs no Authorize (C03.FR.01, C05.FR.01).
+    remote_start: bool = False
 
 
 class TokenAuthorized(Msg):
@@ -212,6 +215,12 @@ class EvseSettingsChanged(Msg):
     """
 
     settings: dict[str, str | None]
+
+
+class MasterPassStop(Msg):
+    """A Master Pass token was presented: end the ongoing transaction (C16.FR.02)."""
+
+    id_token: dict
 
 
 class EndTransaction(Msg):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
 from blocks.provisioning import Provisioning
 from blocks.remote_control import RemoteControl
@@ -63,6 +64,7 @@ class StationCore:
     device_model: object
     reservations: Reservations | None = None
     smart_charging: SmartCharging | None = None
+    auth: AuthRouting | None = None
 
 
 def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
@@ -126,6 +128,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         unit=ocpp.RequestCompositeScheduleUnit)
     transactions.smart_charging = smart_charging
     transactions.event_listeners.append(smart_charging.transaction_event)
+    auth = AuthRouting(session, dm, wall_clock)                           # blocks C and D
+    transactions.auth = auth
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
@@ -178,7 +182,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, reset, dm, reservations, smart_charging)
+                       transactions, outbox, reset, dm, reservations, smart_charging,
+                       auth)
 
 
 def _charging_station(config: StationConfig) -> dict:

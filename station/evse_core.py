@@ -208,6 +208,7 @@ class RequestAuthorization:
     """Ask the CsmsSession whether ``id_token`` may charge (AuthorizeToken)."""
     correlation_id: str
     id_token: dict
+    remote_start: bool = False       # a RequestStartTransaction's token (F01.FR.01)
 
 
 @dataclass(frozen=True)
@@ -433,14 +434,16 @@ class EvseCore:
                          id_token_info: dict, *, allowed: bool = True,
                          reservation_id: int | None = None) -> list[Intent]:
         """The answer to a :class:`RequestAuthorization` (IdTokenInfoType); ``allowed`` False:
-        a reservation keeps this EVSE for another token (H03); ``reservation_id``: the one the
-        token uses (H01.FR.15)."""
+        the token may not start here, whatever its status: a reservation keeps this EVSE for
+        another token (H03), its evseId list leaves this EVSE out (C01.FR.21), or it is a
+        Master Pass (C16.FR.03); ``reservation_id``: the one the token uses (H01.FR.15)."""
         self._set_now(now)
         pending = self._pending_auth.pop(correlation_id, None)
         accepted = id_token_info.get("status") == "Accepted"
         tx = self.tx
         if pending is not None and pending.purpose != "stop" and not allowed:
-            log.info("EVSE %d: reserved for another token", self.evse_id)
+            log.info("EVSE %d: the token may not charge here (reserved for another token, "
+                     "evseId list or Master Pass)", self.evse_id)
         elif pending is None or not accepted:
             if pending is not None:
                 log.info("EVSE %d: token not accepted (%s)", self.evse_id,
@@ -536,6 +539,16 @@ class EvseCore:
         elif requested_message == "TransactionEvent" and self.tx.active:
             value = self._meter.triggered(self._t, reading) if self._meter else None
             self._emit(self.tx.report(now, "Trigger", meter_values=[value] if value else None))
+        self._step(now)
+        return self._finish()
+
+    def master_pass_stop(self, now: datetime, id_token: dict) -> list[Intent]:
+        """A Master Pass token ends the authorization of the ongoing transaction, whoever
+        started it (C16.FR.02): StopAuthorized with the master's token, stoppedReason
+        MasterPass (TC_C_14)."""
+        self._set_now(now)
+        if self.tx.is_authorized:
+            self._emit(self.tx.stop_authorized(now, id_token, stopped_reason="MasterPass"))
         self._step(now)
         return self._finish()
 
@@ -880,7 +893,8 @@ class EvseCore:
         self._auth_counter += 1
         correlation_id = f"evse{self.evse_id}-auth-{self._auth_counter}"
         self._pending_auth[correlation_id] = pending
-        self._sends.append(RequestAuthorization(correlation_id, pending.id_token))
+        self._sends.append(RequestAuthorization(correlation_id, pending.id_token,
+                                                remote_start=pending.purpose == "remote"))
 
     def _unavailable_reason(self) -> str | None:
         """Why no new authorization may start here (F01.FR.23), or None."""

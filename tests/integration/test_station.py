@@ -111,7 +111,8 @@ class TestMalformedInput:
         ("this is not json", "RpcFrameworkError", "-1"),
         ('[2, "m-2", "NoSuchAction", {}]', "NotImplemented", "m-2"),
         ('[7, "m-3", "Heartbeat", {}]', "MessageTypeNotSupported", "m-3"),
-        ('[2, "m-4", "ClearCache", {}]', "NotSupported", "m-4"),
+        ('[2, "m-4", "CustomerInformation", {"requestId": 1, "report": true, "clear": false}]',
+         "NotSupported", "m-4"),
         ('[2, "m-5", "GetVariables", {}]', "OccurrenceConstraintViolation", "m-5"),
         ('[2, "m-6", "GetVariables", {"getVariableData": 5}]', "TypeConstraintViolation", "m-6"),
     ])

@@ -10,10 +10,13 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from actors.auth_cache import AuthService
 from device_model.model import DeviceModel
+from messages.auth import TokenVerdict
 from messages.evse import ConnectorStatusChanged
 from station.config import PROJECT_DIR, parse_config
 from station.core import build_core
+from storage.auth_repo import AuthRepository
 from storage.availability import AvailabilityRepository
 from storage.queue_repo import QueueRepository
 from storage import lite
@@ -48,6 +51,30 @@ class Harness:
         self.session = self.core.session
         self.now = 1000.0
         self._csms_ids = itertools.count(1)
+        # The AuthCache actor, in-process: messages to it wait in ``to_auth_cache`` and are
+        # handled by the real AuthService after every input (``pump_auth_cache``); set
+        # ``auth_cache_up`` False to play an AuthCache that is down (restarting).
+        self.auth_service = AuthService(AuthRepository(lite.connect(
+            self.config.core_db_path, self.config.core_migrations_dir)))
+        self.auth_cache_up = True
+        self.to_auth_cache: list = []
+        to_actors = self.session.send_to_actor
+
+        def send_to_actor(target, message) -> None:
+            if target == ("auth_cache", None):
+                self.to_auth_cache.append(message)
+            else:
+                to_actors(target, message)
+
+        self.session.send_to_actor = send_to_actor
+
+    def pump_auth_cache(self) -> None:
+        while self.auth_cache_up and self.to_auth_cache:
+            answer = self.auth_service.handle(self.to_auth_cache.pop(0))
+            if isinstance(answer, TokenVerdict):
+                self.core.auth.verdict(answer)
+            elif answer is not None:
+                self.core.auth.answered(answer)
 
     # -- driving the core -----------------------------------------------------------------------
 
@@ -60,6 +87,7 @@ class Harness:
     def advance(self, seconds: float) -> None:
         self.now += seconds
         self.session.tick(self.now)
+        self.pump_auth_cache()
 
     def announce(self, evse_id: int, connector_id: int, status: str) -> None:
         self.core.availability.connector_status_changed(ConnectorStatusChanged(
@@ -74,6 +102,7 @@ class Harness:
     # -- the CSMS side ----------------------------------------------------------------------------
 
     def sent(self) -> list[list]:
+        self.pump_auth_cache()
         return [json.loads(frame) for frame in self.session.data_to_send()]
 
     def expect_call(self, action: str) -> list:
@@ -85,11 +114,13 @@ class Harness:
 
     def answer(self, frame: list, payload: dict) -> None:
         self.session.receive_text(json.dumps([3, frame[1], payload]), self.now)
+        self.pump_auth_cache()
 
     def csms_call(self, action: str, payload: dict) -> list[list]:
         """Send a CALL as the CSMS; returns every frame the station sends in reply."""
         message_id = f"csms-{next(self._csms_ids)}"
         self.session.receive_text(json.dumps([2, message_id, action, payload]), self.now)
+        self.pump_auth_cache()
         frames = self.sent()
         assert frames and frames[0][1] == message_id, f"no answer to {action}: {frames}"
         return frames

@@ -248,6 +248,22 @@ class TestLocalSession:
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
         assert ended["idToken"] == OTHER
 
+    def test_master_pass_ends_the_transaction_whoever_started_it(self):
+        # C16.FR.02 (TC_C_14/49): StopAuthorized with the master's token, reason MasterPass.
+        s = Station()
+        s.session()
+        master = {"idToken": "MASTER-1", "type": "ISO14443"}
+        s.call("master_pass_stop", master)
+        ended = s.events[-1]
+        assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
+        assert ended["transactionInfo"]["stoppedReason"] == "MasterPass"
+        assert ended["idToken"] == master
+
+    def test_master_pass_without_transaction_does_nothing(self):
+        s = Station()
+        s.call("master_pass_stop", {"idToken": "MASTER-1", "type": "ISO14443"})
+        assert s.events == []
+
     def test_stranger_token_does_not_stop(self):
         s = Station()
         s.session()
@@ -340,6 +356,7 @@ class TestRemoteControl:
         s.call("plug_in", 1)
         assert s.call("remote_start", CARD, None, 9)[0] == "Accepted"
         assert s.events == [] and len(s.auth_requests) == 1
+        assert s.auth_requests[0].remote_start          # a Central token needs no Authorize
         s.call("token_authorized", s.auth_requests[0].correlation_id, ACCEPTED)
         assert s.events[0]["triggerReason"] == "RemoteStart"
         assert s.events[0]["transactionInfo"]["remoteStartId"] == 9

@@ -31,7 +31,8 @@ class TestRouting:
     def test_known_but_unrouted_action_is_not_supported(self, h):
         h.boot()
         h.drain_calls()
-        frames = h.csms_call("ClearCache", {})
+        frames = h.csms_call("CustomerInformation", {"requestId": 1, "report": True,
+                                                     "clear": False})
         assert frames[0][0] == 4 and frames[0][2] == "NotSupported"
 
 

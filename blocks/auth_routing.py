@@ -1,0 +1,253 @@
+"""Blocks C and D on the CsmsSession's side: token checks and list/cache requests to the AuthCache.
+
+Theory of operation
+-------------------
+The AuthCache actor (``actors/auth_cache.py``) decides; this block, in the CsmsSession, talks
+to it and to the CSMS:
+
+* **Token checks.** :meth:`AuthRouting.validate` sends ``ValidateToken`` with the device-model
+  values (AUTH_SETTINGS_KEYS), the station time and whether Authorize can go out now (connected
+  and Accepted). A ``TokenVerdict`` either is final, or says "ask the CSMS": then this block
+  sends Authorize and hands the answer, or ``None`` when there was none (offline, CALLERROR,
+  timeout), to the AuthCache (``CsmsTokenAnswer``), whose verdict is final. The caller's
+  ``done`` gets the final :class:`Decision`.
+* **SendLocalList, GetLocalListVersion, ClearCache** are deferred CALLs (``session.defer``)
+  answered when the AuthCache answers.
+* **TransactionEventResponse idTokenInfo** goes to the AuthCache (``TokenInfoSeen``,
+  C10.FR.05); it needs no answer.
+* **Figures.** Every answer carries the list's entries and bytes and the cache's bytes, which
+  become LocalAuthListCtrlr.Entries/Storage and AuthCacheCtrlr.Storage (Actual).
+
+The AuthCache may be down (the Root restarts it). No request is lost or left hanging: each
+outstanding request is sent again when the Directory changes (:meth:`AuthRouting.resend`; the
+AuthCache's answers are idempotent for the session, which takes the first), and a token check
+that got no answer within :data:`AUTH_CACHE_TIMEOUT_S` is decided here without the cache:
+online by the CSMS's Authorize, offline refused (no local knowledge is at hand); a CSMS answer
+already received is used as it is. A deferred CALL without answer gets the session's own
+InternalError after its timeout (``station/session.py``).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
+from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
+                           GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
+                           TokenVerdict, UpdateLocalList, ValidateToken)
+from station.session import Registration, StationSession
+
+log = logging.getLogger(__name__)
+
+AUTH_CACHE = ("auth_cache", None)
+# How long a token check waits for the AuthCache before deciding without it. A driver at the
+# reader is waiting, and a restart of the AuthCache takes well under a second.
+AUTH_CACHE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The final answer on a token: the IdTokenInfo and whether it may charge at that EVSE."""
+
+    id_token_info: dict
+    allowed: bool
+    master_pass: bool = False
+    source: str = ""
+
+
+@dataclass
+class _Check:
+    id_token: dict
+    evse_id: int | None
+    remote_start: bool
+    done: Callable[[Decision], None]
+    deadline: float
+    message: Any                       # what the AuthCache was last sent
+    csms_info: dict | None = None      # the CSMS's answer, once asked
+    asked_csms: bool = False
+
+
+@dataclass
+class AuthRouting:
+    session: StationSession
+    device_model: Any
+    now: Callable[[], datetime]
+    _checks: dict[str, _Check] = field(default_factory=dict)
+    # Deferred CALLs waiting for the AuthCache: correlation id -> (the request, until when).
+    _requests: dict[str, tuple[Any, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.session.route("SendLocalList", self.on_send_local_list)
+        self.session.route("GetLocalListVersion", self.on_get_local_list_version)
+        self.session.route("ClearCache", self.on_clear_cache)
+        self.session.add_timer(self._next_deadline, self._expire)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str | None]:
+        """The values the AuthCache works with, read now from the device model."""
+        dm = self.device_model
+        values: dict[str, str | None] = {}
+        for key in AUTH_SETTINGS_KEYS:
+            parts = key.split(".")
+            if len(parts) == 3:
+                limit = dm.characteristic(parts[0], parts[1], parts[2])
+                values[key] = None if limit is None else str(limit)
+            else:
+                values[key] = dm.get(parts[0], parts[1])
+        return values
+
+    @property
+    def online(self) -> bool:
+        return self.session.is_connected and self.session.registration == Registration.ACCEPTED
+
+    # -- token checks -----------------------------------------------------------------------
+
+    def validate(self, id_token: dict, evse_id: int | None, done: Callable[[Decision], None],
+                 *, remote_start: bool = False) -> None:
+        """Decide on ``id_token``; ``done`` is called once with the :class:`Decision`."""
+        correlation_id = str(uuid.uuid4())
+        message = ValidateToken(correlation_id=correlation_id, id_token=id_token,
+                                evse_id=evse_id, online=self.online, remote_start=remote_start,
+                                settings=self.settings(), now=self.now())
+        self._checks[correlation_id] = _Check(id_token, evse_id, remote_start, done,
+                                              self.session.now + AUTH_CACHE_TIMEOUT_S, message)
+        self.session.send_to_actor(AUTH_CACHE, message)
+
+    def verdict(self, msg: TokenVerdict) -> None:
+        """The AuthCache answered a ValidateToken or a CsmsTokenAnswer."""
+        check = self._checks.get(msg.correlation_id)
+        if check is None:
+            return                                  # answered already (a re-sent request)
+        self._stats(msg.stats)
+        if msg.ask_csms:
+            if not check.asked_csms:
+                check.asked_csms = True
+                self._ask_csms(msg.correlation_id, check)
+            return
+        del self._checks[msg.correlation_id]
+        check.done(Decision(msg.id_token_info or {"status": "Unknown"}, msg.allowed,
+                            msg.master_pass, msg.source))
+
+    def _ask_csms(self, correlation_id: str, check: _Check) -> None:
+        def answered(info: dict | None) -> None:
+            if correlation_id not in self._checks:
+                return                              # decided without the AuthCache meanwhile
+            check.csms_info = info
+            check.message = CsmsTokenAnswer(
+                correlation_id=correlation_id, id_token=check.id_token, evse_id=check.evse_id,
+                id_token_info=info, remote_start=check.remote_start, settings=self.settings(),
+                now=self.now())
+            check.deadline = self.session.now + AUTH_CACHE_TIMEOUT_S
+            self.session.send_to_actor(AUTH_CACHE, check.message)
+
+        self._authorize(check, answered)
+
+    def _authorize(self, check: _Check, answered: Callable[[dict | None], None]) -> None:
+        """Send Authorize; ``answered`` gets its idTokenInfo, or None without an answer."""
+        # The deadline waits for the CSMS too: MessageTimeout ends the Authorize first.
+        check.deadline = float("inf")
+        sent = self.session.call("Authorize", {"idToken": check.id_token},
+                                 on_result=lambda result: answered(result["idTokenInfo"]),
+                                 on_error=lambda code, text: answered(None))
+        if sent is None:
+            answered(None)
+
+    @staticmethod
+    def _csms_decision(check: _Check, info: dict) -> Decision:
+        """The CSMS's word as it is, when the AuthCache cannot be asked (C01.FR.21 kept)."""
+        evses = info.get("evseId") or []
+        allowed = info.get("status") == "Accepted" and (
+            not evses or check.evse_id is None or check.evse_id in evses)
+        return Decision(info, allowed, source="csms")
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [c.deadline for c in self._checks.values() if c.deadline != float("inf")]
+        deadlines += [until for _, until in self._requests.values()]
+        return min(deadlines) if deadlines else None
+
+    def _expire(self) -> None:
+        now = self.session.now
+        for correlation_id, (_, until) in list(self._requests.items()):
+            if until <= now:                # the session answered InternalError by now
+                del self._requests[correlation_id]
+        for correlation_id, check in list(self._checks.items()):
+            if check.deadline > now:
+                continue
+            log.warning("the AuthCache did not answer on token %s in %.0f s; deciding without it",
+                        loggable(check.id_token), AUTH_CACHE_TIMEOUT_S)
+            if check.csms_info is not None:
+                del self._checks[correlation_id]
+                check.done(self._csms_decision(check, check.csms_info))
+            elif self.online and not check.asked_csms:
+                check.asked_csms = True
+                check.message = None                # nothing to re-send to the AuthCache now
+                self._ask_csms_directly(correlation_id, check)
+            else:
+                del self._checks[correlation_id]
+                check.done(Decision({"status": "Unknown"}, False, source="fallback"))
+
+    def _ask_csms_directly(self, correlation_id: str, check: _Check) -> None:
+        def finish(info: dict | None) -> None:
+            if self._checks.pop(correlation_id, None) is not None:
+                check.done(self._csms_decision(check, info or {"status": "Unknown"}))
+
+        self._authorize(check, finish)
+
+    def token_info_seen(self, id_token: dict | None, id_token_info: dict | None) -> None:
+        """A TransactionEventResponse carried idTokenInfo for ``id_token`` (C10.FR.05)."""
+        if id_token is None or id_token_info is None:
+            return
+        self.session.send_to_actor(AUTH_CACHE, TokenInfoSeen(
+            id_token=id_token, id_token_info=id_token_info, settings=self.settings(),
+            now=self.now()))
+
+    def resend(self) -> None:
+        """The Directory changed (the AuthCache may have restarted): send again what waits."""
+        for check in self._checks.values():
+            if check.message is not None and check.deadline != float("inf"):
+                self.session.send_to_actor(AUTH_CACHE, check.message)
+        for message, _ in self._requests.values():
+            self.session.send_to_actor(AUTH_CACHE, message)
+
+    # -- CSMS requests (C11, D01, D02) ------------------------------------------------------
+
+    def _defer(self, message_id: str, action: str, message, finish: Callable[[Any], dict]):
+        deferred = self.session.defer(message.correlation_id, message_id, action, finish)
+        self._requests[message.correlation_id] = (message,
+                                                  self.session.now + deferred.timeout)
+        self.session.send_to_actor(AUTH_CACHE, message)
+        return deferred
+
+    def on_send_local_list(self, message_id: str, payload: dict):
+        return self._defer(message_id, "SendLocalList", UpdateLocalList(
+            correlation_id=str(uuid.uuid4()), payload=payload, settings=self.settings(),
+            frame_bytes=self.session.frame_size(message_id, "SendLocalList", payload)),
+            lambda answer: answer.response)
+
+    def on_get_local_list_version(self, message_id: str, payload: dict):
+        return self._defer(message_id, "GetLocalListVersion", GetListVersion(
+            correlation_id=str(uuid.uuid4()), settings=self.settings()),
+            lambda answer: {"versionNumber": answer.version_number})
+
+    def on_clear_cache(self, message_id: str, payload: dict):
+        return self._defer(message_id, "ClearCache", ClearAuthCache(
+            correlation_id=str(uuid.uuid4()), settings=self.settings()),
+            lambda answer: answer.response)
+
+    def answered(self, msg: LocalListUpdated | ListVersion | AuthCacheCleared) -> None:
+        """The AuthCache answered a deferred CALL."""
+        self._requests.pop(msg.correlation_id, None)
+        self._stats(msg.stats)
+        self.session.resolve_deferred(msg.correlation_id, msg, self.session.now)
+
+    def _stats(self, stats: AuthStats | None) -> None:
+        if stats is None:
+            return
+        dm = self.device_model
+        dm.set_internal("LocalAuthListCtrlr", "Entries", str(stats.list_entries))
+        dm.set_internal("LocalAuthListCtrlr", "Storage", str(stats.list_bytes))
+        dm.set_internal("AuthCacheCtrlr", "Storage", str(stats.cache_bytes))
