@@ -54,6 +54,13 @@ def get_variable(csms, component, variable, **extra):
     return result["getVariableResult"][0]
 
 
+def set_variables(csms, *triples):
+    result = csms.call(CP, "SetVariables", {"setVariableData": [
+        {"component": {"name": c}, "variable": {"name": v}, "attributeValue": value}
+        for c, v, value in triples]})
+    assert all(r["attributeStatus"] == "Accepted" for r in result["setVariableResult"]), result
+
+
 class TestBoot:
     def test_boot_notification(self, csms, station):
         boot = csms.wait_for("BootNotification", identity=CP, timeout=30)
@@ -176,6 +183,78 @@ class TestSupervision:
         assert len(csms.received("StatusNotification", CP)) == unavailable_reports
         assert csms.call(CP, "ChangeAvailability", {"operationalStatus": "Operative",
                                                     "evse": {"id": 2}}) == {"status": "Accepted"}
+
+
+    def test_evse_killed_mid_transaction_continues_it(self, csms, station, actors):
+        """Issue #3 crash test: SIGKILL one Evse process while it charges. The Root restarts it
+        (``restarted``), the transaction goes on under the same transactionId, and the CSMS sees
+        every seqNo exactly once, without a gap (E01.FR.15/16, E01.FR.08), an Ended at the end,
+        and no new StatusNotification (the connector stayed Occupied)."""
+        base = f"http://127.0.0.1:{api_port(station)}/api/evses/1"
+        root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
+        directory = actors.ask(root, GetDirectory(), 10)
+        set_variables(csms, ("SampledDataCtrlr", "TxUpdatedInterval", "1"),
+                      ("TxCtrlr", "TxStartPoint", "EVConnected"))
+        try:
+            mark = csms.mark()
+            assert http("POST", f"{base}/plug-in", {"connector_id": 1})[0] == 200
+            assert http("POST", f"{base}/token", {"id_token": "CRASH001",
+                                                  "type": "ISO14443"})[0] == 200
+            assert http("POST", f"{base}/ev", {"state": "charging"})[0] == 200
+            charging = csms.wait_for("TransactionEvent", identity=CP, after=mark, timeout=15,
+                                     predicate=lambda p: p["transactionInfo"].get(
+                                         "chargingState") == "Charging")
+            transaction_id = charging["transactionInfo"]["transactionId"]
+            csms.wait_for("TransactionEvent", identity=CP, after=mark, timeout=15,
+                          predicate=lambda p: p["triggerReason"] == "MeterValuePeriodic")
+            before = actors.ask(directory.evses[1], GetEvseStatus(), 10)
+            assert before.connectors == {1: "Occupied"}
+            statuses = len(csms.received("StatusNotification", CP))
+
+            os.kill(before.pid, signal.SIGKILL)
+            killed = csms.mark()
+            deadline = time.monotonic() + 20
+            while True:
+                directory_now = actors.ask(root, GetDirectory(), 10)
+                if directory_now.evses.get(1) not in (None, directory.evses[1]):
+                    break
+                assert time.monotonic() < deadline, "the Evse was not restarted"
+                time.sleep(0.2)
+            after = actors.ask(directory_now.evses[1], GetEvseStatus(), 10)
+            assert after.pid != before.pid
+            assert after.connectors == {1: "Occupied"}
+            assert after.transaction["id"] == transaction_id
+            assert after.transaction["chargingState"] == "Charging"
+            # The restarted Evse keeps metering the same transaction...
+            csms.wait_for("TransactionEvent", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["triggerReason"] == "MeterValuePeriodic"
+                          and p["transactionInfo"]["transactionId"] == transaction_id)
+            # ...and ends it normally.
+            assert http("POST", f"{base}/token", {"id_token": "CRASH001",
+                                                  "type": "ISO14443"})[0] == 200
+            assert http("POST", f"{base}/plug-out")[0] == 200
+            csms.wait_for("TransactionEvent", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["eventType"] == "Ended"
+                          and p["transactionInfo"]["transactionId"] == transaction_id)
+            csms.wait_for("StatusNotification", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["evseId"] == 1
+                          and p["connectorStatus"] == "Available")
+            events = [r.payload for r in csms.received("TransactionEvent", CP)
+                      if r.payload["transactionInfo"]["transactionId"] == transaction_id]
+            assert [e["seqNo"] for e in events] == list(range(len(events)))   # once, no gap
+            assert [e["eventType"] for e in events].count("Started") == 1
+            assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
+            assert events[-1]["transactionInfo"]["stoppedReason"] == "Local"
+            # Occupied was not reported again by the restarted Evse; Available once at the end.
+            new_statuses = [r.payload for r in csms.received("StatusNotification", CP)][statuses:]
+            assert [(p["evseId"], p["connectorStatus"]) for p in new_statuses] == \
+                [(1, "Available")]
+            health = actors.ask(root, GetStationHealth(), 10)
+            assert health.running and health.restarts.get("evse:1") == 1
+            assert [v for v in csms.violations(CP) if v.seq > mark] == []
+        finally:
+            set_variables(csms, ("SampledDataCtrlr", "TxUpdatedInterval", "60"),
+                          ("TxCtrlr", "TxStartPoint", "PowerPathClosed"))
 
 
 class TestNetworkExposure:
