@@ -21,7 +21,6 @@ import pytest
 
 from simulators.csms import CsmsServer
 
-from tests.integration.station_process import StationProcess
 from tests.integration.test_station import api_port, http
 
 pytestmark = pytest.mark.integration
@@ -43,20 +42,11 @@ _remote_start_ids = itertools.count(501)
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("octt-e"), csms.url_base, free_port(),
-                             identity=IDENTITY)
-    process.start()
-    try:
-        csms.wait_connected(IDENTITY, timeout=60)
-        for evse_id, connector_id in CONNECTORS:
-            csms.wait_for("StatusNotification", identity=IDENTITY, timeout=60,
-                          predicate=lambda p, e=evse_id: p["evseId"] == e)
-        # Part 6 §2.1, general precondition of every CS case.
-        configure(csms, "AuthCtrlr", "LocalPreAuthorize", "false")
-        yield process
-    finally:
-        process.kill()
+def station(csms, start_station):
+    process = start_station(IDENTITY)
+    # Part 6 §2.1, general precondition of every CS case.
+    configure(csms, "AuthCtrlr", "LocalPreAuthorize", "false")
+    return process
 
 
 @pytest.fixture(scope="module")

@@ -30,16 +30,8 @@ CP = "CP001"
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("station"), csms.url_base, free_port())
-    process.start()
-    try:
-        csms.wait_connected(CP, timeout=60)
-        # StatusNotifications only go out once the station is Accepted: ready for CSMS calls.
-        csms.wait_for("StatusNotification", identity=CP, timeout=60)
-        yield process
-    finally:
-        process.kill()
+def station(start_station):
+    return start_station(CP)
 
 
 @pytest.fixture(scope="module")
