@@ -746,6 +746,10 @@ class EvseCore:
         if tx.energy_allowed != state.enabled:
             (self.hw.enable if tx.energy_allowed else self.hw.disable)(t)
             changed = True
+            if tx.energy_allowed and state.ev_state == hw.EvState.CONNECTED:
+                # The EVSE now offers energy to an EV that does not ask for it: SuspendedEV
+                # (E01.FR.19 / §3.16 "EVSE offering energy but EV not taking it", TC_E_38).
+                self._emit(tx.power_path_closed(self._now))
         if not tx.energy_allowed and tx.charging_state == "SuspendedEV":
             # Deauthorized while the EV sat in SuspendedEV: the offer ended without a relay
             # event (it was open already); block E wants power_path_opened for that.

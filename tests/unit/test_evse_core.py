@@ -151,10 +151,11 @@ class Station:
         return self.core.hw.state(self.now.timestamp())
 
     def session(self) -> None:
-        """Plug in, present a card (accepted), EV charges."""
+        """Plug in, the EV asks for energy, a card is presented (accepted): Charging at once
+        (an EV that does not ask is SuspendedEV first, TC_E_38)."""
         assert self.call("plug_in", 1) == (True, None)
-        assert self.call("present_token", CARD) == (True, None)
         assert self.call("set_ev_state", "charging") == (True, None)
+        assert self.call("present_token", CARD) == (True, None)
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -215,8 +216,22 @@ class TestLocalSession:
         s.call("present_token", CARD)
         assert s.events == []
         s.call("plug_in", 1)
-        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None)]
+        # The EVSE then offers energy the EV does not take yet: SuspendedEV (TC_E_38).
+        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None),
+                               ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None)]
         assert s.events[0]["idToken"] == CARD
+        assert s.hw.enabled and not s.hw.power_path_closed
+
+    def test_ev_not_ready_is_suspended_ev_until_it_asks(self):
+        # TC_E_38 / E01.FR.19: authorized, cable in, the EV takes nothing: SuspendedEV; when it
+        # asks, Charging. Before the fix the CSMS was never told the EVSE offered energy.
+        s = Station()
+        s.call("plug_in", 1)
+        s.call("present_token", CARD)
+        assert s.summary() == [("Started", 0, "Authorized", "EVConnected", None),
+                               ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None)]
+        s.call("set_ev_state", "charging")
+        assert s.summary()[2] == ("Updated", 2, "ChargingStateChanged", "Charging", None)
 
     def test_same_card_authorizes_again_after_the_stop(self):
         # TxStopPoint EVConnected: the stop card ends the authorization, not the transaction
