@@ -621,7 +621,8 @@ class TestReset:
         assert frames[0][2] == {"status": "Scheduled"}                     # B12.FR.01
         assert self.resets(h) == []
         self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"))
-        assert len(self.resets(h)) == 1                                    # B12.FR.03
+        [reset] = self.resets(h)                                           # B12.FR.03
+        assert reset.boot_reason == "ScheduledReset"                       # TC_B_21
 
     def test_immediate_ends_transactions_first(self, h):
         from messages.evse import EndTransaction
@@ -635,7 +636,8 @@ class TestReset:
         commands = h.session.messages_to_actors()
         assert [(t, type(m)) for t, m in commands] == [(("evse", 2), EndTransaction)]
         self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"), evse_id=2)
-        assert len(self.resets(h)) == 1
+        [reset] = self.resets(h)
+        assert reset.boot_reason == "RemoteReset"                          # TC_B_22
 
     def test_immediate_resets_anyway_after_a_timeout(self, h):
         h.boot()
