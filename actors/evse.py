@@ -37,7 +37,7 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            EvseSettingsChanged, EvseStatus, GetEvseStatus, MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
-                           SetFault, StationAvailabilityChanged, TokenAuthorized,
+                           SetFault, SetParkingBay, StationAvailabilityChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
@@ -85,7 +85,8 @@ class Evse(ChildActor):
         values = getattr(msg, "evse_settings", None)
         if values is None:
             values = read_device_model(cfg.device_model_db_path, SETTINGS_KEYS)
-        self.core = EvseCore(self.index, connectors, values, availability)
+        self.core = EvseCore(self.index, connectors, values, availability,
+                             parking_sensor=cfg.evses.parking_bay_sensor)
         saved = self.repo.load(self.index)
         running = saved["tx"].get("transaction_id") if saved else None
         if msg.restarted or running:
@@ -164,6 +165,9 @@ class Evse(ChildActor):
 
     def receiveMsg_SetFault(self, msg: SetFault, sender):
         self._operator(self.core.set_fault(self.clock.now(), msg.active, msg.code), sender)
+
+    def receiveMsg_SetParkingBay(self, msg: SetParkingBay, sender):
+        self._operator(self.core.set_parking_bay(self.clock.now(), msg.occupied), sender)
 
     # -- the CsmsSession ------------------------------------------------------------------------
 

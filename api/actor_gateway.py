@@ -14,7 +14,7 @@ from api.gateway import (Conflict, EvseView, StationView, Unavailable, UnknownEv
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
 from messages.evse import (EvseStatus, GetEvseStatus, OperatorResult, PlugIn, PlugOut,
-                           PresentToken, SetEvState, SetFault)
+                           PresentToken, SetEvState, SetFault, SetParkingBay)
 from messages.supervision import Directory, GetDirectory
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ class ActorGateway:
 
     def set_fault(self, evse_id: int, active: bool, code: str) -> None:
         self._operate(evse_id, SetFault(active=active, code=code))
+
+    def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
+        self._operate(evse_id, SetParkingBay(occupied=occupied))
 
     def csms_disconnect(self) -> None:
         self._ask(self._directory().csms_session, DisconnectCsms(), CsmsControlDone)

@@ -122,6 +122,13 @@ class FaultRequest(_Body):
                       description="A short stable fault code, e.g. OverCurrent.")
 
 
+class ParkingRequest(_Body):
+    """``POST /api/evses/{id}/parking``."""
+
+    occupied: bool = Field(description="true: a vehicle enters the parking bay; false: it "
+                                       "leaves (EVSEs with evses.parking_bay_sensor).")
+
+
 class OkResponse(TypedDict):
     """A command was applied."""
 
@@ -205,6 +212,11 @@ def _fault(api: ControlApi, evse_id: int | None, body: FaultRequest) -> Any:
     return _OK
 
 
+def _parking(api: ControlApi, evse_id: int | None, body: ParkingRequest) -> Any:
+    api.gateway.set_parking_bay(evse_id, body.occupied)
+    return _OK
+
+
 def _websocket_control_allowed(api: ControlApi) -> None:
     if not api.external_websocket_control:
         raise _HttpError(HTTPStatus.FORBIDDEN,
@@ -252,6 +264,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/evses/{id}/fault", "setFault",
           "Raise or clear an EVSE fault.",
           _fault, FaultRequest, OkResponse, _EVSE_ERRORS),
+    Route("POST", "/api/evses/{id}/parking", "setParkingBay",
+          "A vehicle enters or leaves the EVSE's parking bay (bay sensor fitted).",
+          _parking, ParkingRequest, OkResponse, _EVSE_ERRORS),
     Route("POST", "/api/csms/disconnect", "csmsDisconnect",
           "Close the websocket to the CSMS and stay offline "
           "(only with EnableExternalWebsocketControl).",

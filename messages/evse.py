@@ -192,6 +192,12 @@ class SetFault(Msg):
     code: str
 
 
+class SetParkingBay(Msg):
+    """A vehicle enters (``occupied``) or leaves the parking bay (EVSEs with a bay sensor)."""
+
+    occupied: bool
+
+
 class OperatorResult(Msg):
     """Answer to an operator input: ok, or why not (maps to HTTP 409)."""
 

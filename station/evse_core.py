@@ -243,18 +243,21 @@ class EvseCore:
         availability: operational statuses loaded from AVAILABILITY.
         id_generator: new transactionIds (E01.FR.08); default random UUIDs.
         hardware: the driver; default a simulated 32 A, 3-phase AC EVSE.
+        parking_sensor: the default simulated EVSE has a parking-bay sensor.
     """
 
     def __init__(self, evse_id: int, connectors: int, values: Mapping[str, str | None],
                  availability: EvseState, *,
                  id_generator: Callable[[], str] = new_transaction_id,
-                 hardware: SimulatedEvseHardware | None = None) -> None:
+                 hardware: SimulatedEvseHardware | None = None,
+                 parking_sensor: bool = False) -> None:
         self.evse_id = evse_id
         self._values = {k: v for k, v in values.items() if k in SETTINGS_KEYS}
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
-                                                    max_current_a=32.0, phases=3)
+                                                    max_current_a=32.0, phases=3,
+                                                    has_parking_sensor=parking_sensor)
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
@@ -387,6 +390,11 @@ class EvseCore:
         if active:
             return self._physical(now, lambda: self.hw.raise_fault(code, self._t))
         return self._physical(now, lambda: self.hw.clear_fault(code, self._t))
+
+    def set_parking_bay(self, now: datetime, occupied: bool) -> Outcome:
+        """A vehicle enters or leaves the parking bay (E01.FR.01 EVDetected, E06.FR.01
+        EVDeparted); refused without a bay sensor."""
+        return self._physical(now, lambda: (self.hw.park if occupied else self.hw.leave)(self._t))
 
     def present_token(self, now: datetime, id_token: dict) -> Outcome:
         """A card is presented at this EVSE.

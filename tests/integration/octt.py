@@ -46,13 +46,15 @@ class Octt:
     def call(self, action: str, payload: dict, timeout: float = 10) -> dict:
         return self.csms.call(self.identity, action, payload, timeout)
 
-    def configure(self, component: str, variable: str, value: str) -> str:
+    def configure(self, component: str, variable: str, value: str,
+                  instance: str | None = None) -> str:
         """Part 6 "Configuration State": set a variable (it must be Accepted); returns the
         value it had, to restore it."""
+        name = {"name": variable, **({"instance": instance} if instance else {})}
         before = self.call("GetVariables", {"getVariableData": [{
-            "component": {"name": component}, "variable": {"name": variable}}]})
+            "component": {"name": component}, "variable": name}]})
         result = self.call("SetVariables", {"setVariableData": [{
-            "component": {"name": component}, "variable": {"name": variable},
+            "component": {"name": component}, "variable": name,
             "attributeValue": value}]})["setVariableResult"][0]
         assert result["attributeStatus"] == "Accepted", \
             f"configuration state {component}.{variable}={value} not applied: {result}"

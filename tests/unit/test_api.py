@@ -104,6 +104,10 @@ class FakeGateway:
         self._record("set_fault", evse_id, active, code)
         self._known(evse_id)
 
+    def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
+        self._record("set_parking_bay", evse_id, occupied)
+        self._known(evse_id)
+
     def csms_disconnect(self) -> None:
         self._record("csms_disconnect")
 
@@ -271,6 +275,17 @@ class TestCommands:
         body = {"active": active, "code": "OverCurrent"}
         assert call(server, "POST", "/api/evses/2/fault", body).status == 200
         assert gateway.calls == [("set_fault", 2, active, "OverCurrent")]
+
+    @pytest.mark.parametrize("occupied", [True, False])
+    def test_parking_bay_entered_and_left(self, server, gateway, occupied):
+        answer = call(server, "POST", "/api/evses/1/parking", {"occupied": occupied})
+        assert (answer.status, answer.json) == (200, {"ok": True})
+        assert gateway.calls == [("set_parking_bay", 1, occupied)]
+
+    def test_parking_bay_needs_a_boolean(self, server, gateway):
+        answer = call(server, "POST", "/api/evses/1/parking", data=b'{"occupied": "yes"}')
+        assert answer.status == 400 and "occupied" in answer.json["error"]
+        assert gateway.calls == []
 
     @pytest.mark.parametrize("action", ["disconnect", "connect"])
     def test_csms_control_when_enabled(self, server, gateway, action):

@@ -63,7 +63,8 @@ class Station:
     def __init__(self, values: dict | None = None, *, connectors: int = 1,
                  availability: dict | None = None, saved: dict | None = None,
                  fresh_boot: bool = True, now: datetime = T0, auto_ack: bool = True,
-                 auto_authorize: dict | None = ACCEPTED, id_generator=None) -> None:
+                 auto_authorize: dict | None = ACCEPTED, id_generator=None,
+                 parking_sensor: bool = False) -> None:
         self.now = now
         self.auto_ack = auto_ack
         self.auto_authorize = auto_authorize
@@ -75,7 +76,8 @@ class Station:
         self.saved = saved
         self.core = EvseCore(1, connectors, values or {},
                              EvseState.load(1, connectors, availability or {}),
-                             id_generator=id_generator or ids())
+                             id_generator=id_generator or ids(),
+                             parking_sensor=parking_sensor)
         self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
 
     # -- plumbing --------------------------------------------------------------------------
@@ -790,3 +792,28 @@ class TestReservations:
         assert s.status == "Available"                                    # H03.FR.10
         s.call("plug_in", 1)
         assert s.events[0]["reservationId"] == 7
+
+
+class TestParkingBay:
+    """TxStartPoint / TxStopPoint ParkingBayOccupancy with the simulator's bay sensor
+    (E01.FR.01, E06.FR.01; TC_E_12, TC_E_19)."""
+
+    def test_a_vehicle_in_the_bay_starts_and_leaving_ends_the_transaction(self):
+        s = Station({"TxCtrlr.TxStartPoint": "ParkingBayOccupancy",
+                     "TxCtrlr.TxStopPoint": "ParkingBayOccupancy"}, parking_sensor=True)
+        assert s.call("set_parking_bay", True) == (True, None)
+        assert s.summary() == [("Started", 0, "EVDetected", "Idle", None)]
+        s.session()
+        assert s.call("plug_out") == (True, None)       # still in the bay: goes on
+        assert s.events[-1]["eventType"] == "Updated"
+        assert s.call("set_parking_bay", False) == (True, None)
+        ended = s.summary()[-1]
+        assert (ended[0], ended[2]) == ("Ended", "EVDeparted")
+        assert s.events[-1]["transactionInfo"]["stoppedReason"] in ("EVDisconnected", "Local")
+        assert len({e["transactionInfo"]["transactionId"] for e in s.events}) == 1
+
+    def test_without_a_sensor_the_bay_is_refused(self):
+        s = Station()
+        ok, error = s.call("set_parking_bay", True)
+        assert not ok and "parking-bay sensor" in error
+        assert s.events == []
