@@ -792,7 +792,11 @@ class EvseCore:
             if tick.periodic is not None:                                     # J02.FR.11
                 self._emit(tx.report(now, "MeterValuePeriodic", meter_values=[tick.periodic]))
             if tick.clock is not None:                                        # J01.FR.22
-                self._emit(tx.report(now, "MeterValueClock", meter_values=[tick.clock]))
+                # The event is the clock-aligned sample: it occurred on the grid, not when
+                # the tick noticed it (TC_J_02 post scenario: timestamps AlignedDataInterval
+                # apart).
+                at = parse_ocpp_time(tick.clock["timestamp"])
+                self._emit(tx.report(at, "MeterValueClock", meter_values=[tick.clock]))
             if tick.collected:
                 self._collect(tick.collected)
         if self._idle is not None and idle_due is not None and t >= idle_due:

@@ -642,6 +642,19 @@ class TestMetering:
         assert s.meter_values == []
         assert "MeterValueClock" in [e[2] for e in s.summary()]
 
+    def test_clock_aligned_events_carry_the_grid_time(self):
+        # TC_J_02 post scenario: the TransactionEventRequest timestamps are AlignedDataInterval
+        # apart; the ticks here land 0.37 s after each boundary.
+        s = Station({"AlignedDataCtrlr.Interval": "60", "SampledDataCtrlr.TxUpdatedInterval": "0"})
+        s.session()
+        s.advance(0.37)
+        s.run(130)
+        clock = [e for e in s.events if e["triggerReason"] == "MeterValueClock"]
+        assert [e["timestamp"] for e in clock] == \
+            ["2025-01-01T12:01:00.000Z", "2025-01-01T12:02:00.000Z"]
+        assert all(e["timestamp"] == e["meterValue"][0]["timestamp"] for e in clock)
+        assert [e["seqNo"] for e in s.events] == list(range(len(s.events)))
+
     def test_settings_change_at_runtime(self):
         s = Station()
         s.call("settings_changed", {"TxCtrlr.TxStartPoint": "EVConnected", "Bogus.X": "1"})
