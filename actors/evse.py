@@ -43,14 +43,15 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station import clock as station_clock
-from station.evse_core import (SAVES, SETTINGS_KEYS, AnnounceStatus, EvseCore, Intent,
+from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS_KEYS,
+                               AnnounceStatus, EvseCore, Intent,
                                Outcome, RequestAuthorization, SaveAvailability, SaveState,
                                SendMeterValues, SendTransactionEvent)
 from station.evse_state import EvseState
 from station.session import iso
 from storage import lite
 from storage.availability import AvailabilityRepository
-from storage.evse_repo import EvseRepository, read_device_model
+from storage.evse_repo import EvseRepository, read_device_model, read_evse_tier
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class Evse(ChildActor):
         # spares every process its own read: about 0.5 MB of private memory each.
         values = getattr(msg, "evse_settings", None)
         if values is None:
-            values = read_device_model(cfg.device_model_db_path, SETTINGS_KEYS)
+            values = {**read_device_model(cfg.device_model_db_path, SETTINGS_KEYS),
+                      **read_evse_tier(cfg.device_model_db_path, EVSE_TIER_KEYS,
+                                       EVSE_TIER_PREFIX).get(self.index, {})}
         self.core = EvseCore(self.index, connectors, values, availability,
                              parking_sensor=cfg.evses.parking_bay_sensor)
         saved = self.repo.load(self.index)

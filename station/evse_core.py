@@ -59,7 +59,11 @@ reservation is part of the saved state, so a restarted Evse shows Reserved again
 
 Not here yet: smart-charging limits (K: the hardware runs at its maximum),
 the ChargingProfile of RequestStartTransaction (ignored as F01.FR.12 allows), signed meter
-values, EVSE-tier AlignedDataCtrlr.SendDuringIdle.
+values.
+
+EVSE-tier variables (:data:`EVSE_TIER_KEYS`, e.g. AlignedDataCtrlr.SendDuringIdle of this EVSE,
+J01.FR.19) come in the same values, keyed with :data:`EVSE_TIER_PREFIX`; they replace the
+station-tier value for this EVSE.
 """
 from __future__ import annotations
 
@@ -97,6 +101,10 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "AlignedDataCtrlr.SendDuringIdle", "AlignedDataCtrlr.TxEndedMeasurands",
     "AlignedDataCtrlr.TxEndedInterval",
 )
+# Device-model variables the EVSE reads on its own tier (component with evse.id = this EVSE,
+# Actual); in the values they are keyed EVSE_TIER_PREFIX + "Component.Variable".
+EVSE_TIER_KEYS: tuple[str, ...] = ("AlignedDataCtrlr.SendDuringIdle",)    # J01.FR.19
+EVSE_TIER_PREFIX = "evse:"
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -104,6 +112,10 @@ SETTINGS_KEYS: tuple[str, ...] = (
 def _bool(value: str | None, default: bool) -> bool:
     folded = (value or "").strip().lower()
     return True if folded == "true" else False if folded == "false" else default
+
+
+def _optional_bool(value: str | None) -> bool | None:
+    return _bool(value, False) if (value or "").strip().lower() in ("true", "false") else None
 
 
 def _number(value: str | None, default: float | None) -> float | None:
@@ -123,6 +135,11 @@ def _points(value: str | None, default: str) -> frozenset[str]:
         return parse_tx_points(default)
 
 
+def _known(key: str) -> bool:
+    return key in SETTINGS_KEYS or key.removeprefix(EVSE_TIER_PREFIX) in EVSE_TIER_KEYS \
+        and key.startswith(EVSE_TIER_PREFIX)
+
+
 @dataclass(frozen=True)
 class EvseSettings:
     """The device-model values one EVSE works with; defaults are component_config's."""
@@ -136,6 +153,8 @@ class EvseSettings:
     ev_connection_timeout_s: float = 120.0
     authorize_remote_start: bool = False
     metering: MeteringConfig = MeteringConfig()
+    # AlignedDataCtrlr.SendDuringIdle of this EVSE's tier; None: the station's applies.
+    evse_send_during_idle: bool | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> "EvseSettings":
@@ -158,6 +177,8 @@ class EvseSettings:
             authorize_remote_start=_bool(get("AuthCtrlr.AuthorizeRemoteStart"),
                                          d.authorize_remote_start),
             metering=MeteringConfig.from_lookup(lambda c, v: get(f"{c}.{v}")),
+            evse_send_during_idle=_optional_bool(
+                get(EVSE_TIER_PREFIX + "AlignedDataCtrlr.SendDuringIdle")),
         )
 
 
@@ -252,7 +273,7 @@ class EvseCore:
                  hardware: SimulatedEvseHardware | None = None,
                  parking_sensor: bool = False) -> None:
         self.evse_id = evse_id
-        self._values = {k: v for k, v in values.items() if k in SETTINGS_KEYS}
+        self._values = {k: v for k, v in values.items() if _known(k)}
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
@@ -302,7 +323,8 @@ class EvseCore:
         if saved is not None:
             self._restore(saved, fresh_boot, boot_reason)
         self._idle = IdleMeter(self.evse_id, self.settings.metering, self._t,
-                               phases=self.hw.info.phases)
+                               phases=self.hw.info.phases,
+                               evse_send_during_idle=self.settings.evse_send_during_idle)
         self._sync_ev(self.hw.state(self._t).ev_state)    # what the hardware shows now
         # An idle new EVSE has nothing worth a write (128 of them boot at once); a power loss
         # changed the hardware (disabled, no limit) even when no event says so.
@@ -324,9 +346,10 @@ class EvseCore:
         self._held = bool(saved.get("held", False))
         if self.tx.active:
             started = parse_ocpp_time(self.tx.snapshot()["started_at"]).timestamp()
-            self._meter = TransactionMeter(self.settings.metering, started_at=started,
-                                           phases=self.hw.info.phases, now=self._t,
-                                           restored=self._collected)
+            self._meter = TransactionMeter(
+                self.settings.metering, started_at=started, phases=self.hw.info.phases,
+                now=self._t, restored=self._collected,
+                evse_send_during_idle=self.settings.evse_send_during_idle)
         if fresh_boot:
             # The station lost power: a running transaction ends with PowerLoss, an
             # authorization without one is gone (E07.FR.06, E06.FR.16).
@@ -627,14 +650,16 @@ class EvseCore:
         start/stop points apply from the next input on (block E), new intervals from the next
         sample (block J)."""
         self._set_now(now)
-        self._values.update({k: v for k, v in values.items() if k in SETTINGS_KEYS})
+        self._values.update({k: v for k, v in values.items() if _known(k)})
         self.settings = EvseSettings.from_values(self._values)
         self._configure_tx()
         metering = self.settings.metering
         if self._meter is not None:
-            self._meter.reconfigure(metering, self._t)
+            self._meter.reconfigure(metering, self._t,
+                                    evse_send_during_idle=self.settings.evse_send_during_idle)
         if self._idle is not None:
-            self._idle.reconfigure(metering, self._t)
+            self._idle.reconfigure(metering, self._t,
+                                   evse_send_during_idle=self.settings.evse_send_during_idle)
         self._step(now)
         return self._finish()
 
@@ -905,8 +930,9 @@ class EvseCore:
         """block E's ``sample_meter`` port: begin and end the transaction's meter."""
         reading = self._reading()
         if event_type == STARTED:                                     # E01.FR.09
-            self._meter = TransactionMeter(self.settings.metering, started_at=self._t,
-                                           phases=self.hw.info.phases)
+            self._meter = TransactionMeter(
+                self.settings.metering, started_at=self._t, phases=self.hw.info.phases,
+                evse_send_during_idle=self.settings.evse_send_during_idle)
             started = self._meter.begin(self._t, reading)
             begin = self._meter.begin_value
             self._collected = [begin] if begin is not None else []

@@ -25,7 +25,8 @@ from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSett
 from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
-from storage.evse_repo import EvseRepository, TransactionRow, read_device_model
+from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
+                               read_evse_tier)
 from station.config import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -741,6 +742,19 @@ class TestDeviceModelReader:
         assert "TxCtrlr.MaxEnergyOnInvalidId" not in values              # not shipped
         assert EvseSettings.from_values(values).tx_start_points == {"EVConnected"}
 
+    def test_reads_evse_tier_variables(self, tmp_path):
+        from device_model.model import DeviceModel
+        from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX
+        path = tmp_path / "dm.db"
+        DeviceModel.open(path, PROJECT_DIR / "migrations" / "device_model",
+                         evse_tier_component_config(tmp_path), [1, 1])
+        tier = read_evse_tier(path, EVSE_TIER_KEYS, EVSE_TIER_PREFIX)
+        assert tier == {1: {"evse:AlignedDataCtrlr.SendDuringIdle": "true"}}
+        # The station tier is read apart: its value is not the EVSE's.
+        assert read_device_model(path, SETTINGS_KEYS)["AlignedDataCtrlr.SendDuringIdle"] \
+            == "false"
+        assert EvseSettings.from_values(tier[1]).evse_send_during_idle is True
+
     def test_missing_or_empty_database_gives_nothing(self, tmp_path):
         assert read_device_model(tmp_path / "absent.db", SETTINGS_KEYS) == {}
         sqlite3.connect(tmp_path / "empty.db").close()
@@ -830,3 +844,53 @@ class TestParkingBay:
         ok, error = s.call("set_parking_bay", True)
         assert not ok and "parking-bay sensor" in error
         assert s.events == []
+
+
+def evse_tier_component_config(tmp_path: Path) -> Path:
+    """The shipped component config plus custom/AlignedDataCtrlr_EVSE1.json: an
+    AlignedDataCtrlr on EVSE 1's tier with SendDuringIdle true."""
+    import shutil
+    root = tmp_path / "component_config"
+    shutil.copytree(PROJECT_DIR / "component_config" / "standardized", root / "standardized")
+    (root / "custom").mkdir()
+    (root / "custom" / "AlignedDataCtrlr_EVSE1.json").write_text(json.dumps({
+        "name": "AlignedDataCtrlr", "evse_id": 1, "type": "object",
+        "properties": {"SendDuringIdle": {
+            "variable_name": "SendDuringIdle",
+            "characteristics": {"dataType": "boolean", "supportsMonitoring": True},
+            "attributes": [{"type": "Actual", "mutability": "ReadWrite", "value": True}],
+            "type": "boolean"}}}))
+    return root
+
+
+class TestEvseTierSendDuringIdle:
+    """AlignedDataCtrlr.SendDuringIdle on this EVSE's tier (J01.FR.19) replaces the
+    station's for this EVSE."""
+
+    VALUES = {"AlignedDataCtrlr.Interval": "60", "SampledDataCtrlr.TxUpdatedInterval": "0",
+              "AlignedDataCtrlr.SendDuringIdle": "false"}
+
+    def clock_events(self, s: Station) -> list[dict]:
+        return [e for e in s.events if e["triggerReason"] == "MeterValueClock"]
+
+    def test_evse_tier_true_stops_clock_values_during_its_transaction(self):
+        s = Station({**self.VALUES, "evse:AlignedDataCtrlr.SendDuringIdle": "true"})
+        s.run(61)
+        assert len(s.meter_values) == 1                        # idle: still sent
+        s.session()
+        s.run(125)
+        assert self.clock_events(s) == [] and len(s.meter_values) == 1    # J01.FR.19
+
+    def test_without_an_evse_tier_value_the_station_value_applies(self):
+        s = Station(self.VALUES)
+        s.session()
+        s.run(125)
+        assert len(self.clock_events(s)) == 2
+
+    def test_changed_at_runtime_by_the_session(self):
+        s = Station(self.VALUES)
+        s.session()
+        s.call("settings_changed", {"evse:AlignedDataCtrlr.SendDuringIdle": "true"})
+        s.run(125)
+        assert self.clock_events(s) == []
+        assert s.core.settings.evse_send_during_idle is True

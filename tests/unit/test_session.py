@@ -650,6 +650,24 @@ class TestReset:
         assert len(self.resets(h)) == 1
 
 
+def test_evse_tier_settings_go_to_that_evse_only(tmp_path):
+    """J01.FR.19: AlignedDataCtrlr.SendDuringIdle set on EVSE 1's tier reaches Evse 1 alone,
+    and not as the station's value."""
+    from messages.evse import EvseSettingsChanged
+    from tests.unit.test_evse_core import evse_tier_component_config
+    h = Harness(tmp_path, component_config=evse_tier_component_config(tmp_path))
+    h.boot()
+    h.drain_calls()
+    h.session.messages_to_actors()
+    frames = h.csms_call("SetVariables", {"setVariableData": [{
+        "component": {"name": "AlignedDataCtrlr", "evse": {"id": 1}},
+        "variable": {"name": "SendDuringIdle"}, "attributeValue": "false"}]})
+    assert frames[0][2]["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    [(target, msg)] = h.session.messages_to_actors()
+    assert target == ("evse", 1) and isinstance(msg, EvseSettingsChanged)
+    assert msg.settings == {"evse:AlignedDataCtrlr.SendDuringIdle": "false"}
+
+
 def test_evse_settings_are_forwarded_to_the_evses(h):
     from messages.evse import EvseSettingsChanged
     h.boot()
