@@ -164,13 +164,18 @@ def authorize_locally(csms: CsmsServer, evse: str) -> None:
     assert request["idToken"] == ID_TOKEN
 
 
-def energy_transfer_started(csms: CsmsServer, evse: str) -> dict:
-    """Reusable state EnergyTransferStarted: the EV starts charging; returns the event."""
+def ev_state_reported(csms: CsmsServer, evse: str, ev_state: str, charging_state: str) -> dict:
+    """The EV changes ``ev_state``; the ChargingStateChanged event it causes."""
     mark = csms.mark()
-    post(f"{evse}/ev", {"state": "charging"})
-    event = wait_tx(csms, mark, chargingState="Charging")
+    post(f"{evse}/ev", {"state": ev_state})
+    event = wait_tx(csms, mark, chargingState=charging_state)
     assert event["triggerReason"] == "ChargingStateChanged"
     return event
+
+
+def energy_transfer_started(csms: CsmsServer, evse: str) -> dict:
+    """Reusable state EnergyTransferStarted: the EV starts charging; returns the event."""
+    return ev_state_reported(csms, evse, "charging", "Charging")
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,11 +321,7 @@ def energy_transfer_started_state(csms: CsmsServer, evse: str) -> str:
 
 def energy_transfer_suspended(csms: CsmsServer, evse: str) -> dict:
     """Reusable state EnergyTransferSuspended: the EV stops taking energy (SuspendedEV)."""
-    mark = csms.mark()
-    post(f"{evse}/ev", {"state": "suspended"})
-    event = wait_tx(csms, mark, chargingState="SuspendedEV")
-    assert event["triggerReason"] == "ChargingStateChanged"
-    return event
+    return ev_state_reported(csms, evse, "suspended", "SuspendedEV")
 
 
 def assert_available_reported(csms: CsmsServer, after: int) -> None:

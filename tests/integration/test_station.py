@@ -145,6 +145,22 @@ class TestReservations:
         assert available["connectorStatus"] == "Available"                 # H02.FR.03
 
 
+def kill_evse(actors, root, directory, evse_id: int, pid: int) -> EvseStatus:
+    """SIGKILL the Evse process ``pid``; wait until the Root restarted it (a new address in the
+    Directory) and return the new one's status."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        directory_now = actors.ask(root, GetDirectory(), 10)
+        if directory_now.evses.get(evse_id) not in (None, directory.evses[evse_id]):
+            break
+        assert time.monotonic() < deadline, "the Evse was not restarted"
+        time.sleep(0.2)
+    status = actors.ask(directory_now.evses[evse_id], GetEvseStatus(), 10)
+    assert status.pid != pid
+    return status
+
+
 class TestSupervision:
     def test_killed_evse_process_restarts_with_its_state(self, csms, station, actors):
         root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
@@ -157,16 +173,7 @@ class TestSupervision:
         assert isinstance(before, EvseStatus) and before.connectors == {1: "Unavailable"}
         unavailable_reports = len(csms.received("StatusNotification", CP))
 
-        os.kill(before.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while True:
-            directory_now = actors.ask(root, GetDirectory(), 10)
-            if directory_now.evses.get(2) not in (None, directory.evses[2]):
-                break
-            assert time.monotonic() < deadline, "the Evse was not restarted"
-            time.sleep(0.2)
-        after = actors.ask(directory_now.evses[2], GetEvseStatus(), 10)
-        assert after.pid != before.pid
+        after = kill_evse(actors, root, directory, 2, before.pid)
         assert after.connectors == {1: "Unavailable"}                      # G03.FR.08
         health = actors.ask(root, GetStationHealth(), 10)
         assert health.running and health.restarts.get("evse:2") == 1
@@ -203,17 +210,8 @@ class TestSupervision:
             assert before.connectors == {1: "Occupied"}
             statuses = len(csms.received("StatusNotification", CP))
 
-            os.kill(before.pid, signal.SIGKILL)
             killed = csms.mark()
-            deadline = time.monotonic() + 20
-            while True:
-                directory_now = actors.ask(root, GetDirectory(), 10)
-                if directory_now.evses.get(1) not in (None, directory.evses[1]):
-                    break
-                assert time.monotonic() < deadline, "the Evse was not restarted"
-                time.sleep(0.2)
-            after = actors.ask(directory_now.evses[1], GetEvseStatus(), 10)
-            assert after.pid != before.pid
+            after = kill_evse(actors, root, directory, 1, before.pid)
             assert after.connectors == {1: "Occupied"}
             assert after.transaction["id"] == transaction_id
             assert after.transaction["chargingState"] == "Charging"
