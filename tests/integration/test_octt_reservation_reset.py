@@ -427,3 +427,26 @@ def test_tc_b_24_reserved_persists_reset(octt, idle):
     mark = reset_station(octt, "Immediate", "Accepted")
     rebooted(octt, mark, "RemoteReset")
     octt.wait_status(mark, "Reserved", timeout=30)
+
+
+@pytest.mark.parametrize("target", ["evse", "connector", "station"],
+                         ids=["TC_G_18_CS", "TC_G_19_CS", "TC_G_21_CS"])
+def test_tc_g_18_g_19_g_21_inoperative_persists_reboot(octt, idle, target):
+    """TC_G_18_CS (EVSE), TC_G_19_CS (connector), TC_G_21_CS (Charging Station): Change
+    Availability - state persists across reboot (G03.FR.08, G04.FR.09): Inoperative, the
+    station reboots (here by a Reset), and reports the connector Unavailable again."""
+    address = {"evse": {"evse": {"id": 1}}, "connector": {"evse": {"id": 1, "connectorId": 1}},
+               "station": {}}[target]
+    mark = octt.mark()
+    assert octt.call("ChangeAvailability", {"operationalStatus": "Inoperative", **address}) \
+        == {"status": "Accepted"}                                                  # step 2
+    octt.wait_status(mark, "Unavailable")                                          # step 3
+    try:
+        mark = reset_station(octt, "OnIdle", "Accepted")                           # Booted
+        rebooted(octt, mark, "RemoteReset")
+        octt.wait_status(mark, "Unavailable", timeout=30)
+        event = octt.wait("SecurityEventNotification", mark, timeout=30)
+        assert event["type"] in ("StartupOfTheDevice", "ResetOrReboot")
+    finally:
+        assert octt.call("ChangeAvailability", {"operationalStatus": "Operative", **address}) \
+            == {"status": "Accepted"}

@@ -737,6 +737,37 @@ def test_tc_f_06_unlock_without_ongoing_transaction(csms, station, evse, idle):
     assert response["status"] == "Unlocked"
 
 
+def test_tc_f_04_remote_start_first_cable_plugin_timeout(csms, station, evse, idle, settings):
+    """TC_F_04_CS: Remote start transaction - Remote start first - Cable plugin timeout
+    (F02.FR.01, E03.FR.05): TxStartPoint Authorized; no cable within EVConnectionTimeOut:
+    Ended EVConnectTimeout; then the EVSE accepts the next remote start."""
+    settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    mark = csms.mark()
+    remote_start(csms)                                           # Authorized (remote)
+    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)
+    assert ended["triggerReason"] == "EVConnectTimeout"                           # step 1
+    mark = csms.mark()
+    remote_start(csms)                                                            # step 3
+    started = wait_tx(csms, mark, eventType="Started")
+    assert csms.call(IDENTITY, "RequestStopTransaction", {
+        "transactionId": started["transactionInfo"]["transactionId"]})["status"] == "Accepted"
+
+
+def test_tc_f_07_unlock_without_cable(csms, station, idle):
+    """TC_F_07_CS: Remote unlock Connector - Without ongoing transaction - No cable connected
+    (F05.FR.04): Unlocked."""
+    assert csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID,
+                                                   "connectorId": CONNECTOR_ID}) \
+        == {"status": "Unlocked"}
+
+
+def test_tc_f_10_unlock_unknown_connector(csms, station, idle):
+    """TC_F_10_CS: Remote unlock Connector - UnknownConnector (F05.FR.03)."""
+    assert csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID, "connectorId": 999}) \
+        == {"status": "UnknownConnector"}
+
+
 def test_tc_f_11_trigger_meter_values_specific_evse(csms, station, idle):
     """TC_F_11_CS: Trigger message - MeterValues - Specific EVSE (F06.FR.02, .04, .06)."""
     mark = csms.mark()
@@ -933,6 +964,108 @@ def test_tc_g_06_change_availability_station_to_operative(csms, station, evse, i
         status = wait_connector_status(csms, mark, "Available", evse_id=evse_id)
         assert status["connectorId"] == connector_id
     wait_availability_event(csms, mark, "Available", evse_id=None)
+
+
+def change_availability(csms: CsmsServer, status: str, evse_id: int | None = None,
+                        connector_id: int | None = None) -> str:
+    payload: dict = {"operationalStatus": status}
+    if evse_id is not None:
+        payload["evse"] = {"id": evse_id}
+        if connector_id is not None:
+            payload["evse"]["connectorId"] = connector_id
+    return csms.call(IDENTITY, "ChangeAvailability", payload)["status"]
+
+
+@pytest.fixture
+def operative_again(csms):
+    """Whatever a case made inoperative is Operative again afterwards."""
+    yield
+    for evse_id, connector_id in CONNECTORS:
+        change_availability(csms, "Operative", evse_id, connector_id)
+        change_availability(csms, "Operative", evse_id)
+    change_availability(csms, "Operative")
+
+
+def test_tc_g_07_g_08_connector_inoperative_and_back(csms, station, evse, idle,
+                                                    operative_again):
+    """TC_G_07_CS (Operative to inoperative) and TC_G_08_CS (Inoperative to operative) for a
+    connector (G03.FR.01, .02, .04, .06, .07)."""
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", EVSE_ID, CONNECTOR_ID) == "Accepted"
+    status = wait_connector_status(csms, mark, "Unavailable")                     # G_07
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Unavailable")
+    mark = csms.mark()
+    assert change_availability(csms, "Operative", EVSE_ID, CONNECTOR_ID) == "Accepted"
+    status = wait_connector_status(csms, mark, "Available")                       # G_08
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Available")
+
+
+@pytest.mark.parametrize("target", ["evse", "station", "connector"],
+                         ids=["TC_G_09_CS", "TC_G_12_CS", "TC_G_15_CS"])
+def test_tc_g_09_g_12_g_15_operative_to_operative(csms, station, idle, target):
+    """TC_G_09_CS (EVSE), TC_G_12_CS (Charging Station), TC_G_15_CS (connector): Operative to
+    operative is Accepted (G03.FR.03, G04.FR.04) and changes nothing."""
+    mark = csms.mark()
+    address = {"evse": (EVSE_ID,), "station": (), "connector": (EVSE_ID, CONNECTOR_ID)}[target]
+    assert change_availability(csms, "Operative", *address) == "Accepted"
+    time.sleep(0.5)
+    assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
+
+
+@pytest.mark.parametrize("target", ["evse", "connector"], ids=["TC_G_10_CS", "TC_G_16_CS"])
+def test_tc_g_10_g_16_inoperative_to_inoperative(csms, station, idle, operative_again, target):
+    """TC_G_10_CS (EVSE) and TC_G_16_CS (connector): Inoperative to inoperative is Accepted
+    (G03.FR.03) and the connector stays Unavailable."""
+    address = (EVSE_ID,) if target == "evse" else (EVSE_ID, CONNECTOR_ID)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Accepted"
+    wait_connector_status(csms, mark, "Unavailable")
+    assert change_availability(csms, "Inoperative", *address) == "Accepted"       # step 2
+    assert http("GET", evse_url(station))[1]["connectors"][0]["status"] == "Unavailable"
+
+
+def evse_url(station, evse_id: int = EVSE_ID) -> str:
+    return f"http://127.0.0.1:{api_port(station)}/api/evses/{evse_id}"
+
+
+@pytest.mark.parametrize("target", ["evse", "connector"], ids=["TC_G_11_CS", "TC_G_17_CS"])
+def test_tc_g_11_g_17_inoperative_with_ongoing_transaction(csms, station, evse, idle,
+                                                          operative_again, target):
+    """TC_G_11_CS (EVSE) and TC_G_17_CS (connector): Change Availability - With ongoing
+    transaction (G03.FR.05): Scheduled; once the card stopped the transaction the connector
+    is reported Unavailable (and stays so, EV connected or not)."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    address = (EVSE_ID,) if target == "evse" else (EVSE_ID, CONNECTOR_ID)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Scheduled"      # step 2
+    time.sleep(0.5)
+    assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    status = wait_connector_status(csms, mark, "Unavailable")                     # step 4
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Unavailable")
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_g_14_station_inoperative_with_ongoing_transaction(csms, station, evse, idle,
+                                                             operative_again):
+    """TC_G_14_CS: Change Availability Charging Station - With ongoing transaction (G04.FR.06):
+    Scheduled; the EVSE without transaction is Unavailable at once, the other when its
+    transaction ended."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative") == "Scheduled"                # step 2
+    wait_connector_status(csms, mark, "Unavailable", evse_id=2)                   # step 3
+    assert http("GET", evse)[1]["connectors"][0]["status"] == "Occupied"
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    status = wait_connector_status(csms, mark, "Unavailable")                     # step 7
+    assert status["evseId"] != 0 and status["connectorId"] != 0
+    wait_availability_event(csms, mark, "Unavailable")
+    assert_seq_continuous(csms, transaction_id)
 
 
 def test_tc_g_01_connector_status_available_to_occupied(csms, station, evse, idle):
