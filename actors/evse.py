@@ -37,7 +37,8 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            EvseSettingsChanged, EvseStatus, GetEvseStatus, MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
-                           SetFault, SetParkingBay, StationAvailabilityChanged, TokenAuthorized,
+                           SetFault, SetParkingBay, StationAvailabilityChanged,
+                           StationTransactionsChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
@@ -233,6 +234,9 @@ class Evse(ChildActor):
 
     def receiveMsg_StationAvailabilityChanged(self, msg: StationAvailabilityChanged, sender):
         self._run(self.core.station_availability(self.clock.now(), msg.operational_status))
+
+    def receiveMsg_StationTransactionsChanged(self, msg: StationTransactionsChanged, sender):
+        self._run(self.core.station_transactions(self.clock.now(), msg.any_transaction))
 
     def receiveMsg_ClockSynchronized(self, msg: ClockSynchronized, sender):
         self.clock.offset_s = msg.offset_s

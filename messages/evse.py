@@ -63,6 +63,13 @@ class EvseStatus(Msg):
     faults: list[str] = []
 
 
+class StationTransactionsChanged(Msg):
+    """Whether some EVSE of the station runs a transaction (J01.FR.20: with the station-tier
+    AlignedDataCtrlr.SendDuringIdle every EVSE then holds back its clock-aligned values)."""
+
+    any_transaction: bool
+
+
 class ClockSynchronized(Msg):
     """The station clock's offset to the system clock changed (B01.FR.06): stamp with it."""
 

@@ -19,7 +19,7 @@ from blocks.reset import Reset
 from blocks.security import Security
 from blocks.transactions import Transactions
 from station.config import StationConfig
-from messages.evse import ClockSynchronized, EvseSettingsChanged
+from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
 from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
 from station.message_queue import MessageQueue
@@ -116,10 +116,16 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
+    station_busy = [False]
+
     def transactions_changed() -> None:
         if reservations is not None:
             reservations.refresh()
         reset.transactions_changed()
+        if bool(transactions.ongoing) != station_busy[0]:
+            station_busy[0] = bool(transactions.ongoing)                  # J01.FR.20
+            session.send_to_actor(("evses", None), StationTransactionsChanged(
+                any_transaction=station_busy[0]))
 
     transactions.on_changed = transactions_changed
     for requested in ("MeterValues", "TransactionEvent"):

@@ -294,6 +294,7 @@ class EvseCore:
         self._announced: dict[int, str] = {}
         self._reservation: dict | None = None        # {id, id_token, group_id_token, expiry}
         self._held = False                           # kept free for unspecified reservations
+        self._station_busy = False                   # another EVSE runs a transaction
         self._now: datetime | None = None
         self._t = 0.0
         self._dirty = False
@@ -623,6 +624,14 @@ class EvseCore:
         self._step(now)
         return self._finish()
 
+    def station_transactions(self, now: datetime, any_transaction: bool) -> list[Intent]:
+        """StationTransactionsChanged: whether some EVSE of the station runs a transaction
+        (the station-tier SendDuringIdle then holds back this EVSE's idle values, J01.FR.20)."""
+        self._set_now(now)
+        self._station_busy = any_transaction
+        self._step(now)
+        return self._finish()
+
     def held_for_reservations(self, now: datetime, held: bool) -> list[Intent]:
         """EvseHeldForReservations: show Reserved while held (H01.FR.20/24)."""
         self._set_now(now)
@@ -815,7 +824,10 @@ class EvseCore:
         if meter is not None and tx.active and due is not None and t >= due:
             tick = meter.poll(t, reading)
             if tick.periodic is not None:                                     # J02.FR.11
-                self._emit(tx.report(now, "MeterValuePeriodic", meter_values=[tick.periodic]))
+                # As for the clock values below: the event is the sample (TC_J_09 post
+                # scenario: timestamps TxUpdatedInterval apart).
+                at = parse_ocpp_time(tick.periodic["timestamp"])
+                self._emit(tx.report(at, "MeterValuePeriodic", meter_values=[tick.periodic]))
             if tick.clock is not None:                                        # J01.FR.22
                 # The event is the clock-aligned sample: it occurred on the grid, not when
                 # the tick noticed it (TC_J_02 post scenario: timestamps AlignedDataInterval
@@ -825,9 +837,8 @@ class EvseCore:
             if tick.collected:
                 self._collect(tick.collected)
         if self._idle is not None and idle_due is not None and t >= idle_due:
-            # Other EVSEs' transactions are not known here: J01.FR.20 is judged by this EVSE.
-            payload = self._idle.poll(t, reading, own_transaction=tx.active,
-                                      any_transaction=tx.active)
+            payload = self._idle.poll(t, reading, own_transaction=tx.active,     # J01.FR.20
+                                      any_transaction=tx.active or self._station_busy)
             if payload is not None:
                 self._sends.append(SendMeterValues(payload))                  # J01.FR.14
 

@@ -27,6 +27,7 @@ from storage import lite
 from storage.database import open_database
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
+from station.clock import parse_ocpp_time
 from station.config import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -656,6 +657,18 @@ class TestMetering:
         assert all(e["timestamp"] == e["meterValue"][0]["timestamp"] for e in clock)
         assert [e["seqNo"] for e in s.events] == list(range(len(s.events)))
 
+    def test_periodic_events_carry_the_sample_time(self):
+        # TC_J_09 post scenario: MeterValuePeriodic timestamps TxUpdatedInterval apart.
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        s.session()
+        s.advance(0.37)
+        s.run(25)
+        periodic = [e for e in s.events if e["triggerReason"] == "MeterValuePeriodic"]
+        assert len(periodic) == 2
+        assert all(e["timestamp"] == e["meterValue"][0]["timestamp"] for e in periodic)
+        moments = [parse_ocpp_time(e["timestamp"]).timestamp() for e in periodic]
+        assert moments[1] - moments[0] == 10
+
     def test_settings_change_at_runtime(self):
         s = Station()
         s.call("settings_changed", {"TxCtrlr.TxStartPoint": "EVConnected", "Bogus.X": "1"})
@@ -894,3 +907,17 @@ class TestEvseTierSendDuringIdle:
         s.run(125)
         assert self.clock_events(s) == []
         assert s.core.settings.evse_send_during_idle is True
+
+
+def test_station_wide_send_during_idle_holds_back_idle_values_while_another_evse_charges():
+    # J01.FR.20: AlignedDataCtrlr.SendDuringIdle true on the station tier and a transaction on
+    # another EVSE: this idle EVSE sends no clock-aligned MeterValues until it ends.
+    s = Station({"AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SendDuringIdle": "true"})
+    s.run(61)
+    assert len(s.meter_values) == 1
+    s.call("station_transactions", True)
+    s.run(120)
+    assert len(s.meter_values) == 1
+    s.call("station_transactions", False)
+    s.run(60)
+    assert len(s.meter_values) == 2

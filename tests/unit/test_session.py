@@ -503,17 +503,38 @@ class TestTransactionEvents:
             evse_id=evse_id, event_key=key, payload=payload))
 
     def test_event_is_acknowledged_sent_and_answered(self, h):
-        from messages.evse import TransactionEventAnswered, TransactionEventQueued
+        from messages.evse import (StationTransactionsChanged, TransactionEventAnswered,
+                                   TransactionEventQueued)
         h.boot()
         h.drain_calls()
         self.ready(h, started_event())
         acks = h.session.messages_to_actors()
-        assert [type(m) for _, m in acks] == [TransactionEventQueued]
+        # The first transaction of the station is announced to every Evse (J01.FR.20).
+        assert [(t, type(m)) for t, m in acks] == [
+            (("evses", None), StationTransactionsChanged), (("evse", 1), TransactionEventQueued)]
+        assert acks[0][1].any_transaction is True
         frame = h.expect_call("TransactionEvent")
         h.answer(frame, {"idTokenInfo": {"status": "Accepted"}})
         [(target, answered)] = h.session.messages_to_actors()
         assert target == ("evse", 1) and isinstance(answered, TransactionEventAnswered)
         assert answered.id_token_info == {"status": "Accepted"}
+
+    def test_every_evse_hears_when_the_station_is_busy_and_idle_again(self, h):
+        # J01.FR.20: only the changes of "some transaction runs" are announced.
+        from messages.evse import StationTransactionsChanged
+        h.boot()
+        h.drain_calls()
+
+        def announced() -> list[bool]:
+            return [m.any_transaction for t, m in h.session.messages_to_actors()
+                    if isinstance(m, StationTransactionsChanged) and t == ("evses", None)]
+        self.ready(h, started_event("tx-1"))
+        self.ready(h, started_event("tx-2"), evse_id=2)
+        assert announced() == [True]
+        self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"))
+        assert announced() == []
+        self.ready(h, started_event("tx-2", seq_no=1, event_type="Ended"), evse_id=2)
+        assert announced() == [False]
 
     def test_resent_event_is_not_queued_twice(self, h):
         h.connect()                                      # not Accepted: the event waits
