@@ -10,11 +10,28 @@ import re
 import time
 
 from simulators.csms import CsmsServer
+from station.evse_core import SETTINGS_KEYS
 
 from tests.integration.test_station import api_port, http
 
 VALID_TOKEN = {"idToken": "OCTT0001", "type": "ISO14443"}    # <Configured valid_idtoken>
 VALID_TOKEN2 = {"idToken": "OCTT0002", "type": "ISO14443"}   # <Configured valid_idtoken2>
+
+
+def evses_told(csms: CsmsServer, identity: str, evse_id: int = 1) -> None:
+    """Wait until the Evse has applied what the CsmsSession forwarded so far.
+
+    SetVariables is answered by the session, which forwards Evse settings to the Evses; a
+    manual action right after the answer can reach an Evse first. A triggered MeterValues
+    travels the same session -> Evse path behind the settings, so once the CSMS has it the
+    Evse applied them.
+    """
+    mark = csms.mark()
+    assert csms.call(identity, "TriggerMessage", {"requestedMessage": "MeterValues",
+                                                  "evse": {"id": evse_id}}) == \
+        {"status": "Accepted"}
+    csms.wait_for("MeterValues", identity=identity, after=mark, timeout=10,
+                  predicate=lambda p: p["evseId"] == evse_id)
 
 
 class Octt:
@@ -58,6 +75,8 @@ class Octt:
             "attributeValue": value}]})["setVariableResult"][0]
         assert result["attributeStatus"] == "Accepted", \
             f"configuration state {component}.{variable}={value} not applied: {result}"
+        if f"{component}.{variable}" in SETTINGS_KEYS and instance is None:
+            evses_told(self.csms, self.identity)
         return before["getVariableResult"][0].get("attributeValue", "")
 
     def mark(self) -> int:

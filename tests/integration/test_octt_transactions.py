@@ -20,7 +20,9 @@ from datetime import datetime
 import pytest
 
 from simulators.csms import CsmsServer
+from station.evse_core import SETTINGS_KEYS
 
+from tests.integration.octt import evses_told
 from tests.integration.test_station import api_port, http
 
 pytestmark = pytest.mark.integration
@@ -91,6 +93,8 @@ def configure(csms: CsmsServer, component: str, variable: str, value: str) -> No
         "attributeValue": value}]})["setVariableResult"][0]
     assert result["attributeStatus"] == "Accepted", \
         f"configuration state {component}.{variable}={value} not applied: {result}"
+    if f"{component}.{variable}" in SETTINGS_KEYS:
+        evses_told(csms, IDENTITY)
 
 
 def post(url: str, body: dict | None = None) -> None:
@@ -1176,6 +1180,104 @@ def test_tc_j_02_clock_aligned_meter_values_transaction_ongoing(csms, station, e
         assert payload["evseId"] != EVSE_ID
         assert aligned_sampled_values_ok(payload["meterValue"][0]), payload
     assert_seq_continuous(csms, transaction_id)
+
+
+def interval_between(timestamps: list[str]) -> set[float]:
+    moments = sorted({parse_time(t) for t in timestamps})
+    return {(later - earlier).total_seconds() for earlier, later in zip(moments, moments[1:])}
+
+
+def stop_and_unplug(csms: CsmsServer, evse: str, after: int) -> dict:
+    """The end of a session (the OCTT's ParkingBayUnoccupied without a bay sensor): the card,
+    then the cable out; returns the Ended event."""
+    present_token(evse)
+    post(f"{evse}/ev", {"state": "suspended"})
+    post(f"{evse}/plug-out")
+    return wait_tx(csms, after, eventType="Ended")
+
+
+def test_tc_j_03_clock_aligned_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_03_CS: Clock-aligned Meter Values - EventType Ended (J01.FR.01, E06.FR.11): the
+    Ended event holds one Sample.Clock value per AlignedDataCtrlr.TxEndedInterval, on the
+    grid."""
+    settings("AlignedDataCtrlr", "TxEndedInterval", "1")
+    settings("SampledDataCtrlr", "TxEndedMeasurands", "")
+    mark = csms.mark()
+    energy_transfer_started_state(csms, evse)
+    time.sleep(3.5)
+    ended = stop_and_unplug(csms, evse, mark)
+    clock = [mv for mv in ended["meterValue"]
+             if mv["sampledValue"][0].get("context") == "Sample.Clock"]
+    assert len(clock) >= 3, ended["meterValue"]
+    assert interval_between([mv["timestamp"] for mv in clock]) == {1.0}
+    for meter_value in clock:
+        assert aligned_sampled_values_ok(meter_value)
+
+
+def test_tc_j_07_sampled_values_in_started(csms, station, evse, idle):
+    """TC_J_07_CS: Sampled Meter Values - EventType Started - EVSE known (E01.FR.09): Started
+    (TxStartPoint EVConnected) carries Transaction.Begin values of TxStartedMeasurands."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "EVConnected")
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    started = wait_tx(csms, mark, eventType="Started")
+    sampled = started["meterValue"][0]["sampledValue"]
+    assert sampled[0]["context"] == "Transaction.Begin"
+    measurands = {v.get("measurand", "Energy.Active.Import.Register") for v in sampled}
+    assert "Energy.Active.Import.Register" in measurands
+
+
+def test_tc_j_09_sampled_values_in_updated(csms, station, evse, idle, settings):
+    """TC_J_09_CS: Sampled Meter Values - EventType Updated (J02.FR.11): MeterValuePeriodic
+    events with Sample.Periodic values, TxUpdatedInterval apart."""
+    settings("SampledDataCtrlr", "TxUpdatedInterval", "1")
+    energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    time.sleep(3.5)
+    periodic = [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+                if r.seq > mark and r.payload["triggerReason"] == "MeterValuePeriodic"]
+    assert len(periodic) >= 2
+    for event in periodic:
+        assert event["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
+    assert interval_between([e["timestamp"] for e in periodic]) == {1.0}
+
+
+def test_tc_j_10_sampled_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_10_CS: Sampled Meter Values - EventType Ended (E06.FR.11): one Sample.Periodic value
+    per SampledDataCtrlr.TxEndedInterval, and one Transaction.End."""
+    settings("SampledDataCtrlr", "TxEndedInterval", "1")
+    settings("AlignedDataCtrlr", "TxEndedMeasurands", "")
+    mark = csms.mark()
+    energy_transfer_started_state(csms, evse)
+    time.sleep(3.5)
+    ended = stop_and_unplug(csms, evse, mark)
+    contexts = [mv["sampledValue"][0].get("context") for mv in ended["meterValue"]]
+    assert contexts.count("Transaction.End") == 1
+    periodic = [mv["timestamp"] for mv in ended["meterValue"]
+                if mv["sampledValue"][0].get("context") == "Sample.Periodic"]
+    assert len(periodic) >= 3, contexts
+    assert interval_between(periodic) == {1.0}
+
+
+def test_tc_j_06_no_clock_values_during_a_transaction(csms, station, evse, idle, settings,
+                                                     aligned_interval):
+    """TC_J_06_CS: Clock-aligned Meter Values - No Meter Values during transaction (J01.FR.20):
+    AlignedDataCtrlr.SendDuringIdle true: MeterValues while idle, none (from any EVSE) and no
+    MeterValueClock while a transaction runs, and again after it."""
+    settings("AlignedDataCtrlr", "SendDuringIdle", "true")
+    mark = csms.mark()
+    csms.wait_for("MeterValues", identity=IDENTITY, after=mark,                   # step 1
+                  timeout=2 * ALIGNED_INTERVAL + 5)
+    energy_transfer_started_state(csms, evse)                                     # step 3
+    busy = csms.mark()
+    time.sleep(2 * ALIGNED_INTERVAL + 0.5)
+    mark = csms.mark()
+    assert not [r for r in csms.received("MeterValues", IDENTITY) if busy < r.seq]
+    assert not [r for r in csms.received("TransactionEvent", IDENTITY)
+                if busy < r.seq and r.payload["triggerReason"] == "MeterValueClock"]
+    stop_and_unplug(csms, evse, busy)                                             # step 6
+    csms.wait_for("MeterValues", identity=IDENTITY, after=mark,                   # step 7
+                  timeout=2 * ALIGNED_INTERVAL + 5)
 
 
 def test_no_schema_violations(csms, station):
