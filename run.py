@@ -51,7 +51,8 @@ def prepare_storage(config: StationConfig) -> None:
         engine = open_database(config.core_db_path, config.core_migrations_dir)
         engine.dispose()
         DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
-                         config.component_config_dir, config.connectors_per_evse).close()
+                         config.component_config_dir, config.connectors_per_evse,
+                         parking_bay_sensor=config.evses.parking_bay_sensor).close()
     except (ComponentConfigError, SchemaTooNewError, MigrationError) as exc:
         raise StartupError(str(exc)) from None
     except OSError as exc:

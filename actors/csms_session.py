@@ -70,7 +70,8 @@ class CsmsSession(ChildActor):
     def configure(self, msg) -> None:
         cfg = self.config
         self.dm = DeviceModel.open(cfg.device_model_db_path, cfg.device_model_migrations_dir,
-                                   cfg.component_config_dir, cfg.connectors_per_evse)
+                                   cfg.component_config_dir, cfg.connectors_per_evse,
+                                   parking_bay_sensor=cfg.evses.parking_bay_sensor)
         core_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
         # The queue commits with synchronous=FULL, a per-connection setting: its own connection.
         queue_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
@@ -301,8 +302,13 @@ class CsmsSession(ChildActor):
         self._schedule_connect(self._backoff())
 
     def _pump(self) -> None:
-        """Do the I/O the core asked for: frames, actor messages, the next wake-up."""
+        """Do the I/O the core asked for: actor messages, frames, the next wake-up."""
         frames = self.session.data_to_send()
+        # Actors first: a CSMS that acts on an answer at once (SetVariables TxStartPoint
+        # Accepted, then an EV plugs in) must meet Evses that were told already.
+        for target, message in self.session.messages_to_actors():
+            for address in self._resolve(target):
+                self.send(address, message)
         if frames and self.conn is not None:
             for frame in frames:
                 self.message_log.log_message("out", frame)
@@ -312,9 +318,6 @@ class CsmsSession(ChildActor):
                 except ConnectionClosed as exc:
                     self._lost(str(exc))
                     break
-        for target, message in self.session.messages_to_actors():
-            for address in self._resolve(target):
-                self.send(address, message)
         deadline = self.session.next_deadline()
         if deadline is not None and (self.timer_deadline is None or deadline < self.timer_deadline):
             self.timer_generation += 1

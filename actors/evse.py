@@ -38,21 +38,23 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
-                           SetFault, StationAvailabilityChanged, TokenAuthorized,
+                           SetFault, SetParkingBay, StationAvailabilityChanged,
+                           StationTransactionsChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.energy import ChargingLimitApplied
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station import clock as station_clock
-from station.evse_core import (SAVES, SETTINGS_KEYS, AnnounceStatus, EvseCore, Intent,
+from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS_KEYS,
+                               AnnounceStatus, EvseCore, Intent,
                                Outcome, RequestAuthorization, SaveAvailability, SaveState,
                                SendMeterValues, SendTransactionEvent)
 from station.evse_state import EvseState
 from station.session import iso
 from storage import lite
 from storage.availability import AvailabilityRepository
-from storage.evse_repo import EvseRepository, read_device_model
+from storage.evse_repo import EvseRepository, read_device_model, read_evse_tier
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,11 @@ class Evse(ChildActor):
         # spares every process its own read: about 0.5 MB of private memory each.
         values = getattr(msg, "evse_settings", None)
         if values is None:
-            values = read_device_model(cfg.device_model_db_path, SETTINGS_KEYS)
-        self.core = EvseCore(self.index, connectors, values, availability)
+            values = {**read_device_model(cfg.device_model_db_path, SETTINGS_KEYS),
+                      **read_evse_tier(cfg.device_model_db_path, EVSE_TIER_KEYS,
+                                       EVSE_TIER_PREFIX).get(self.index, {})}
+        self.core = EvseCore(self.index, connectors, values, availability,
+                             parking_sensor=cfg.evses.parking_bay_sensor)
         saved = self.repo.load(self.index)
         running = saved["tx"].get("transaction_id") if saved else None
         if msg.restarted or running:
@@ -168,6 +173,9 @@ class Evse(ChildActor):
     def receiveMsg_SetFault(self, msg: SetFault, sender):
         self._operator(self.core.set_fault(self.clock.now(), msg.active, msg.code), sender)
 
+    def receiveMsg_SetParkingBay(self, msg: SetParkingBay, sender):
+        self._operator(self.core.set_parking_bay(self.clock.now(), msg.occupied), sender)
+
     # -- the CsmsSession ------------------------------------------------------------------------
 
     def receiveMsg_TokenAuthorized(self, msg: TokenAuthorized, sender):
@@ -236,6 +244,9 @@ class Evse(ChildActor):
     def receiveMsg_ChargingLimitApplied(self, msg: ChargingLimitApplied, sender):
         self._run(self.core.apply_limit(self.clock.now(), msg.sink, msg.current_a, msg.power_w,
                                         msg.phases))
+
+    def receiveMsg_StationTransactionsChanged(self, msg: StationTransactionsChanged, sender):
+        self._run(self.core.station_transactions(self.clock.now(), msg.any_transaction))
 
     def receiveMsg_ClockSynchronized(self, msg: ClockSynchronized, sender):
         self.clock.offset_s = msg.offset_s

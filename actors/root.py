@@ -39,9 +39,9 @@ from messages.supervision import (ChildReady, Configure, Directory, GetDirectory
                                   StationStarted, StationStopped, StopStation)
 from station.supervision import RestartBudget
 from storage.availability import AvailabilityRepository
-from station.evse_core import SETTINGS_KEYS
+from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
 from storage import lite
-from storage.evse_repo import read_device_model
+from storage.evse_repo import read_device_model, read_evse_tier
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class Root(ActorTypeDispatcher):
         self.boot_reason = "PowerUp"
         self.reset_requested: str | None = None
         self._evse_settings: dict | None = None
+        self._evse_tier: dict[int, dict] = {}
 
     # -- start ----------------------------------------------------------------------------------
 
@@ -123,9 +124,10 @@ class Root(ActorTypeDispatcher):
         if role == "evse":
             # Fresh after a restart: the CSMS may have changed a value since the start.
             if restarted or self._evse_settings is None:
-                self._evse_settings = read_device_model(self.config.device_model_db_path,
-                                                        SETTINGS_KEYS)
-            settings = self._evse_settings
+                path = self.config.device_model_db_path
+                self._evse_settings = read_device_model(path, SETTINGS_KEYS)
+                self._evse_tier = read_evse_tier(path, EVSE_TIER_KEYS, EVSE_TIER_PREFIX)
+            settings = {**self._evse_settings, **self._evse_tier.get(index, {})}
         self.send(address, Configure(role=role, index=index, config=self.config,
                                      restarted=restarted, boot_reason=self.boot_reason,
                                      evse_settings=settings))

@@ -15,7 +15,7 @@ from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
 from messages.evse import (EvseStatus, GetEvseStatus, OperatorResult, PlugIn, PlugOut,
-                           PresentToken, SetEvState, SetFault)
+                           PresentToken, SetEvState, SetFault, SetParkingBay)
 from messages.supervision import Directory, GetDirectory
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,9 @@ class ActorGateway:
             evse_id=evse_id, limit=limit, unit=unit, source=source), ExternalLimitDone)
         if not done.ok:
             raise Conflict(done.error or "refused")
+
+    def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
+        self._operate(evse_id, SetParkingBay(occupied=occupied))
 
     def csms_disconnect(self) -> None:
         self._ask(self._directory().csms_session, DisconnectCsms(), CsmsControlDone)

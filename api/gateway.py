@@ -234,6 +234,14 @@ class StationGateway(Protocol):
         """
         ...
 
+    def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
+        """A vehicle enters (``occupied``) or leaves the EVSE's parking bay.
+
+        Raises:
+            Conflict: the EVSE has no parking-bay sensor.
+        """
+        ...
+
     def csms_disconnect(self) -> None:
         """Close the websocket to the CSMS and stay offline until :meth:`csms_connect`.
 

@@ -132,6 +132,13 @@ class ExternalLimitRequest(_Body):
         "EMS", description="OCPP ChargingLimitSourceEnumType of the external system (not CSO).")
 
 
+class ParkingRequest(_Body):
+    """``POST /api/evses/{id}/parking``."""
+
+    occupied: bool = Field(description="true: a vehicle enters the parking bay; false: it "
+                                       "leaves (EVSEs with evses.parking_bay_sensor).")
+
+
 class OkResponse(TypedDict):
     """A command was applied."""
 
@@ -220,6 +227,11 @@ def _external_limit(api: ControlApi, evse_id: int | None, body: ExternalLimitReq
     return _OK
 
 
+def _parking(api: ControlApi, evse_id: int | None, body: ParkingRequest) -> Any:
+    api.gateway.set_parking_bay(evse_id, body.occupied)
+    return _OK
+
+
 def _websocket_control_allowed(api: ControlApi) -> None:
     if not api.external_websocket_control:
         raise _HttpError(HTTPStatus.FORBIDDEN,
@@ -273,6 +285,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/station/external-limit", "setStationExternalLimit",
           "Set or release an external charging limit on the whole station (K12, EVSE 0).",
           _external_limit, ExternalLimitRequest, OkResponse, (400, 409, 500, 503)),
+    Route("POST", "/api/evses/{id}/parking", "setParkingBay",
+          "A vehicle enters or leaves the EVSE's parking bay (bay sensor fitted).",
+          _parking, ParkingRequest, OkResponse, _EVSE_ERRORS),
     Route("POST", "/api/csms/disconnect", "csmsDisconnect",
           "Close the websocket to the CSMS and stay offline "
           "(only with EnableExternalWebsocketControl).",

@@ -45,14 +45,23 @@ class Provisioning:
         self._session = session
         self._dm = device_model
         self._variable_listeners: list[Callable[[str, str, str | None, str], None]] = []
+        self._evse_variable_listeners: list[Callable[[str, str, str | None, int, str],
+                                                     None]] = []
         session.route("GetVariables", self.on_get_variables)
         session.route("SetVariables", self.on_set_variables)
         session.route("GetBaseReport", self.on_get_base_report)
         session.route("GetReport", self.on_get_report)
 
     def on_variable_set(self, listener: Callable[[str, str, str | None, str], None]) -> None:
-        """listener(component_name, variable_name, variable_instance, new_value)."""
+        """listener(component_name, variable_name, variable_instance, new_value), for
+        variables of station-tier components (no evse in the ComponentType)."""
         self._variable_listeners.append(listener)
+
+    def on_evse_variable_set(self, listener: Callable[[str, str, str | None, int, str],
+                                                      None]) -> None:
+        """listener(component_name, variable_name, variable_instance, evse_id, new_value), for
+        variables of EVSE-tier components (and their connectors)."""
+        self._evse_variable_listeners.append(listener)
 
     # -- limits ---------------------------------------------------------------------------------
 
@@ -124,8 +133,14 @@ class Provisioning:
         log.info("CSMS set %s.%s%s = %s", component, variable,
                  f"[{instance}]" if instance else "",
                  "***" if "Password" in variable else value)
-        for listener in self._variable_listeners:
-            listener(component, variable, instance, value)
+        evse_id = item["component"].get("evse", {}).get("id")
+        if evse_id is None:
+            for listener in self._variable_listeners:
+                listener(component, variable, instance, value)
+        else:
+            # Not station-wide: e.g. AlignedDataCtrlr.SendDuringIdle of one EVSE (J01.FR.19).
+            for evse_listener in self._evse_variable_listeners:
+                evse_listener(component, variable, instance, evse_id, value)
 
     # -- B07 / B08 ------------------------------------------------------------------------------
 

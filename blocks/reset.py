@@ -9,7 +9,8 @@ reason (RemoteReset). Before that:
 * without transactions: answer Accepted, then reset (B11.FR.03/04);
 * OnIdle with transactions, or with a reservation in force (errata: the station is not idle
   then): answer Scheduled (B12.FR.01) and reset once the last one ended
-  (B12.FR.03: they end normally, as E06);
+  (B12.FR.03: they end normally, as E06); the boot then says ScheduledReset, the reason
+  BootReasonEnumType has for "a scheduled reset command" (TC_B_21 checks it);
 * Immediate with transactions: answer Accepted (B12.FR.02), tell every Evse to end its
   transaction (stoppedReason ImmediateReset, triggerReason ResetCommand: B12.FR.04) and reset
   once the Ended events are in the durable queue; they are delivered after the reboot if the
@@ -94,7 +95,8 @@ class Reset:
             self._reset()
 
     def _reset(self) -> None:
+        reason = "ScheduledReset" if self.pending == "OnIdle" else "RemoteReset"
         self.pending = None
         self._deadline = None
         self._idle_check = None
-        self._session.send_to_actor(("root", None), ResetStation(boot_reason="RemoteReset"))
+        self._session.send_to_actor(("root", None), ResetStation(boot_reason=reason))

@@ -103,8 +103,9 @@ class Transactions:
         if payload["eventType"] == "Ended":
             if self.ongoing.pop(transaction_id, None) is not None:
                 self.on_changed()
-        elif evse_id is not None:
+        elif evse_id is not None and transaction_id not in self.ongoing:
             self.ongoing[transaction_id] = evse_id
+            self.on_changed()
         for listener in self.event_listeners:
             listener(payload, evse_id)
 

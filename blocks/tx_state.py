@@ -672,9 +672,25 @@ class EvseTransactions:
             trigger = "RemoteStart"
         if self.active:
             return [self._event(ctx, UPDATED, trigger)]
-        if satisfied & self._start_points:                         # E01.FR.01-05
+        # A start point whose condition still holds counts too (§2.6.4: "which ever comes
+        # first"): after TxStartPoint changed at runtime, or after a transaction ended with the
+        # EV still connected, the next arrival starts the transaction instead of leaving an
+        # authorized driver without one (and so without energy).
+        if (satisfied | self._holding()) & self._start_points:     # E01.FR.01-05
             return [self._start(ctx, trigger)]
         return []
+
+    def _holding(self) -> set[str]:
+        """The start points whose conditions are true now."""
+        s = self._s
+        held = {PARKING_BAY} if s.bay_occupied else set()
+        if s.ev_connected:
+            held.add(EV_CONNECTED)
+        if s.authorized:
+            held.add(AUTHORIZED)
+            if s.ev_connected:
+                held.add(POWER_PATH)
+        return held
 
     def _lost(self, ctx: _Ctx, trigger: str, losses: set[str], *,
               default_reason: str = "Other", id_token: dict | None = None) -> list[dict]:

@@ -47,7 +47,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -594,6 +594,7 @@ def load_component_config(
     evse_max_power_w: float = DEFAULT_EVSE_MAX_POWER_W,
     connector_type: str = DEFAULT_CONNECTOR_TYPE,
     supply_phases: int = DEFAULT_SUPPLY_PHASES,
+    parking_bay_sensor: bool = False,
 ) -> list[ComponentSpec]:
     """Read ``config_dir/standardized`` and ``config_dir/custom`` into component specs.
 
@@ -604,6 +605,9 @@ def load_component_config(
         evse_max_power_w: ``Power.maxLimit`` of generated EVSE components.
         connector_type: ``ConnectorType`` of generated Connector components.
         supply_phases: ``SupplyPhases`` of generated EVSE/Connector components.
+        parking_bay_sensor: the EVSEs have a parking-bay sensor: TxCtrlr.TxStartPoint and
+            TxStopPoint also offer ParkingBayOccupancy (part 2 §2.6.6: only values the station
+            can act on belong in valuesList).
 
     Returns:
         The components, files first (custom before standardized, each in file
@@ -655,4 +659,26 @@ def load_component_config(
         for connector_id in range(1, count + 1):
             if (evse_id, connector_id) not in described_connectors:
                 specs.append(_generated_connector(evse_id, connector_id, connector_type, supply_phases))
+    if parking_bay_sensor:
+        specs = [_with_parking_bay(spec) if spec.name == "TxCtrlr" else spec for spec in specs]
     return specs
+
+
+PARKING_BAY = "ParkingBayOccupancy"
+
+
+def _with_parking_bay(spec: ComponentSpec) -> ComponentSpec:
+    """TxStartPoint/TxStopPoint of ``spec`` with ParkingBayOccupancy in their valuesList."""
+    variables = []
+    for variable in spec.variables:
+        characteristics = variable.characteristics
+        members = characteristics.get("valuesList", "").split(",")
+        if variable.name in ("TxStartPoint", "TxStopPoint") and PARKING_BAY not in members:
+            values_list = ",".join([PARKING_BAY] + [m for m in members if m])
+            characteristics = {**characteristics, "valuesList": values_list}
+            if characteristics.get("maxLimit") is not None:
+                # A MemberList's maxLimit is its longest value: all members.
+                characteristics["maxLimit"] = max(characteristics["maxLimit"], len(values_list))
+            variable = replace(variable, characteristics=characteristics)
+        variables.append(variable)
+    return replace(spec, variables=tuple(variables))

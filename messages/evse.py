@@ -63,6 +63,13 @@ class EvseStatus(Msg):
     faults: list[str] = []
 
 
+class StationTransactionsChanged(Msg):
+    """Whether some EVSE of the station runs a transaction (J01.FR.20: with the station-tier
+    AlignedDataCtrlr.SendDuringIdle every EVSE then holds back its clock-aligned values)."""
+
+    any_transaction: bool
+
+
 class ClockSynchronized(Msg):
     """The station clock's offset to the system clock changed (B01.FR.06): stamp with it."""
 
@@ -193,6 +200,12 @@ class SetEvState(Msg):
 class SetFault(Msg):
     active: bool
     code: str
+
+
+class SetParkingBay(Msg):
+    """A vehicle enters (``occupied``) or leaves the parking bay (EVSEs with a bay sensor)."""
+
+    occupied: bool
 
 
 class OperatorResult(Msg):

@@ -64,6 +64,9 @@ class CsmsSection(_Section):
 class EvsesSection(_Section):
     count: int = Field(2, ge=1, le=MAX_EVSES)
     connectors_per_evse: int = Field(1, ge=1, le=4)
+    # Every simulated EVSE has a parking-bay sensor (TxStartPoint/TxStopPoint
+    # ParkingBayOccupancy, E01.FR.01, E06.FR.01); the control API's /parking drives it.
+    parking_bay_sensor: bool = False
 
 
 class OcppSection(BaseModel):

@@ -21,9 +21,10 @@ from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
 from blocks.transactions import Transactions
 from station.config import StationConfig
-from messages.evse import ClockSynchronized, EvseSettingsChanged
+from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
-from station.evse_core import SETTINGS_KEYS, SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
+from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS,
+                               SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.session import StationSession, iso
@@ -133,10 +134,16 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
+    station_busy = [False]
+
     def transactions_changed() -> None:
         if reservations is not None:
             reservations.refresh()
         reset.transactions_changed()
+        if bool(transactions.ongoing) != station_busy[0]:
+            station_busy[0] = bool(transactions.ongoing)                  # J01.FR.20
+            session.send_to_actor(("evses", None), StationTransactionsChanged(
+                any_transaction=station_busy[0]))
 
     transactions.on_changed = transactions_changed
     for requested in ("MeterValues", "TransactionEvent"):
@@ -169,6 +176,15 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
             queue.set_queue_all_messages(value.lower() == "true")
 
     provisioning.on_variable_set(on_variable_set)
+
+    def on_evse_variable_set(component: str, variable: str, instance: str | None, evse_id: int,
+                             value: str) -> None:
+        key = f"{component}.{variable}"
+        if key in EVSE_TIER_KEYS and instance is None:                    # J01.FR.19
+            session.send_to_actor(("evse", evse_id), EvseSettingsChanged(
+                settings={EVSE_TIER_PREFIX + key: value}))
+
+    provisioning.on_evse_variable_set(on_evse_variable_set)
     # ClockCtrlr.DateTime is required and read-only: the station's current time when read.
     dm.provide("ClockCtrlr", "DateTime", lambda: iso(clock.now()))
 

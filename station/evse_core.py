@@ -64,7 +64,11 @@ TransactionEvent ChargingRateChanged (SC.02 item 4, K11.FR.04; every change is r
 SC.03 allows). The charging profiles themselves live in the CsmsSession
 (``blocks/smart_charging.py``).
 
-Not here yet: signed meter values, EVSE-tier AlignedDataCtrlr.SendDuringIdle.
+EVSE-tier variables (:data:`EVSE_TIER_KEYS`, e.g. AlignedDataCtrlr.SendDuringIdle of this EVSE,
+J01.FR.19) come in the same values, keyed with :data:`EVSE_TIER_PREFIX`; they replace the
+station-tier value for this EVSE.
+
+Not here yet: signed meter values.
 """
 from __future__ import annotations
 
@@ -105,6 +109,10 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "AlignedDataCtrlr.SendDuringIdle", "AlignedDataCtrlr.TxEndedMeasurands",
     "AlignedDataCtrlr.TxEndedInterval",
 )
+# Device-model variables the EVSE reads on its own tier (component with evse.id = this EVSE,
+# Actual); in the values they are keyed EVSE_TIER_PREFIX + "Component.Variable".
+EVSE_TIER_KEYS: tuple[str, ...] = ("AlignedDataCtrlr.SendDuringIdle",)    # J01.FR.19
+EVSE_TIER_PREFIX = "evse:"
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -112,6 +120,10 @@ SETTINGS_KEYS: tuple[str, ...] = (
 def _bool(value: str | None, default: bool) -> bool:
     folded = (value or "").strip().lower()
     return True if folded == "true" else False if folded == "false" else default
+
+
+def _optional_bool(value: str | None) -> bool | None:
+    return _bool(value, False) if (value or "").strip().lower() in ("true", "false") else None
 
 
 def _number(value: str | None, default: float | None) -> float | None:
@@ -136,6 +148,11 @@ def _points(value: str | None, default: str) -> frozenset[str]:
         return parse_tx_points(default)
 
 
+def _known(key: str) -> bool:
+    return key in SETTINGS_KEYS or key.removeprefix(EVSE_TIER_PREFIX) in EVSE_TIER_KEYS \
+        and key.startswith(EVSE_TIER_PREFIX)
+
+
 @dataclass(frozen=True)
 class EvseSettings:
     """The device-model values one EVSE works with; defaults are component_config's."""
@@ -149,6 +166,8 @@ class EvseSettings:
     ev_connection_timeout_s: float = 120.0
     authorize_remote_start: bool = False
     metering: MeteringConfig = MeteringConfig()
+    # AlignedDataCtrlr.SendDuringIdle of this EVSE's tier; None: the station's applies.
+    evse_send_during_idle: bool | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> "EvseSettings":
@@ -171,6 +190,8 @@ class EvseSettings:
             authorize_remote_start=_bool(get("AuthCtrlr.AuthorizeRemoteStart"),
                                          d.authorize_remote_start),
             metering=MeteringConfig.from_lookup(lambda c, v: get(f"{c}.{v}")),
+            evse_send_during_idle=_optional_bool(
+                get(EVSE_TIER_PREFIX + "AlignedDataCtrlr.SendDuringIdle")),
         )
 
 
@@ -257,19 +278,22 @@ class EvseCore:
         availability: operational statuses loaded from AVAILABILITY.
         id_generator: new transactionIds (E01.FR.08); default random UUIDs.
         hardware: the driver; default a simulated 32 A, 3-phase AC EVSE.
+        parking_sensor: the default simulated EVSE has a parking-bay sensor.
     """
 
     def __init__(self, evse_id: int, connectors: int, values: Mapping[str, str | None],
                  availability: EvseState, *,
                  id_generator: Callable[[], str] = new_transaction_id,
-                 hardware: SimulatedEvseHardware | None = None) -> None:
+                 hardware: SimulatedEvseHardware | None = None,
+                 parking_sensor: bool = False) -> None:
         self.evse_id = evse_id
-        self._values = {k: v for k, v in values.items() if k in SETTINGS_KEYS}
+        self._values = {k: v for k, v in values.items() if _known(k)}
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
                                                     max_current_a=SIMULATED_MAX_CURRENT_A,
-                                                    phases=SIMULATED_PHASES)
+                                                    phases=SIMULATED_PHASES,
+                                                    has_parking_sensor=parking_sensor)
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
@@ -287,6 +311,7 @@ class EvseCore:
         self._held = False                           # kept free for unspecified reservations
         # Limits each EnergySink imposes: sink id (this EVSE's, or 0) -> (A, W, phases).
         self._sink_limits: dict[int, tuple[float | None, float | None, int | None]] = {}
+        self._station_busy = False                   # another EVSE runs a transaction
         self._now: datetime | None = None
         self._t = 0.0
         self._dirty = False
@@ -316,7 +341,8 @@ class EvseCore:
         if saved is not None:
             self._restore(saved, fresh_boot, boot_reason)
         self._idle = IdleMeter(self.evse_id, self.settings.metering, self._t,
-                               phases=self.hw.info.phases)
+                               phases=self.hw.info.phases,
+                               evse_send_during_idle=self.settings.evse_send_during_idle)
         self._sync_ev(self.hw.state(self._t).ev_state)    # what the hardware shows now
         # An idle new EVSE has nothing worth a write (128 of them boot at once); a power loss
         # changed the hardware (disabled, no limit) even when no event says so.
@@ -338,9 +364,10 @@ class EvseCore:
         self._held = bool(saved.get("held", False))
         if self.tx.active:
             started = parse_ocpp_time(self.tx.snapshot()["started_at"]).timestamp()
-            self._meter = TransactionMeter(self.settings.metering, started_at=started,
-                                           phases=self.hw.info.phases, now=self._t,
-                                           restored=self._collected)
+            self._meter = TransactionMeter(
+                self.settings.metering, started_at=started, phases=self.hw.info.phases,
+                now=self._t, restored=self._collected,
+                evse_send_during_idle=self.settings.evse_send_during_idle)
         if fresh_boot:
             # The station lost power: a running transaction ends with PowerLoss, an
             # authorization without one is gone (E07.FR.06, E06.FR.16).
@@ -404,6 +431,11 @@ class EvseCore:
         if active:
             return self._physical(now, lambda: self.hw.raise_fault(code, self._t))
         return self._physical(now, lambda: self.hw.clear_fault(code, self._t))
+
+    def set_parking_bay(self, now: datetime, occupied: bool) -> Outcome:
+        """A vehicle enters or leaves the parking bay (E01.FR.01 EVDetected, E06.FR.01
+        EVDeparted); refused without a bay sensor."""
+        return self._physical(now, lambda: (self.hw.park if occupied else self.hw.leave)(self._t))
 
     def present_token(self, now: datetime, id_token: dict) -> Outcome:
         """A card is presented at this EVSE.
@@ -621,6 +653,14 @@ class EvseCore:
         self._step(now)
         return self._finish()
 
+    def station_transactions(self, now: datetime, any_transaction: bool) -> list[Intent]:
+        """StationTransactionsChanged: whether some EVSE of the station runs a transaction
+        (the station-tier SendDuringIdle then holds back this EVSE's idle values, J01.FR.20)."""
+        self._set_now(now)
+        self._station_busy = any_transaction
+        self._step(now)
+        return self._finish()
+
     def held_for_reservations(self, now: datetime, held: bool) -> list[Intent]:
         """EvseHeldForReservations: show Reserved while held (H01.FR.20/24)."""
         self._set_now(now)
@@ -648,14 +688,16 @@ class EvseCore:
         start/stop points apply from the next input on (block E), new intervals from the next
         sample (block J)."""
         self._set_now(now)
-        self._values.update({k: v for k, v in values.items() if k in SETTINGS_KEYS})
+        self._values.update({k: v for k, v in values.items() if _known(k)})
         self.settings = EvseSettings.from_values(self._values)
         self._configure_tx()
         metering = self.settings.metering
         if self._meter is not None:
-            self._meter.reconfigure(metering, self._t)
+            self._meter.reconfigure(metering, self._t,
+                                    evse_send_during_idle=self.settings.evse_send_during_idle)
         if self._idle is not None:
-            self._idle.reconfigure(metering, self._t)
+            self._idle.reconfigure(metering, self._t,
+                                   evse_send_during_idle=self.settings.evse_send_during_idle)
         self._step(now)
         return self._finish()
 
@@ -790,6 +832,10 @@ class EvseCore:
         if tx.energy_allowed != state.enabled:
             (self.hw.enable if tx.energy_allowed else self.hw.disable)(t)
             changed = True
+            if tx.energy_allowed and state.ev_state == hw.EvState.CONNECTED:
+                # The EVSE now offers energy to an EV that does not ask for it: SuspendedEV
+                # (E01.FR.19 / §3.16 "EVSE offering energy but EV not taking it", TC_E_38).
+                self._emit(tx.power_path_closed(self._now))
         if not tx.energy_allowed and tx.charging_state == "SuspendedEV":
             # Deauthorized while the EV sat in SuspendedEV: the offer ended without a relay
             # event (it was open already); block E wants power_path_opened for that.
@@ -822,15 +868,21 @@ class EvseCore:
         if meter is not None and tx.active and due is not None and t >= due:
             tick = meter.poll(t, reading)
             if tick.periodic is not None:                                     # J02.FR.11
-                self._emit(tx.report(now, "MeterValuePeriodic", meter_values=[tick.periodic]))
+                # As for the clock values below: the event is the sample (TC_J_09 post
+                # scenario: timestamps TxUpdatedInterval apart).
+                at = parse_ocpp_time(tick.periodic["timestamp"])
+                self._emit(tx.report(at, "MeterValuePeriodic", meter_values=[tick.periodic]))
             if tick.clock is not None:                                        # J01.FR.22
-                self._emit(tx.report(now, "MeterValueClock", meter_values=[tick.clock]))
+                # The event is the clock-aligned sample: it occurred on the grid, not when
+                # the tick noticed it (TC_J_02 post scenario: timestamps AlignedDataInterval
+                # apart).
+                at = parse_ocpp_time(tick.clock["timestamp"])
+                self._emit(tx.report(at, "MeterValueClock", meter_values=[tick.clock]))
             if tick.collected:
                 self._collect(tick.collected)
         if self._idle is not None and idle_due is not None and t >= idle_due:
-            # Other EVSEs' transactions are not known here: J01.FR.20 is judged by this EVSE.
-            payload = self._idle.poll(t, reading, own_transaction=tx.active,
-                                      any_transaction=tx.active)
+            payload = self._idle.poll(t, reading, own_transaction=tx.active,     # J01.FR.20
+                                      any_transaction=tx.active or self._station_busy)
             if payload is not None:
                 self._sends.append(SendMeterValues(payload))                  # J01.FR.14
 
@@ -934,8 +986,9 @@ class EvseCore:
         """block E's ``sample_meter`` port: begin and end the transaction's meter."""
         reading = self._reading()
         if event_type == STARTED:                                     # E01.FR.09
-            self._meter = TransactionMeter(self.settings.metering, started_at=self._t,
-                                           phases=self.hw.info.phases)
+            self._meter = TransactionMeter(
+                self.settings.metering, started_at=self._t, phases=self.hw.info.phases,
+                evse_send_during_idle=self.settings.evse_send_during_idle)
             started = self._meter.begin(self._t, reading)
             begin = self._meter.begin_value
             self._collected = [begin] if begin is not None else []

@@ -128,10 +128,16 @@ class EvseRepository:
 # attribute type Actual (VARIABLE_ATTRIBUTE_TYPE 0), as DeviceModel.get reads by default.
 # Names are ASCII, so SQLite's lower() folds them like str.casefold.
 _SELECT_VARIABLES = (
-    "SELECT c.NAME, v.NAME, a.VALUE FROM VARIABLE_ATTRIBUTE a "
+    "SELECT c.EVSE_ID, c.NAME, v.NAME, a.VALUE FROM VARIABLE_ATTRIBUTE a "
     "JOIN VARIABLE v ON a.VARIABLE_ID = v.ID JOIN COMPONENT c ON v.COMPONENT_ID = c.ID "
     "WHERE a.TYPE_ID = 0 AND c.INSTANCE IS NULL AND c.EVSE_ID IS NULL AND c.CONNECTOR_ID IS NULL "
     "AND v.INSTANCE IS NULL AND lower(c.NAME) IN ({components})")
+# The same on an EVSE's tier (J01.FR.19: AlignedDataCtrlr.SendDuringIdle per EVSE).
+_SELECT_EVSE_VARIABLES = (
+    "SELECT c.EVSE_ID, c.NAME, v.NAME, a.VALUE FROM VARIABLE_ATTRIBUTE a "
+    "JOIN VARIABLE v ON a.VARIABLE_ID = v.ID JOIN COMPONENT c ON v.COMPONENT_ID = c.ID "
+    "WHERE a.TYPE_ID = 0 AND c.INSTANCE IS NULL AND c.EVSE_ID IS NOT NULL "
+    "AND c.CONNECTOR_ID IS NULL AND v.INSTANCE IS NULL AND lower(c.NAME) IN ({components})")
 # The whole device model of 128 EVSEs is about 50 pages; a small cache bounds what the scan
 # (there are no indexes) leaves behind in the 128 processes that read it once.
 _READ_CACHE_PAGES = 16
@@ -150,6 +156,21 @@ def read_device_model(path: str | os.PathLike, keys: Iterable[str]) -> dict[str,
         path: the device-model database file.
         keys: ``"Component.Variable"`` names.
     """
+    return _read_variables(path, keys, _SELECT_VARIABLES).get(None, {})
+
+
+def read_evse_tier(path: str | os.PathLike, keys: Iterable[str],
+                   prefix: str = "") -> dict[int, dict[str, str | None]]:
+    """Like :func:`read_device_model` for components of an EVSE's tier (evse.id set, no
+    connector): ``{evse_id: {prefix + key: value}}``, for the EVSEs that have such a variable.
+    """
+    found = _read_variables(path, keys, _SELECT_EVSE_VARIABLES)
+    return {evse_id: {prefix + key: value for key, value in values.items()}
+            for evse_id, values in found.items() if evse_id is not None}
+
+
+def _read_variables(path: str | os.PathLike, keys: Iterable[str],
+                    select: str) -> dict[int | None, dict[str, str | None]]:
     wanted: dict[tuple[str, str], str] = {}
     for key in keys:
         component, _, variable = key.partition(".")
@@ -157,7 +178,7 @@ def read_device_model(path: str | os.PathLike, keys: Iterable[str]) -> dict[str,
     if not wanted or not os.path.exists(path):
         return {}
     components = sorted({component for component, _ in wanted})
-    query = _SELECT_VARIABLES.format(components=", ".join("?" * len(components)))
+    query = select.format(components=", ".join("?" * len(components)))
     try:
         # mode=ro: this process never writes the device model (single writer: CsmsSession).
         connection = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True,
@@ -171,9 +192,9 @@ def read_device_model(path: str | os.PathLike, keys: Iterable[str]) -> dict[str,
         return {}
     finally:
         connection.close()
-    found: dict[str, str | None] = {}
-    for component, variable, value in rows:
+    found: dict[int | None, dict[str, str | None]] = {}
+    for evse_id, component, variable, value in rows:
         key = wanted.get(((component or "").casefold(), (variable or "").casefold()))
         if key is not None:
-            found[key] = value
+            found.setdefault(evse_id, {})[key] = value
     return found

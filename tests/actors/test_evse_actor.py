@@ -182,9 +182,10 @@ class TestFuncSession:
         rig.operator(PlugOut())
         assert rig.summary() == [
             ("Started", 0, "Authorized", "EVConnected", None),
-            ("Updated", 1, "ChargingStateChanged", "Charging", None),
-            ("Updated", 2, "MeterValuePeriodic", None, None),
-            ("Ended", 3, "StopAuthorized", "EVConnected", "Local"),
+            ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None),   # offered (TC_E_38)
+            ("Updated", 2, "ChargingStateChanged", "Charging", None),
+            ("Updated", 3, "MeterValuePeriodic", None, None),
+            ("Ended", 4, "StopAuthorized", "EVConnected", "Local"),
         ]
         records = rig.records()
         assert records.authorizations == 1
@@ -211,7 +212,7 @@ class TestFuncSession:
                        UnlockAnswered).status == "OngoingAuthorizedTransaction"  # F05.FR.02
         stop = rig.ask(RemoteStop(correlation_id="s1", transaction_id=tx_id), RemoteStopAnswered)
         assert stop.status == "Accepted"
-        assert rig.summary()[-1] == ("Ended", 2, "RemoteStop", "EVConnected", "Remote")
+        assert rig.summary()[-1] == ("Ended", 3, "RemoteStop", "EVConnected", "Remote")
 
     def test_trigger_meter_values(self, asys, config, clock):
         rig = Rig(asys, config, clock)
@@ -268,8 +269,8 @@ class TestFuncRestart:
         rig = Rig(asys, config, clock)
         rig.operator(PlugIn(connector_id=1))
         rig.operator(PresentToken(id_token="CARD-1"))
-        assert len(rig.records().events) == 1
+        assert len(rig.records().events) == 2                 # Started, SuspendedEV
         rig.kill()
         again = Rig(asys, config, clock, restarted=False, session=rig.session)
-        assert again.summary()[-1] == ("Ended", 1, "AbnormalCondition", None, "PowerLoss")
+        assert again.summary()[-1] == ("Ended", 2, "AbnormalCondition", None, "PowerLoss")
         assert again.status().connectors == {1: "Occupied"}                 # still plugged

@@ -104,20 +104,12 @@ _request_ids = itertools.count(7001)
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
+def station(csms, start_station):
     """The station of the Booted-state cases, Accepted and past its boot reports."""
-    process = StationProcess(tmp_path_factory.mktemp("octt-b"), csms.url_base, free_port(),
-                             identity=IDENTITY)
-    process.start()
-    try:
-        csms.wait_connected(IDENTITY, timeout=60)
-        boot = wait_for_record(csms, "BootNotification", IDENTITY, timeout=30)
-        wait_answered(csms, IDENTITY, boot.message_id)
-        # Part 6 §2.1, general precondition of every CS case.
-        configure(csms, IDENTITY, "AuthCtrlr", "LocalPreAuthorize", "false")
-        yield process
-    finally:
-        process.kill()
+    process = start_station(IDENTITY)
+    # Part 6 §2.1, general precondition of every CS case.
+    configure(csms, IDENTITY, "AuthCtrlr", "LocalPreAuthorize", "false")
+    return process
 
 
 # --------------------------------------------------------------------------------------------

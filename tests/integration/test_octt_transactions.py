@@ -20,8 +20,9 @@ from datetime import datetime
 import pytest
 
 from simulators.csms import CsmsServer
+from station.evse_core import SETTINGS_KEYS
 
-from tests.integration.station_process import StationProcess
+from tests.integration.octt import evses_told
 from tests.integration.test_station import api_port, http
 
 pytestmark = pytest.mark.integration
@@ -43,20 +44,11 @@ _remote_start_ids = itertools.count(501)
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("octt-e"), csms.url_base, free_port(),
-                             identity=IDENTITY)
-    process.start()
-    try:
-        csms.wait_connected(IDENTITY, timeout=60)
-        for evse_id, connector_id in CONNECTORS:
-            csms.wait_for("StatusNotification", identity=IDENTITY, timeout=60,
-                          predicate=lambda p, e=evse_id: p["evseId"] == e)
-        # Part 6 §2.1, general precondition of every CS case.
-        configure(csms, "AuthCtrlr", "LocalPreAuthorize", "false")
-        yield process
-    finally:
-        process.kill()
+def station(csms, start_station):
+    process = start_station(IDENTITY)
+    # Part 6 §2.1, general precondition of every CS case.
+    configure(csms, "AuthCtrlr", "LocalPreAuthorize", "false")
+    return process
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +93,8 @@ def configure(csms: CsmsServer, component: str, variable: str, value: str) -> No
         "attributeValue": value}]})["setVariableResult"][0]
     assert result["attributeStatus"] == "Accepted", \
         f"configuration state {component}.{variable}={value} not applied: {result}"
+    if f"{component}.{variable}" in SETTINGS_KEYS:
+        evses_told(csms, IDENTITY)
 
 
 def post(url: str, body: dict | None = None) -> None:
@@ -174,13 +168,18 @@ def authorize_locally(csms: CsmsServer, evse: str) -> None:
     assert request["idToken"] == ID_TOKEN
 
 
-def energy_transfer_started(csms: CsmsServer, evse: str) -> dict:
-    """Reusable state EnergyTransferStarted: the EV starts charging; returns the event."""
+def ev_state_reported(csms: CsmsServer, evse: str, ev_state: str, charging_state: str) -> dict:
+    """The EV changes ``ev_state``; the ChargingStateChanged event it causes."""
     mark = csms.mark()
-    post(f"{evse}/ev", {"state": "charging"})
-    event = wait_tx(csms, mark, chargingState="Charging")
+    post(f"{evse}/ev", {"state": ev_state})
+    event = wait_tx(csms, mark, chargingState=charging_state)
     assert event["triggerReason"] == "ChargingStateChanged"
     return event
+
+
+def energy_transfer_started(csms: CsmsServer, evse: str) -> dict:
+    """Reusable state EnergyTransferStarted: the EV starts charging; returns the event."""
+    return ev_state_reported(csms, evse, "charging", "Charging")
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,6 +295,340 @@ def test_tc_e_20_stop_point_ev_disconnected(csms, station, evse, idle):
     assert_seq_continuous(csms, ended["transactionInfo"]["transactionId"])
 
 
+@pytest.fixture
+def settings(csms):
+    """``settings(component, variable, value)``: a Configuration State restored after the case
+    to the value it had before."""
+    restore: list[tuple[str, str, str]] = []
+
+    def apply(component: str, variable: str, value: str) -> None:
+        result = csms.call(IDENTITY, "GetVariables", {"getVariableData": [{
+            "component": {"name": component}, "variable": {"name": variable}}]})
+        restore.append((component, variable, result["getVariableResult"][0]["attributeValue"]))
+        configure(csms, component, variable, value)
+    yield apply
+    for component, variable, value in reversed(restore):
+        configure(csms, component, variable, value)
+
+
+def present_token(evse: str) -> None:
+    post(f"{evse}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+
+
+def energy_transfer_started_state(csms: CsmsServer, evse: str) -> str:
+    """Reusable state EnergyTransferStarted from idle (card, cable, EV charges); returns the
+    transactionId."""
+    authorize_locally(csms, evse)
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    return energy_transfer_started(csms, evse)["transactionInfo"]["transactionId"]
+
+
+def energy_transfer_suspended(csms: CsmsServer, evse: str) -> dict:
+    """Reusable state EnergyTransferSuspended: the EV stops taking energy (SuspendedEV)."""
+    return ev_state_reported(csms, evse, "suspended", "SuspendedEV")
+
+
+def assert_available_reported(csms: CsmsServer, after: int) -> None:
+    """Tool validation "StatusNotificationRequest connectorStatus Available / NotifyEventRequest
+    Delta Available Connector AvailabilityState"."""
+    status = wait_connector_status(csms, after, "Available")
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, after, "Available")
+
+
+def test_tc_e_04_local_start_authorization_first(csms, station, evse, idle):
+    """TC_E_04_CS: Local start transaction - Authorization first - Success (E03.FR.01, .06,
+    .12, E01.FR.16): Authorized (local), then EnergyTransferStarted."""
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["idToken"] == ID_TOKEN                                          # E03.FR.01
+    assert started["evse"] == {"id": EVSE_ID, "connectorId": CONNECTOR_ID}         # E01.FR.16
+    charging = energy_transfer_started(csms, evse)
+    assert_seq_continuous(csms, charging["transactionInfo"]["transactionId"])
+
+
+def test_tc_e_10_start_point_authorized_local(csms, station, evse, idle):
+    """TC_E_10_CS: Start transaction options - Authorized - Local (E01.FR.03): the card alone
+    starts the transaction."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    mark = csms.mark()
+    present_token(evse)
+    authorize = csms.wait_for("Authorize", identity=IDENTITY, after=mark, timeout=10)
+    assert authorize["idToken"] == ID_TOKEN                                         # step 1
+    started = wait_tx(csms, mark, eventType="Started")                             # step 3
+    assert started["triggerReason"] == "Authorized"
+    assert started["idToken"] == ID_TOKEN
+    present_token(evse)                       # clean-up: the same card ends the authorization
+    wait_tx(csms, mark, eventType="Ended")
+
+
+def test_tc_e_13_start_point_authorized_remote(csms, station, evse, idle):
+    """TC_E_13_CS: Start transaction options - Authorized - Remote (E01.FR.03, F01.FR.19,
+    F01.FR.25)."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    mark = csms.mark()
+    remote_start_id, _ = remote_start(csms)                                        # step 2
+    started = wait_tx(csms, mark, eventType="Started")                             # step 5
+    assert started["triggerReason"] == "RemoteStart"
+    assert started["idToken"] == ID_TOKEN
+    assert started["transactionInfo"]["remoteStartId"] == remote_start_id
+    assert csms.call(IDENTITY, "RequestStopTransaction", {
+        "transactionId": started["transactionInfo"]["transactionId"]}) == {"status": "Accepted"}
+    wait_tx(csms, mark, eventType="Ended")
+
+
+EV_CONNECTION_TIMEOUT = 2                       # <Configured ev_connection_timeout>
+
+
+def test_tc_e_05_authorization_first_cable_plugin_timeout(csms, station, evse, idle, settings):
+    """TC_E_05_CS: Local start transaction - Authorization first - Cable plugin timeout
+    (E03.FR.05, C01.FR.26). TxStartPoint Authorized, so the transaction started and the timeout
+    ends it: EVConnectTimeout, Ended, stoppedReason Timeout (TxStopPoint contains Authorized);
+    then the EVSE is ready for the next session."""
+    settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)  # step 1
+    assert ended["triggerReason"] == "EVConnectTimeout"
+    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+    authorize_locally(csms, evse)                                                  # step 3
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    energy_transfer_started(csms, evse)                                            # step 4
+
+
+def test_tc_e_39_stop_deauthorized_timeout(csms, station, evse, idle, settings):
+    """TC_E_39_CS: Stop transaction options - Deauthorized - timeout (E06.FR.04): after the
+    EVConnectionTimeOut the authorization is gone; a cable plugged in later may be reported
+    (CablePluggedIn) but must not charge."""
+    settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    configure(csms, "TxCtrlr", "TxStopPoint", "Authorized")
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)  # step 1
+    assert ended["triggerReason"] == "EVConnectTimeout"
+    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    post(f"{evse}/ev", {"state": "charging"})
+    time.sleep(1.5)
+    for event in [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+                  if r.seq > mark]:                                                # step 3
+        assert event["triggerReason"] == "CablePluggedIn"
+        assert event["transactionInfo"].get("chargingState") != "Charging"
+    view = http("GET", evse)[1]
+    assert view["transaction"] is None or view["transaction"]["power_w"] == 0
+
+
+def test_tc_e_06_local_stop_transaction(csms, station, evse, idle):
+    """TC_E_06_CS: Local Stop Transaction - Accepted (E06, E07): StopAuthorized (local),
+    EVConnectedPostSession, EVDisconnect."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    present_token(evse)                                          # StopAuthorized (local)
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["idToken"] == ID_TOKEN                                            # E07.FR.02
+    mark = csms.mark()
+    post(f"{evse}/plug-out")                                     # EVDisconnect
+    assert_available_reported(csms, mark)
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_07_stop_point_power_path_closed_local(csms, station, evse, idle):
+    """TC_E_07_CS: Stop transaction options - PowerPathClosed - Local stop (E06.FR.06)."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "PowerPathClosed")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    present_token(evse)
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_08_stop_point_energy_transfer_stop_authorized(csms, station, evse, idle):
+    """TC_E_08_CS: Stop transaction options - EnergyTransfer stopped - StopAuthorized
+    (E06.FR.07): the card stops the energy, and that ends the transaction, stoppedReason
+    Local (what began the stop)."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "EnergyTransfer")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    present_token(evse)
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_22_stop_point_energy_transfer_suspended_ev(csms, station, evse, idle):
+    """TC_E_22_CS: Stop transaction options - EnergyTransfer stopped - SuspendedEV (E06.FR.07):
+    the EV stops taking energy; ChargingStateChanged, stoppedReason StoppedByEV, Ended.
+
+    The tool validation is ambiguous about the chargingState of the Ended event ("EVConnected
+    + OR SuspendedEV"); the station reports the state the EV is in, SuspendedEV."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "EnergyTransfer")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/ev", {"state": "suspended"})
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "ChargingStateChanged"
+    assert ended["transactionInfo"]["chargingState"] in ("EVConnected", "SuspendedEV")
+    assert ended["transactionInfo"]["stoppedReason"] == "StoppedByEV"
+    assert_seq_continuous(csms, transaction_id)
+
+
+@pytest.mark.parametrize("stop_point", ["PowerPathClosed", "Authorized"],
+                         ids=["TC_E_35_CS", "TC_E_21_CS"])
+def test_tc_e_35_e_21_remote_stop(csms, station, evse, idle, stop_point):
+    """TC_E_35_CS (TxStopPoint PowerPathClosed) and TC_E_21_CS (Authorized): Stop transaction
+    options - Remote stop (F03.FR.03): Accepted, Ended RemoteStop / Remote."""
+    configure(csms, "TxCtrlr", "TxStopPoint", stop_point)
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "RequestStopTransaction", {"transactionId": transaction_id}) \
+        == {"status": "Accepted"}                                                  # step 2
+    ended = wait_tx(csms, mark, eventType="Ended")                                 # step 3
+    assert ended["triggerReason"] == "RemoteStop"
+    assert ended["transactionInfo"]["stoppedReason"] == "Remote"
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_37_stop_point_power_path_closed_ev_side_disconnect(csms, station, evse, idle):
+    """TC_E_37_CS: Stop transaction options - PowerPathClosed - EV side disconnect (E06.FR.06,
+    E09): from EnergyTransferSuspended, the EV side of the cable is pulled: Ended
+    EVCommunicationLost, Idle, EVDisconnected."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "PowerPathClosed")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    energy_transfer_suspended(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-out")
+    ended = wait_tx(csms, mark, eventType="Ended")
+    assert ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    assert ended["transactionInfo"]["stoppedReason"] in ("EVDisconnected", "StoppedByEV")
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_14_stop_point_ev_disconnected_station_side(csms, station, evse, idle):
+    """TC_E_14_CS: Stop transaction options - EVDisconnected - Charging Station side
+    (E06.FR.02): from EVConnectedPostSession (the card stopped the authorization, which is no
+    stop point here) the cable is pulled: Available, then Ended EVCommunicationLost / Idle,
+    stoppedReason Local (what began the stop)."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "EVConnected")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    present_token(evse)
+    updated = wait_tx(csms, mark, triggerReason="StopAuthorized")
+    assert updated["eventType"] == "Updated"
+    wait_tx(csms, mark, chargingState="EVConnected")             # EVConnectedPostSession
+    mark = csms.mark()
+    post(f"{evse}/plug-out")
+    assert_available_reported(csms, mark)                                          # step 1
+    ended = wait_tx(csms, mark, eventType="Ended")                                 # step 3
+    assert ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    assert ended["transactionInfo"].get("stoppedReason", "Local") in ("Local", "EVDisconnected")
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_17_stop_deauthorized_ev_side_disconnect(csms, station, evse, idle, settings):
+    """TC_E_17_CS: Stop transaction options - Deauthorized - EV side disconnect (E06.FR.04,
+    E09.FR.01/03): TxStopPoint Authorized, StopTxOnEVSideDisconnect true (ReadOnly),
+    UnlockOnEVSideDisconnect false: Ended EVCommunicationLost / Idle / EVDisconnected; the
+    cable stays locked until the card is presented, then the connector is Available."""
+    configure(csms, "TxCtrlr", "TxStopPoint", "Authorized")
+    settings("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "false")
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-out")                                     # EV side only: still locked
+    ended = wait_tx(csms, mark, eventType="Ended")                                 # step 1
+    assert ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert http("GET", evse)[1]["connectors"][0]["status"] == "Occupied"           # E09.FR.03
+    mark = csms.mark()
+    present_token(evse)
+    post(f"{evse}/plug-out")                                     # station side
+    assert_available_reported(csms, mark)                                          # step 3
+    assert_seq_continuous(csms, transaction_id)
+
+
+@pytest.mark.parametrize("unlock", ["true", "false"], ids=["TC_E_24_CS", "TC_E_25_CS"])
+def test_tc_e_24_e_25_ev_side_disconnect_deauthorizes(csms, station, evse, idle, settings,
+                                                      unlock):
+    """TC_E_24_CS (UnlockOnEVSideDisconnect true: E09.FR.02, the cable comes free at once) and
+    TC_E_25_CS (false: E09.FR.03, the card releases it): Disconnect cable on EV-side -
+    Deauthorize transaction, from EnergyTransferSuspended."""
+    settings("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", unlock)
+    transaction_id = energy_transfer_started_state(csms, evse)
+    energy_transfer_suspended(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-out")                                     # EV side
+    event = wait_tx(csms, mark, triggerReason="EVCommunicationLost")               # step 1
+    assert event["transactionInfo"]["chargingState"] == "Idle"
+    if unlock == "false":
+        assert http("GET", evse)[1]["connectors"][0]["status"] == "Occupied"
+        present_token(evse)
+        post(f"{evse}/plug-out")                                 # station side
+    assert_available_reported(csms, mark)                                          # step 3
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_e_38_local_start_ev_not_ready(csms, station, evse, idle):
+    """TC_E_38_CS: Local start transaction - EV not ready (E01.FR.19): authorized, the cable is
+    connected, the EV does not take energy: ChargingStateChanged SuspendedEV."""
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+    event = wait_tx(csms, mark, chargingState="SuspendedEV")                       # step 2
+    assert event["triggerReason"] in ("ChargingStateChanged", "CablePluggedIn")
+    if event["eventType"] != "Started":
+        assert event["triggerReason"] == "ChargingStateChanged"
+
+
+# --------------------------------------------------------------------------------------------
+# E14: GetTransactionStatus (the cases without queued messages; with: test_octt_offline.py)
+# --------------------------------------------------------------------------------------------
+
+
+def test_tc_e_28_transaction_status_unknown_id(csms, station, idle):
+    """TC_E_28_CS: Check Transaction status - TransactionId unknown (E14.FR.01, .02):
+    ongoingIndicator false, messagesInQueue false."""
+    assert csms.call(IDENTITY, "GetTransactionStatus", {
+        "transactionId": "00000000-0000-4000-8000-00000000dead"}) == {
+        "ongoingIndicator": False, "messagesInQueue": False}
+
+
+def test_tc_e_30_transaction_status_ongoing_no_queue(csms, station, evse, idle):
+    """TC_E_30_CS: Transaction with id ongoing - without message in queue (E14.FR.02, .04,
+    .06)."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    assert csms.call(IDENTITY, "GetTransactionStatus", {"transactionId": transaction_id}) == {
+        "ongoingIndicator": True, "messagesInQueue": False}
+
+
+def test_tc_e_32_transaction_status_ended_no_queue(csms, station, evse, idle):
+    """TC_E_32_CS: Transaction with id ended - without message in queue (E14.FR.03, .06)."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    present_token(evse)
+    wait_tx(csms, mark, eventType="Ended")
+    assert csms.call(IDENTITY, "GetTransactionStatus", {"transactionId": transaction_id}) == {
+        "ongoingIndicator": False, "messagesInQueue": False}
+
+
+def test_tc_e_34_transaction_status_without_id_no_queue(csms, station, idle):
+    """TC_E_34_CS: Without transactionId - without message in queue (E14.FR.06): no
+    ongoingIndicator, messagesInQueue false."""
+    assert csms.call(IDENTITY, "GetTransactionStatus", {}) == {"messagesInQueue": False}
+
+
 # --------------------------------------------------------------------------------------------
 # F: remote control
 # --------------------------------------------------------------------------------------------
@@ -408,6 +741,166 @@ def test_tc_f_06_unlock_without_ongoing_transaction(csms, station, evse, idle):
     assert response["status"] == "Unlocked"
 
 
+def test_tc_f_04_remote_start_first_cable_plugin_timeout(csms, station, evse, idle, settings):
+    """TC_F_04_CS: Remote start transaction - Remote start first - Cable plugin timeout
+    (F02.FR.01, E03.FR.05): TxStartPoint Authorized; no cable within EVConnectionTimeOut:
+    Ended EVConnectTimeout; then the EVSE accepts the next remote start."""
+    settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    mark = csms.mark()
+    remote_start(csms)                                           # Authorized (remote)
+    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)
+    assert ended["triggerReason"] == "EVConnectTimeout"                           # step 1
+    mark = csms.mark()
+    remote_start(csms)                                                            # step 3
+    started = wait_tx(csms, mark, eventType="Started")
+    assert csms.call(IDENTITY, "RequestStopTransaction", {
+        "transactionId": started["transactionInfo"]["transactionId"]})["status"] == "Accepted"
+
+
+def test_tc_f_07_unlock_without_cable(csms, station, idle):
+    """TC_F_07_CS: Remote unlock Connector - Without ongoing transaction - No cable connected
+    (F05.FR.04): Unlocked."""
+    assert csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID,
+                                                   "connectorId": CONNECTOR_ID}) \
+        == {"status": "Unlocked"}
+
+
+def test_tc_f_10_unlock_unknown_connector(csms, station, idle):
+    """TC_F_10_CS: Remote unlock Connector - UnknownConnector (F05.FR.03)."""
+    assert csms.call(IDENTITY, "UnlockConnector", {"evseId": EVSE_ID, "connectorId": 999}) \
+        == {"status": "UnknownConnector"}
+
+
+def test_tc_f_11_trigger_meter_values_specific_evse(csms, station, idle):
+    """TC_F_11_CS: Trigger message - MeterValues - Specific EVSE (F06.FR.02, .04, .06)."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "MeterValues",
+                                                  "evse": {"id": EVSE_ID}}) \
+        == {"status": "Accepted"}
+    sent = csms.wait_for("MeterValues", identity=IDENTITY, after=mark, timeout=10,
+                         predicate=lambda p: p["meterValue"][0]["sampledValue"][0].get(
+                             "context") == "Trigger")
+    assert sent["evseId"] == EVSE_ID
+
+
+def test_tc_f_12_trigger_meter_values_all_evses(csms, station, idle):
+    """TC_F_12_CS: Trigger message - MeterValues - All EVSE (F06.FR.11): one per EVSE."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "MeterValues"}) \
+        == {"status": "Accepted"}
+    for evse_id, _ in CONNECTORS:
+        csms.wait_for("MeterValues", identity=IDENTITY, after=mark, timeout=10,
+                      predicate=lambda p, e=evse_id: p["evseId"] == e and p["meterValue"][0][
+                          "sampledValue"][0].get("context") == "Trigger")
+
+
+def assert_triggered_transaction_event(event: dict, evse_id: int) -> None:
+    assert event.get("evse", {"id": evse_id})["id"] == evse_id
+    assert event["triggerReason"] == "Trigger"
+    assert event["transactionInfo"]["chargingState"] == "Charging"
+    assert event["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+
+
+def test_tc_f_13_trigger_transaction_event_specific_evse(csms, station, evse, idle):
+    """TC_F_13_CS: Trigger message - TransactionEvent - Specific EVSE (F06.FR.07)."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "TransactionEvent",
+                                                  "evse": {"id": EVSE_ID}}) \
+        == {"status": "Accepted"}
+    event = wait_tx(csms, mark, triggerReason="Trigger")
+    assert_triggered_transaction_event(event, EVSE_ID)
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_f_14_trigger_transaction_event_all_evses(csms, station, evse, idle):
+    """TC_F_14_CS: Trigger message - TransactionEvent - All EVSE (F06.FR.07, .11):
+    EnergyTransferStarted on every EVSE, then one triggered event per EVSE."""
+    other = evse.rsplit("/", 1)[0] + "/2"
+    energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    post(f"{other}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+    post(f"{other}/plug-in", {"connector_id": 1})
+    post(f"{other}/ev", {"state": "charging"})
+    csms.wait_for("TransactionEvent", identity=IDENTITY, after=mark, timeout=15,
+                  predicate=lambda p: p["transactionInfo"].get("chargingState") == "Charging"
+                  and csms_evse_of(csms, p) == 2)
+    try:
+        mark = csms.mark()
+        assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "TransactionEvent"}) \
+            == {"status": "Accepted"}
+        for evse_id in (1, 2):
+            event = csms.wait_for("TransactionEvent", identity=IDENTITY, after=mark, timeout=10,
+                                  predicate=lambda p, e=evse_id: p["triggerReason"] == "Trigger"
+                                  and csms_evse_of(csms, p) == e)
+            assert_triggered_transaction_event(event, evse_id)
+    finally:
+        mark = csms.mark()
+        post(f"{other}/ev", {"state": "suspended"})
+        post(f"{other}/token", {"id_token": ID_TOKEN["idToken"], "type": ID_TOKEN["type"]})
+        post(f"{other}/plug-out")
+        wait_connector_status(csms, mark, "Available", evse_id=2)
+
+
+def csms_evse_of(csms: CsmsServer, event: dict) -> int | None:
+    """The EVSE of a TransactionEvent: its evse field, else the one its Started named."""
+    if "evse" in event:
+        return event["evse"]["id"]
+    transaction_id = event["transactionInfo"]["transactionId"]
+    for earlier in transaction_events(csms, transaction_id):
+        if "evse" in earlier:
+            return earlier["evse"]["id"]
+    return None
+
+
+def test_tc_f_20_trigger_heartbeat(csms, station, idle):
+    """TC_F_20_CS: Trigger message - Heartbeat (F06.FR.04, .05)."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "Heartbeat"}) \
+        == {"status": "Accepted"}
+    csms.wait_for("Heartbeat", identity=IDENTITY, after=mark, timeout=10)
+
+
+def trigger_status(csms: CsmsServer) -> int:
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {
+        "requestedMessage": "StatusNotification",
+        "evse": {"id": EVSE_ID, "connectorId": CONNECTOR_ID}}) == {"status": "Accepted"}
+    return mark
+
+
+def test_tc_f_23_trigger_status_notification_available(csms, station, idle):
+    """TC_F_23_CS: Trigger message - StatusNotification - Specific EVSE - Available
+    (F06.FR.02, .12)."""
+    mark = trigger_status(csms)
+    assert_available_reported(csms, mark)
+
+
+def test_tc_f_24_trigger_status_notification_occupied(csms, station, evse, idle):
+    """TC_F_24_CS: Trigger message - StatusNotification - Specific EVSE - Occupied, from
+    EVConnectedPreSession."""
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)
+    mark = trigger_status(csms)
+    assert_occupied_reported(csms, mark)
+
+
+def test_tc_f_26_trigger_boot_notification_rejected(csms, station, idle):
+    """TC_F_26_CS: Trigger message - BootNotification - Rejected (F06.FR.17): already
+    Accepted."""
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "BootNotification"}) \
+        == {"status": "Rejected"}
+
+
+def test_tc_f_27_trigger_not_implemented(csms, station, idle):
+    """TC_F_27_CS: Trigger message - NotImplemented (F06.FR.08): SignCombinedCertificate."""
+    assert csms.call(IDENTITY, "TriggerMessage",
+                     {"requestedMessage": "SignCombinedCertificate"}) \
+        == {"status": "NotImplemented"}
+
+
 # --------------------------------------------------------------------------------------------
 # G: availability
 # --------------------------------------------------------------------------------------------
@@ -475,6 +968,108 @@ def test_tc_g_06_change_availability_station_to_operative(csms, station, evse, i
         status = wait_connector_status(csms, mark, "Available", evse_id=evse_id)
         assert status["connectorId"] == connector_id
     wait_availability_event(csms, mark, "Available", evse_id=None)
+
+
+def change_availability(csms: CsmsServer, status: str, evse_id: int | None = None,
+                        connector_id: int | None = None) -> str:
+    payload: dict = {"operationalStatus": status}
+    if evse_id is not None:
+        payload["evse"] = {"id": evse_id}
+        if connector_id is not None:
+            payload["evse"]["connectorId"] = connector_id
+    return csms.call(IDENTITY, "ChangeAvailability", payload)["status"]
+
+
+@pytest.fixture
+def operative_again(csms):
+    """Whatever a case made inoperative is Operative again afterwards."""
+    yield
+    for evse_id, connector_id in CONNECTORS:
+        change_availability(csms, "Operative", evse_id, connector_id)
+        change_availability(csms, "Operative", evse_id)
+    change_availability(csms, "Operative")
+
+
+def test_tc_g_07_g_08_connector_inoperative_and_back(csms, station, evse, idle,
+                                                    operative_again):
+    """TC_G_07_CS (Operative to inoperative) and TC_G_08_CS (Inoperative to operative) for a
+    connector (G03.FR.01, .02, .04, .06, .07)."""
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", EVSE_ID, CONNECTOR_ID) == "Accepted"
+    status = wait_connector_status(csms, mark, "Unavailable")                     # G_07
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Unavailable")
+    mark = csms.mark()
+    assert change_availability(csms, "Operative", EVSE_ID, CONNECTOR_ID) == "Accepted"
+    status = wait_connector_status(csms, mark, "Available")                       # G_08
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Available")
+
+
+@pytest.mark.parametrize("target", ["evse", "station", "connector"],
+                         ids=["TC_G_09_CS", "TC_G_12_CS", "TC_G_15_CS"])
+def test_tc_g_09_g_12_g_15_operative_to_operative(csms, station, idle, target):
+    """TC_G_09_CS (EVSE), TC_G_12_CS (Charging Station), TC_G_15_CS (connector): Operative to
+    operative is Accepted (G03.FR.03, G04.FR.04) and changes nothing."""
+    mark = csms.mark()
+    address = {"evse": (EVSE_ID,), "station": (), "connector": (EVSE_ID, CONNECTOR_ID)}[target]
+    assert change_availability(csms, "Operative", *address) == "Accepted"
+    time.sleep(0.5)
+    assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
+
+
+@pytest.mark.parametrize("target", ["evse", "connector"], ids=["TC_G_10_CS", "TC_G_16_CS"])
+def test_tc_g_10_g_16_inoperative_to_inoperative(csms, station, idle, operative_again, target):
+    """TC_G_10_CS (EVSE) and TC_G_16_CS (connector): Inoperative to inoperative is Accepted
+    (G03.FR.03) and the connector stays Unavailable."""
+    address = (EVSE_ID,) if target == "evse" else (EVSE_ID, CONNECTOR_ID)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Accepted"
+    wait_connector_status(csms, mark, "Unavailable")
+    assert change_availability(csms, "Inoperative", *address) == "Accepted"       # step 2
+    assert http("GET", evse_url(station))[1]["connectors"][0]["status"] == "Unavailable"
+
+
+def evse_url(station, evse_id: int = EVSE_ID) -> str:
+    return f"http://127.0.0.1:{api_port(station)}/api/evses/{evse_id}"
+
+
+@pytest.mark.parametrize("target", ["evse", "connector"], ids=["TC_G_11_CS", "TC_G_17_CS"])
+def test_tc_g_11_g_17_inoperative_with_ongoing_transaction(csms, station, evse, idle,
+                                                          operative_again, target):
+    """TC_G_11_CS (EVSE) and TC_G_17_CS (connector): Change Availability - With ongoing
+    transaction (G03.FR.05): Scheduled; once the card stopped the transaction the connector
+    is reported Unavailable (and stays so, EV connected or not)."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    address = (EVSE_ID,) if target == "evse" else (EVSE_ID, CONNECTOR_ID)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Scheduled"      # step 2
+    time.sleep(0.5)
+    assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    status = wait_connector_status(csms, mark, "Unavailable")                     # step 4
+    assert status["connectorId"] == CONNECTOR_ID
+    wait_availability_event(csms, mark, "Unavailable")
+    assert_seq_continuous(csms, transaction_id)
+
+
+def test_tc_g_14_station_inoperative_with_ongoing_transaction(csms, station, evse, idle,
+                                                             operative_again):
+    """TC_G_14_CS: Change Availability Charging Station - With ongoing transaction (G04.FR.06):
+    Scheduled; the EVSE without transaction is Unavailable at once, the other when its
+    transaction ended."""
+    transaction_id = energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative") == "Scheduled"                # step 2
+    wait_connector_status(csms, mark, "Unavailable", evse_id=2)                   # step 3
+    assert http("GET", evse)[1]["connectors"][0]["status"] == "Occupied"
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    status = wait_connector_status(csms, mark, "Unavailable")                     # step 7
+    assert status["evseId"] != 0 and status["connectorId"] != 0
+    wait_availability_event(csms, mark, "Unavailable")
+    assert_seq_continuous(csms, transaction_id)
 
 
 def test_tc_g_01_connector_status_available_to_occupied(csms, station, evse, idle):
@@ -578,16 +1173,111 @@ def test_tc_j_02_clock_aligned_meter_values_transaction_ongoing(csms, station, e
         assert aligned_sampled_values_ok(event["meterValue"][0]), event
     # Post scenario: the clock-aligned samples are exactly ALIGNED_INTERVAL apart, on the grid.
     assert_aligned_timestamps([p["meterValue"][0]["timestamp"] for p in clock])
-    # The TransactionEventRequest.timestamp is when the event was sent (a few ms after the
-    # interval boundary): its intervals equal ALIGNED_INTERVAL up to that send jitter.
-    sent = sorted(parse_time(p["timestamp"]) for p in clock)
-    for earlier, later in zip(sent, sent[1:]):
-        assert abs((later - earlier).total_seconds() - ALIGNED_INTERVAL) < 0.5, sent
+    # ...and so are the TransactionEventRequest timestamps: the event is the aligned sample.
+    assert_aligned_timestamps([p["timestamp"] for p in clock])
     meter_values = [r.payload for r in csms.received("MeterValues", IDENTITY) if r.seq > mark]
     for payload in meter_values:                                                   # step 1
         assert payload["evseId"] != EVSE_ID
         assert aligned_sampled_values_ok(payload["meterValue"][0]), payload
     assert_seq_continuous(csms, transaction_id)
+
+
+def interval_between(timestamps: list[str]) -> set[float]:
+    moments = sorted({parse_time(t) for t in timestamps})
+    return {(later - earlier).total_seconds() for earlier, later in zip(moments, moments[1:])}
+
+
+def stop_and_unplug(csms: CsmsServer, evse: str, after: int) -> dict:
+    """The end of a session (the OCTT's ParkingBayUnoccupied without a bay sensor): the card,
+    then the cable out; returns the Ended event."""
+    present_token(evse)
+    post(f"{evse}/ev", {"state": "suspended"})
+    post(f"{evse}/plug-out")
+    return wait_tx(csms, after, eventType="Ended")
+
+
+def test_tc_j_03_clock_aligned_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_03_CS: Clock-aligned Meter Values - EventType Ended (J01.FR.01, E06.FR.11): the
+    Ended event holds one Sample.Clock value per AlignedDataCtrlr.TxEndedInterval, on the
+    grid."""
+    settings("AlignedDataCtrlr", "TxEndedInterval", "1")
+    settings("SampledDataCtrlr", "TxEndedMeasurands", "")
+    mark = csms.mark()
+    energy_transfer_started_state(csms, evse)
+    time.sleep(3.5)
+    ended = stop_and_unplug(csms, evse, mark)
+    clock = [mv for mv in ended["meterValue"]
+             if mv["sampledValue"][0].get("context") == "Sample.Clock"]
+    assert len(clock) >= 3, ended["meterValue"]
+    assert interval_between([mv["timestamp"] for mv in clock]) == {1.0}
+    for meter_value in clock:
+        assert aligned_sampled_values_ok(meter_value)
+
+
+def test_tc_j_07_sampled_values_in_started(csms, station, evse, idle):
+    """TC_J_07_CS: Sampled Meter Values - EventType Started - EVSE known (E01.FR.09): Started
+    (TxStartPoint EVConnected) carries Transaction.Begin values of TxStartedMeasurands."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "EVConnected")
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    started = wait_tx(csms, mark, eventType="Started")
+    sampled = started["meterValue"][0]["sampledValue"]
+    assert sampled[0]["context"] == "Transaction.Begin"
+    measurands = {v.get("measurand", "Energy.Active.Import.Register") for v in sampled}
+    assert "Energy.Active.Import.Register" in measurands
+
+
+def test_tc_j_09_sampled_values_in_updated(csms, station, evse, idle, settings):
+    """TC_J_09_CS: Sampled Meter Values - EventType Updated (J02.FR.11): MeterValuePeriodic
+    events with Sample.Periodic values, TxUpdatedInterval apart."""
+    settings("SampledDataCtrlr", "TxUpdatedInterval", "1")
+    energy_transfer_started_state(csms, evse)
+    mark = csms.mark()
+    time.sleep(3.5)
+    periodic = [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+                if r.seq > mark and r.payload["triggerReason"] == "MeterValuePeriodic"]
+    assert len(periodic) >= 2
+    for event in periodic:
+        assert event["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
+    assert interval_between([e["timestamp"] for e in periodic]) == {1.0}
+
+
+def test_tc_j_10_sampled_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_10_CS: Sampled Meter Values - EventType Ended (E06.FR.11): one Sample.Periodic value
+    per SampledDataCtrlr.TxEndedInterval, and one Transaction.End."""
+    settings("SampledDataCtrlr", "TxEndedInterval", "1")
+    settings("AlignedDataCtrlr", "TxEndedMeasurands", "")
+    mark = csms.mark()
+    energy_transfer_started_state(csms, evse)
+    time.sleep(3.5)
+    ended = stop_and_unplug(csms, evse, mark)
+    contexts = [mv["sampledValue"][0].get("context") for mv in ended["meterValue"]]
+    assert contexts.count("Transaction.End") == 1
+    periodic = [mv["timestamp"] for mv in ended["meterValue"]
+                if mv["sampledValue"][0].get("context") == "Sample.Periodic"]
+    assert len(periodic) >= 3, contexts
+    assert interval_between(periodic) == {1.0}
+
+
+def test_tc_j_06_no_clock_values_during_a_transaction(csms, station, evse, idle, settings,
+                                                     aligned_interval):
+    """TC_J_06_CS: Clock-aligned Meter Values - No Meter Values during transaction (J01.FR.20):
+    AlignedDataCtrlr.SendDuringIdle true: MeterValues while idle, none (from any EVSE) and no
+    MeterValueClock while a transaction runs, and again after it."""
+    settings("AlignedDataCtrlr", "SendDuringIdle", "true")
+    mark = csms.mark()
+    csms.wait_for("MeterValues", identity=IDENTITY, after=mark,                   # step 1
+                  timeout=2 * ALIGNED_INTERVAL + 5)
+    energy_transfer_started_state(csms, evse)                                     # step 3
+    busy = csms.mark()
+    time.sleep(2 * ALIGNED_INTERVAL + 0.5)
+    mark = csms.mark()
+    assert not [r for r in csms.received("MeterValues", IDENTITY) if busy < r.seq]
+    assert not [r for r in csms.received("TransactionEvent", IDENTITY)
+                if busy < r.seq and r.payload["triggerReason"] == "MeterValueClock"]
+    stop_and_unplug(csms, evse, busy)                                             # step 6
+    csms.wait_for("MeterValues", identity=IDENTITY, after=mark,                   # step 7
+                  timeout=2 * ALIGNED_INTERVAL + 5)
 
 
 def test_no_schema_violations(csms, station):

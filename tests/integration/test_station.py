@@ -30,16 +30,8 @@ CP = "CP001"
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("station"), csms.url_base, free_port())
-    process.start()
-    try:
-        csms.wait_connected(CP, timeout=60)
-        # StatusNotifications only go out once the station is Accepted: ready for CSMS calls.
-        csms.wait_for("StatusNotification", identity=CP, timeout=60)
-        yield process
-    finally:
-        process.kill()
+def station(start_station):
+    return start_station(CP)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +44,13 @@ def get_variable(csms, component, variable, **extra):
     result = csms.call(CP, "GetVariables", {"getVariableData": [
         {"component": {"name": component}, "variable": {"name": variable, **extra}}]})
     return result["getVariableResult"][0]
+
+
+def set_variables(csms, *triples):
+    result = csms.call(CP, "SetVariables", {"setVariableData": [
+        {"component": {"name": c}, "variable": {"name": v}, "attributeValue": value}
+        for c, v, value in triples]})
+    assert all(r["attributeStatus"] == "Accepted" for r in result["setVariableResult"]), result
 
 
 class TestBoot:
@@ -147,6 +146,22 @@ class TestReservations:
         assert available["connectorStatus"] == "Available"                 # H02.FR.03
 
 
+def kill_evse(actors, root, directory, evse_id: int, pid: int) -> EvseStatus:
+    """SIGKILL the Evse process ``pid``; wait until the Root restarted it (a new address in the
+    Directory) and return the new one's status."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        directory_now = actors.ask(root, GetDirectory(), 10)
+        if directory_now.evses.get(evse_id) not in (None, directory.evses[evse_id]):
+            break
+        assert time.monotonic() < deadline, "the Evse was not restarted"
+        time.sleep(0.2)
+    status = actors.ask(directory_now.evses[evse_id], GetEvseStatus(), 10)
+    assert status.pid != pid
+    return status
+
+
 class TestSupervision:
     def test_killed_evse_process_restarts_with_its_state(self, csms, station, actors):
         root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
@@ -159,16 +174,7 @@ class TestSupervision:
         assert isinstance(before, EvseStatus) and before.connectors == {1: "Unavailable"}
         unavailable_reports = len(csms.received("StatusNotification", CP))
 
-        os.kill(before.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while True:
-            directory_now = actors.ask(root, GetDirectory(), 10)
-            if directory_now.evses.get(2) not in (None, directory.evses[2]):
-                break
-            assert time.monotonic() < deadline, "the Evse was not restarted"
-            time.sleep(0.2)
-        after = actors.ask(directory_now.evses[2], GetEvseStatus(), 10)
-        assert after.pid != before.pid
+        after = kill_evse(actors, root, directory, 2, before.pid)
         assert after.connectors == {1: "Unavailable"}                      # G03.FR.08
         health = actors.ask(root, GetStationHealth(), 10)
         assert health.running and health.restarts.get("evse:2") == 1
@@ -177,6 +183,69 @@ class TestSupervision:
         assert len(csms.received("StatusNotification", CP)) == unavailable_reports
         assert csms.call(CP, "ChangeAvailability", {"operationalStatus": "Operative",
                                                     "evse": {"id": 2}}) == {"status": "Accepted"}
+
+
+    def test_evse_killed_mid_transaction_continues_it(self, csms, station, actors):
+        """Issue #3 crash test: SIGKILL one Evse process while it charges. The Root restarts it
+        (``restarted``), the transaction goes on under the same transactionId, and the CSMS sees
+        every seqNo exactly once, without a gap (E01.FR.15/16, E01.FR.08), an Ended at the end,
+        and no new StatusNotification (the connector stayed Occupied)."""
+        base = f"http://127.0.0.1:{api_port(station)}/api/evses/1"
+        root = actors.createActor("actors.root.Root", globalName="ocpp201-root")
+        directory = actors.ask(root, GetDirectory(), 10)
+        set_variables(csms, ("SampledDataCtrlr", "TxUpdatedInterval", "1"),
+                      ("TxCtrlr", "TxStartPoint", "EVConnected"))
+        try:
+            mark = csms.mark()
+            assert http("POST", f"{base}/plug-in", {"connector_id": 1})[0] == 200
+            assert http("POST", f"{base}/token", {"id_token": "CRASH001",
+                                                  "type": "ISO14443"})[0] == 200
+            assert http("POST", f"{base}/ev", {"state": "charging"})[0] == 200
+            charging = csms.wait_for("TransactionEvent", identity=CP, after=mark, timeout=15,
+                                     predicate=lambda p: p["transactionInfo"].get(
+                                         "chargingState") == "Charging")
+            transaction_id = charging["transactionInfo"]["transactionId"]
+            csms.wait_for("TransactionEvent", identity=CP, after=mark, timeout=15,
+                          predicate=lambda p: p["triggerReason"] == "MeterValuePeriodic")
+            before = actors.ask(directory.evses[1], GetEvseStatus(), 10)
+            assert before.connectors == {1: "Occupied"}
+            statuses = len(csms.received("StatusNotification", CP))
+
+            killed = csms.mark()
+            after = kill_evse(actors, root, directory, 1, before.pid)
+            assert after.connectors == {1: "Occupied"}
+            assert after.transaction["id"] == transaction_id
+            assert after.transaction["chargingState"] == "Charging"
+            # The restarted Evse keeps metering the same transaction...
+            csms.wait_for("TransactionEvent", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["triggerReason"] == "MeterValuePeriodic"
+                          and p["transactionInfo"]["transactionId"] == transaction_id)
+            # ...and ends it normally.
+            assert http("POST", f"{base}/token", {"id_token": "CRASH001",
+                                                  "type": "ISO14443"})[0] == 200
+            assert http("POST", f"{base}/plug-out")[0] == 200
+            csms.wait_for("TransactionEvent", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["eventType"] == "Ended"
+                          and p["transactionInfo"]["transactionId"] == transaction_id)
+            csms.wait_for("StatusNotification", identity=CP, after=killed, timeout=15,
+                          predicate=lambda p: p["evseId"] == 1
+                          and p["connectorStatus"] == "Available")
+            events = [r.payload for r in csms.received("TransactionEvent", CP)
+                      if r.payload["transactionInfo"]["transactionId"] == transaction_id]
+            assert [e["seqNo"] for e in events] == list(range(len(events)))   # once, no gap
+            assert [e["eventType"] for e in events].count("Started") == 1
+            assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
+            assert events[-1]["transactionInfo"]["stoppedReason"] == "Local"
+            # Occupied was not reported again by the restarted Evse; Available once at the end.
+            new_statuses = [r.payload for r in csms.received("StatusNotification", CP)][statuses:]
+            assert [(p["evseId"], p["connectorStatus"]) for p in new_statuses] == \
+                [(1, "Available")]
+            health = actors.ask(root, GetStationHealth(), 10)
+            assert health.running and health.restarts.get("evse:1") == 1
+            assert [v for v in csms.violations(CP) if v.seq > mark] == []
+        finally:
+            set_variables(csms, ("SampledDataCtrlr", "TxUpdatedInterval", "60"),
+                          ("TxCtrlr", "TxStartPoint", "PowerPathClosed"))
 
 
 class TestNetworkExposure:

@@ -112,6 +112,10 @@ class FakeGateway:
         if evse_id:
             self._known(evse_id)
 
+    def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
+        self._record("set_parking_bay", evse_id, occupied)
+        self._known(evse_id)
+
     def csms_disconnect(self) -> None:
         self._record("csms_disconnect")
 
@@ -299,6 +303,16 @@ class TestCommands:
                                       {"limit": 10, "source": "CSO"}, {}])
     def test_external_limit_bad_bodies_are_400(self, server, gateway, body):
         assert call(server, "POST", "/api/evses/1/external-limit", body).status == 400
+
+    @pytest.mark.parametrize("occupied", [True, False])
+    def test_parking_bay_entered_and_left(self, server, gateway, occupied):
+        answer = call(server, "POST", "/api/evses/1/parking", {"occupied": occupied})
+        assert (answer.status, answer.json) == (200, {"ok": True})
+        assert gateway.calls == [("set_parking_bay", 1, occupied)]
+
+    def test_parking_bay_needs_a_boolean(self, server, gateway):
+        answer = call(server, "POST", "/api/evses/1/parking", data=b'{"occupied": "yes"}')
+        assert answer.status == 400 and "occupied" in answer.json["error"]
         assert gateway.calls == []
 
     @pytest.mark.parametrize("action", ["disconnect", "connect"])

@@ -369,3 +369,28 @@ class TestCheckValue:
     def test_zero_can_be_allowed_below_min_limit(self):
         assert check_value({"dataType": "integer", "minLimit": 5}, "0", allow_zero=True) is None
         assert check_value({"dataType": "integer", "minLimit": 5}, "1", allow_zero=True) is not None
+
+
+class TestParkingBaySensor:
+    """evses.parking_bay_sensor: TxStartPoint/TxStopPoint offer ParkingBayOccupancy only when
+    the EVSEs can sense the bay (part 2 §2.6.6; TC_E_12/TC_E_19 set it)."""
+
+    SHIPPED = Path(__file__).resolve().parents[2] / "component_config"
+
+    def points(self, **options) -> dict[str, dict]:
+        specs = load_component_config(self.SHIPPED, [1], **options)
+        [tx] = [s for s in specs if s.name == "TxCtrlr"]
+        return {v.name: v.characteristics for v in tx.variables
+                if v.name in ("TxStartPoint", "TxStopPoint")}
+
+    def test_without_a_sensor_the_value_is_not_offered(self):
+        for characteristics in self.points().values():
+            assert "ParkingBayOccupancy" not in characteristics["valuesList"].split(",")
+
+    def test_with_a_sensor_both_points_offer_it_and_the_whole_list_fits(self):
+        points = self.points(parking_bay_sensor=True)
+        assert set(points) == {"TxStartPoint", "TxStopPoint"}
+        for characteristics in points.values():
+            members = characteristics["valuesList"].split(",")
+            assert members[0] == "ParkingBayOccupancy" and "EVConnected" in members
+            assert characteristics.get("maxLimit", 1000) >= len(characteristics["valuesList"])

@@ -13,6 +13,12 @@ from station.config import PROJECT_DIR, ConfigError, OcppSection, load_config, p
 def test_shipped_config_is_valid():
     config = load_config(PROJECT_DIR / "config.yaml")
     assert config.csms.url == "embedded" and config.evses.count == 2
+    assert config.evses.parking_bay_sensor is False
+
+
+def test_parking_bay_sensor_is_configurable():
+    config = parse_config({"evses": {"parking_bay_sensor": True}}, source="station.yaml")
+    assert config.evses.parking_bay_sensor is True
 
 
 def test_everest_keys_and_defaults():
@@ -40,6 +46,7 @@ def test_everest_keys_and_defaults():
     ({"actor_system": {"bind_address": "0.0.0.0"}}, "actor_system.bind_address:"),
     ({"ocpp": {"RequestCompositeScheduleUnit": "kW"}}, "ocpp.RequestCompositeScheduleUnit"),
     ({"station": {"identity": "a b"}}, "station.identity: String should match pattern"),
+    ({"evses": {"parking_bay_sensor": "maybe"}}, "evses.parking_bay_sensor: Input should be"),
     (["not", "a", "mapping"], "the top level must be a mapping"),
 ])
 def test_bad_values_name_key_and_reason(data, expected):

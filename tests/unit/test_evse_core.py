@@ -25,7 +25,9 @@ from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSett
 from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
-from storage.evse_repo import EvseRepository, TransactionRow, read_device_model
+from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
+                               read_evse_tier)
+from station.clock import parse_ocpp_time
 from station.config import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -63,7 +65,8 @@ class Station:
     def __init__(self, values: dict | None = None, *, connectors: int = 1,
                  availability: dict | None = None, saved: dict | None = None,
                  fresh_boot: bool = True, now: datetime = T0, auto_ack: bool = True,
-                 auto_authorize: dict | None = ACCEPTED, id_generator=None) -> None:
+                 auto_authorize: dict | None = ACCEPTED, id_generator=None,
+                 parking_sensor: bool = False) -> None:
         self.now = now
         self.auto_ack = auto_ack
         self.auto_authorize = auto_authorize
@@ -75,7 +78,8 @@ class Station:
         self.saved = saved
         self.core = EvseCore(1, connectors, values or {},
                              EvseState.load(1, connectors, availability or {}),
-                             id_generator=id_generator or ids())
+                             id_generator=id_generator or ids(),
+                             parking_sensor=parking_sensor)
         self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
 
     # -- plumbing --------------------------------------------------------------------------
@@ -151,10 +155,11 @@ class Station:
         return self.core.hw.state(self.now.timestamp())
 
     def session(self) -> None:
-        """Plug in, present a card (accepted), EV charges."""
+        """Plug in, the EV asks for energy, a card is presented (accepted): Charging at once
+        (an EV that does not ask is SuspendedEV first, TC_E_38)."""
         assert self.call("plug_in", 1) == (True, None)
-        assert self.call("present_token", CARD) == (True, None)
         assert self.call("set_ev_state", "charging") == (True, None)
+        assert self.call("present_token", CARD) == (True, None)
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -215,8 +220,22 @@ class TestLocalSession:
         s.call("present_token", CARD)
         assert s.events == []
         s.call("plug_in", 1)
-        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None)]
+        # The EVSE then offers energy the EV does not take yet: SuspendedEV (TC_E_38).
+        assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None),
+                               ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None)]
         assert s.events[0]["idToken"] == CARD
+        assert s.hw.enabled and not s.hw.power_path_closed
+
+    def test_ev_not_ready_is_suspended_ev_until_it_asks(self):
+        # TC_E_38 / E01.FR.19: authorized, cable in, the EV takes nothing: SuspendedEV; when it
+        # asks, Charging. Before the fix the CSMS was never told the EVSE offered energy.
+        s = Station()
+        s.call("plug_in", 1)
+        s.call("present_token", CARD)
+        assert s.summary() == [("Started", 0, "Authorized", "EVConnected", None),
+                               ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None)]
+        s.call("set_ev_state", "charging")
+        assert s.summary()[2] == ("Updated", 2, "ChargingStateChanged", "Charging", None)
 
     def test_same_card_authorizes_again_after_the_stop(self):
         # TxStopPoint EVConnected: the stop card ends the authorization, not the transaction
@@ -642,6 +661,31 @@ class TestMetering:
         assert s.meter_values == []
         assert "MeterValueClock" in [e[2] for e in s.summary()]
 
+    def test_clock_aligned_events_carry_the_grid_time(self):
+        # TC_J_02 post scenario: the TransactionEventRequest timestamps are AlignedDataInterval
+        # apart; the ticks here land 0.37 s after each boundary.
+        s = Station({"AlignedDataCtrlr.Interval": "60", "SampledDataCtrlr.TxUpdatedInterval": "0"})
+        s.session()
+        s.advance(0.37)
+        s.run(130)
+        clock = [e for e in s.events if e["triggerReason"] == "MeterValueClock"]
+        assert [e["timestamp"] for e in clock] == \
+            ["2025-01-01T12:01:00.000Z", "2025-01-01T12:02:00.000Z"]
+        assert all(e["timestamp"] == e["meterValue"][0]["timestamp"] for e in clock)
+        assert [e["seqNo"] for e in s.events] == list(range(len(s.events)))
+
+    def test_periodic_events_carry_the_sample_time(self):
+        # TC_J_09 post scenario: MeterValuePeriodic timestamps TxUpdatedInterval apart.
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        s.session()
+        s.advance(0.37)
+        s.run(25)
+        periodic = [e for e in s.events if e["triggerReason"] == "MeterValuePeriodic"]
+        assert len(periodic) == 2
+        assert all(e["timestamp"] == e["meterValue"][0]["timestamp"] for e in periodic)
+        moments = [parse_ocpp_time(e["timestamp"]).timestamp() for e in periodic]
+        assert moments[1] - moments[0] == 10
+
     def test_settings_change_at_runtime(self):
         s = Station()
         s.call("settings_changed", {"TxCtrlr.TxStartPoint": "EVConnected", "Bogus.X": "1"})
@@ -728,6 +772,19 @@ class TestDeviceModelReader:
         assert "TxCtrlr.MaxEnergyOnInvalidId" not in values              # not shipped
         assert EvseSettings.from_values(values).tx_start_points == {"EVConnected"}
 
+    def test_reads_evse_tier_variables(self, tmp_path):
+        from device_model.model import DeviceModel
+        from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX
+        path = tmp_path / "dm.db"
+        DeviceModel.open(path, PROJECT_DIR / "migrations" / "device_model",
+                         evse_tier_component_config(tmp_path), [1, 1])
+        tier = read_evse_tier(path, EVSE_TIER_KEYS, EVSE_TIER_PREFIX)
+        assert tier == {1: {"evse:AlignedDataCtrlr.SendDuringIdle": "true"}}
+        # The station tier is read apart: its value is not the EVSE's.
+        assert read_device_model(path, SETTINGS_KEYS)["AlignedDataCtrlr.SendDuringIdle"] \
+            == "false"
+        assert EvseSettings.from_values(tier[1]).evse_send_during_idle is True
+
     def test_missing_or_empty_database_gives_nothing(self, tmp_path):
         assert read_device_model(tmp_path / "absent.db", SETTINGS_KEYS) == {}
         sqlite3.connect(tmp_path / "empty.db").close()
@@ -792,3 +849,92 @@ class TestReservations:
         assert s.status == "Available"                                    # H03.FR.10
         s.call("plug_in", 1)
         assert s.events[0]["reservationId"] == 7
+
+
+class TestParkingBay:
+    """TxStartPoint / TxStopPoint ParkingBayOccupancy with the simulator's bay sensor
+    (E01.FR.01, E06.FR.01; TC_E_12, TC_E_19)."""
+
+    def test_a_vehicle_in_the_bay_starts_and_leaving_ends_the_transaction(self):
+        s = Station({"TxCtrlr.TxStartPoint": "ParkingBayOccupancy",
+                     "TxCtrlr.TxStopPoint": "ParkingBayOccupancy"}, parking_sensor=True)
+        assert s.call("set_parking_bay", True) == (True, None)
+        assert s.summary() == [("Started", 0, "EVDetected", "Idle", None)]
+        s.session()
+        assert s.call("plug_out") == (True, None)       # still in the bay: goes on
+        assert s.events[-1]["eventType"] == "Updated"
+        assert s.call("set_parking_bay", False) == (True, None)
+        ended = s.summary()[-1]
+        assert (ended[0], ended[2]) == ("Ended", "EVDeparted")
+        assert s.events[-1]["transactionInfo"]["stoppedReason"] in ("EVDisconnected", "Local")
+        assert len({e["transactionInfo"]["transactionId"] for e in s.events}) == 1
+
+    def test_without_a_sensor_the_bay_is_refused(self):
+        s = Station()
+        ok, error = s.call("set_parking_bay", True)
+        assert not ok and "parking-bay sensor" in error
+        assert s.events == []
+
+
+def evse_tier_component_config(tmp_path: Path) -> Path:
+    """The shipped component config plus custom/AlignedDataCtrlr_EVSE1.json: an
+    AlignedDataCtrlr on EVSE 1's tier with SendDuringIdle true."""
+    import shutil
+    root = tmp_path / "component_config"
+    shutil.copytree(PROJECT_DIR / "component_config" / "standardized", root / "standardized")
+    (root / "custom").mkdir()
+    (root / "custom" / "AlignedDataCtrlr_EVSE1.json").write_text(json.dumps({
+        "name": "AlignedDataCtrlr", "evse_id": 1, "type": "object",
+        "properties": {"SendDuringIdle": {
+            "variable_name": "SendDuringIdle",
+            "characteristics": {"dataType": "boolean", "supportsMonitoring": True},
+            "attributes": [{"type": "Actual", "mutability": "ReadWrite", "value": True}],
+            "type": "boolean"}}}))
+    return root
+
+
+class TestEvseTierSendDuringIdle:
+    """AlignedDataCtrlr.SendDuringIdle on this EVSE's tier (J01.FR.19) replaces the
+    station's for this EVSE."""
+
+    VALUES = {"AlignedDataCtrlr.Interval": "60", "SampledDataCtrlr.TxUpdatedInterval": "0",
+              "AlignedDataCtrlr.SendDuringIdle": "false"}
+
+    def clock_events(self, s: Station) -> list[dict]:
+        return [e for e in s.events if e["triggerReason"] == "MeterValueClock"]
+
+    def test_evse_tier_true_stops_clock_values_during_its_transaction(self):
+        s = Station({**self.VALUES, "evse:AlignedDataCtrlr.SendDuringIdle": "true"})
+        s.run(61)
+        assert len(s.meter_values) == 1                        # idle: still sent
+        s.session()
+        s.run(125)
+        assert self.clock_events(s) == [] and len(s.meter_values) == 1    # J01.FR.19
+
+    def test_without_an_evse_tier_value_the_station_value_applies(self):
+        s = Station(self.VALUES)
+        s.session()
+        s.run(125)
+        assert len(self.clock_events(s)) == 2
+
+    def test_changed_at_runtime_by_the_session(self):
+        s = Station(self.VALUES)
+        s.session()
+        s.call("settings_changed", {"evse:AlignedDataCtrlr.SendDuringIdle": "true"})
+        s.run(125)
+        assert self.clock_events(s) == []
+        assert s.core.settings.evse_send_during_idle is True
+
+
+def test_station_wide_send_during_idle_holds_back_idle_values_while_another_evse_charges():
+    # J01.FR.20: AlignedDataCtrlr.SendDuringIdle true on the station tier and a transaction on
+    # another EVSE: this idle EVSE sends no clock-aligned MeterValues until it ends.
+    s = Station({"AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SendDuringIdle": "true"})
+    s.run(61)
+    assert len(s.meter_values) == 1
+    s.call("station_transactions", True)
+    s.run(120)
+    assert len(s.meter_values) == 1
+    s.call("station_transactions", False)
+    s.run(60)
+    assert len(s.meter_values) == 2

@@ -504,17 +504,38 @@ class TestTransactionEvents:
             evse_id=evse_id, event_key=key, payload=payload))
 
     def test_event_is_acknowledged_sent_and_answered(self, h):
-        from messages.evse import TransactionEventAnswered, TransactionEventQueued
+        from messages.evse import (StationTransactionsChanged, TransactionEventAnswered,
+                                   TransactionEventQueued)
         h.boot()
         h.drain_calls()
         self.ready(h, started_event())
         acks = h.session.messages_to_actors()
-        assert [type(m) for _, m in acks] == [TransactionEventQueued]
+        # The first transaction of the station is announced to every Evse (J01.FR.20).
+        assert [(t, type(m)) for t, m in acks] == [
+            (("evses", None), StationTransactionsChanged), (("evse", 1), TransactionEventQueued)]
+        assert acks[0][1].any_transaction is True
         frame = h.expect_call("TransactionEvent")
         h.answer(frame, {"idTokenInfo": {"status": "Accepted"}})
         [(target, answered)] = h.session.messages_to_actors()
         assert target == ("evse", 1) and isinstance(answered, TransactionEventAnswered)
         assert answered.id_token_info == {"status": "Accepted"}
+
+    def test_every_evse_hears_when_the_station_is_busy_and_idle_again(self, h):
+        # J01.FR.20: only the changes of "some transaction runs" are announced.
+        from messages.evse import StationTransactionsChanged
+        h.boot()
+        h.drain_calls()
+
+        def announced() -> list[bool]:
+            return [m.any_transaction for t, m in h.session.messages_to_actors()
+                    if isinstance(m, StationTransactionsChanged) and t == ("evses", None)]
+        self.ready(h, started_event("tx-1"))
+        self.ready(h, started_event("tx-2"), evse_id=2)
+        assert announced() == [True]
+        self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"))
+        assert announced() == []
+        self.ready(h, started_event("tx-2", seq_no=1, event_type="Ended"), evse_id=2)
+        assert announced() == [False]
 
     def test_resent_event_is_not_queued_twice(self, h):
         h.connect()                                      # not Accepted: the event waits
@@ -622,7 +643,8 @@ class TestReset:
         assert frames[0][2] == {"status": "Scheduled"}                     # B12.FR.01
         assert self.resets(h) == []
         self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"))
-        assert len(self.resets(h)) == 1                                    # B12.FR.03
+        [reset] = self.resets(h)                                           # B12.FR.03
+        assert reset.boot_reason == "ScheduledReset"                       # TC_B_21
 
     def test_immediate_ends_transactions_first(self, h):
         from messages.evse import EndTransaction
@@ -636,7 +658,8 @@ class TestReset:
         commands = h.session.messages_to_actors()
         assert [(t, type(m)) for t, m in commands] == [(("evse", 2), EndTransaction)]
         self.ready(h, started_event("tx-1", seq_no=1, event_type="Ended"), evse_id=2)
-        assert len(self.resets(h)) == 1
+        [reset] = self.resets(h)
+        assert reset.boot_reason == "RemoteReset"                          # TC_B_22
 
     def test_immediate_resets_anyway_after_a_timeout(self, h):
         h.boot()
@@ -647,6 +670,24 @@ class TestReset:
         h.session.messages_to_actors()
         h.advance(11)
         assert len(self.resets(h)) == 1
+
+
+def test_evse_tier_settings_go_to_that_evse_only(tmp_path):
+    """J01.FR.19: AlignedDataCtrlr.SendDuringIdle set on EVSE 1's tier reaches Evse 1 alone,
+    and not as the station's value."""
+    from messages.evse import EvseSettingsChanged
+    from tests.unit.test_evse_core import evse_tier_component_config
+    h = Harness(tmp_path, component_config=evse_tier_component_config(tmp_path))
+    h.boot()
+    h.drain_calls()
+    h.session.messages_to_actors()
+    frames = h.csms_call("SetVariables", {"setVariableData": [{
+        "component": {"name": "AlignedDataCtrlr", "evse": {"id": 1}},
+        "variable": {"name": "SendDuringIdle"}, "attributeValue": "false"}]})
+    assert frames[0][2]["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    [(target, msg)] = h.session.messages_to_actors()
+    assert target == ("evse", 1) and isinstance(msg, EvseSettingsChanged)
+    assert msg.settings == {"evse:AlignedDataCtrlr.SendDuringIdle": "false"}
 
 
 def test_evse_settings_are_forwarded_to_the_evses(h):

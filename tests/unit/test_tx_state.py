@@ -244,6 +244,36 @@ class TestStartPoints:
         t.tx.tx_start_points = "EVConnected"
         assert one(t.ev_connected(1))["eventType"] == "Started"
 
+    def test_start_point_changed_while_its_condition_holds_starts_at_the_next_arrival(self):
+        # §2.6.4 "which ever comes first": the cable went in under PowerPathClosed, then the
+        # CSMS set EVConnected. The authorization that follows must start the transaction
+        # (before the fix it started nothing and the driver never got energy).
+        t = make(start="PowerPathClosed")
+        assert t.ev_connected(1) == []
+        t.tx.tx_start_points = "EVConnected"
+        started = one(t.authorized(TOKEN))
+        assert (started["eventType"], started["triggerReason"]) == ("Started", "Authorized")
+        assert started["idToken"] == TOKEN
+        assert started["evse"] == {"id": 1, "connectorId": 1}
+        assert t.energy_allowed
+
+    def test_new_authorization_after_an_ended_transaction_starts_a_new_one(self):
+        # Start EVConnected, stop Authorized: the stop token ends the transaction with the EV
+        # still connected; the next driver's authorization starts the next transaction.
+        t = make(start="EVConnected", stop="Authorized")
+        first = one(t.ev_connected(1))["transactionInfo"]["transactionId"]
+        t.authorized(TOKEN)
+        assert one(t.stop_authorized(TOKEN))["eventType"] == "Ended"
+        started = one(t.authorized(OTHER))
+        assert started["eventType"] == "Started" and started["seqNo"] == 0
+        assert started["transactionInfo"]["transactionId"] != first
+
+    def test_a_holding_condition_that_is_no_start_point_starts_nothing(self):
+        t = make(start="Authorized")
+        t.tx.tx_start_points = "ParkingBayOccupancy"
+        assert t.ev_connected(1) == []
+        assert t.authorized(TOKEN) == []
+
     def test_inputs_that_start_nothing_send_nothing(self):
         t = make(start="Authorized")
         assert t.parking_bay_occupied() == []
