@@ -221,6 +221,12 @@ class SmartCharging:
 
     # -- transactions ----------------------------------------------------------------------------
 
+    def restore_transactions(self, started: dict[str, datetime]) -> None:
+        """Start times of the transactions running when this session started (Relative
+        profiles count from them, K01.FR.42), so a restart of the session does not move them."""
+        for transaction_id, when in started.items():
+            self._tx_started.setdefault(transaction_id, when)
+
     def transaction_event(self, payload: dict, evse_id: int | None) -> None:
         """Every TransactionEvent the station sends (Transactions calls this)."""
         info = payload["transactionInfo"]

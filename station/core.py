@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 
 from blocks.auth_routing import AuthRouting
@@ -30,6 +30,7 @@ from station.outbox import Outbox
 from station.session import StationSession, iso
 from storage import lite
 from storage.profile_repo import ProfileRepository
+from storage.evse_repo import EvseRepository
 from storage.reservation_repo import ReservationRepository
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,12 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                                                   default=0) or 0)
     session.boot_info = lambda: _charging_station(config)
     provisioning = Provisioning(session, dm)
-    ongoing: dict[str, int] = {}
+    # Transactions the Evses keep running (their TRANSACTIONS rows): a restarted CsmsSession
+    # has no other record of one whose events were all delivered before it died.
+    running = {tx: (evse, start) for tx, (evse, start) in EvseRepository(
+        lite.connect(config.core_db_path, config.core_migrations_dir)).running().items()
+        if 1 <= evse <= len(config.connectors_per_evse)}
+    ongoing: dict[str, int] = {tx: evse for tx, (evse, _) in running.items()}
     availability = Availability(session, dm, availability_repo, config.connectors_per_evse,
                                 lambda: bool(ongoing))
     remote = RemoteControl(session)
@@ -129,6 +135,9 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         unit=ocpp.RequestCompositeScheduleUnit)
     transactions.smart_charging = smart_charging
     transactions.event_listeners.append(smart_charging.transaction_event)
+    smart_charging.restore_transactions({
+        tx: datetime.fromtimestamp(start / 1000, timezone.utc)
+        for tx, (_, start) in running.items()})
     auth = AuthRouting(session, dm, wall_clock)                           # blocks C and D
     transactions.auth = auth
     reset = Reset(session, dm, lambda: transactions.ongoing,

@@ -50,6 +50,7 @@ _UPSERT_TX = ("INSERT INTO TRANSACTIONS (TRANSACTION_ID, EVSE_ID, CONNECTOR_ID, 
 _DELETE_TX = "DELETE FROM TRANSACTIONS WHERE EVSE_ID = ?"
 _SELECT_TX = ("SELECT TRANSACTION_ID, CONNECTOR_ID, TIME_START, SEQ_NO, CHARGING_STATE, "
               "ID_TAG_SENT FROM TRANSACTIONS WHERE EVSE_ID = ?")
+_SELECT_RUNNING = "SELECT TRANSACTION_ID, EVSE_ID, TIME_START FROM TRANSACTIONS"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ class EvseRepository:
             return None
         tx_id, connector, start, seq_no, state, sent = row
         return TransactionRow(tx_id, int(connector), int(start), int(seq_no), state, bool(sent))
+
+    def running(self) -> dict[str, tuple[int, int]]:
+        """transactionId -> (EVSE id, start in ms since the epoch) of every TRANSACTIONS row.
+
+        The CsmsSession reads this at start: after a restart of its own it must still know the
+        transactions the Evses kept running (RequestStopTransaction, TxProfiles, reset).
+        """
+        return {tx_id: (int(evse_id), int(start))
+                for tx_id, evse_id, start in self._db.execute(_SELECT_RUNNING)}
 
     def save(self, evse_id: int, state: dict[str, Any], running: TransactionRow | None,
              updated_at: str) -> None:

@@ -1,6 +1,8 @@
 """The station core against a scripted CSMS: boot, gating, heartbeat, provisioning, availability."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from messages.evse import ChangeEvseAvailability, EvseAvailabilityChanged
@@ -8,6 +10,7 @@ from ocppj.schemas import ACTIONS
 from station.core import CSMS_TO_CS_ACTIONS
 from station.session import BOOT_RETRY_FALLBACK_S
 
+from storage import lite
 from tests.unit.station_harness import Harness
 
 
@@ -792,3 +795,26 @@ class TestReservations:
             {"status": "Accepted"}
         h.advance(1.5)
         assert any(isinstance(m, ResetStation) for _, m in h.session.messages_to_actors())
+
+
+class TestRestartedSessionKnowsRunningTransactions:
+    """A CsmsSession that restarts while an Evse keeps its transaction running must still route
+    RequestStopTransaction to it (F03.FR.08 applies only to unknown transactions)."""
+
+    def test_remote_stop_reaches_the_evse_after_a_session_restart(self, tmp_path):
+        from messages.evse import RemoteStop
+        from storage.evse_repo import EvseRepository, TransactionRow
+        first = Harness(tmp_path)
+        EvseRepository(lite.connect(first.config.core_db_path,
+                                    first.config.core_migrations_dir)).save(
+            2, {}, TransactionRow("tx-kept", 1, 1_700_000_000_000, 5, "Charging", True),
+            "2026-01-02T03:04:05Z")
+        restarted = Harness(tmp_path)               # the session's state is gone, SQLite stays
+        restarted.boot()
+        restarted.drain_calls()
+        restarted.session.messages_to_actors()
+        restarted.session.receive_text(json.dumps(
+            [2, "rq", "RequestStopTransaction", {"transactionId": "tx-kept"}]), restarted.now)
+        [(target, message)] = restarted.session.messages_to_actors()
+        assert target == ("evse", 2) and isinstance(message, RemoteStop)
+        assert message.transaction_id == "tx-kept"
