@@ -306,6 +306,20 @@ def test_tc_c_02_05_06_07_56_local_start_not_accepted(csms, case, case_id, statu
     refused_after_authorize(csms, token, mark)                                    # step 1
 
 
+def test_tc_e_52_disable_remote_authorization(csms, case):
+    """TC_E_52_CS (C01.FR.02/05 overruled by AuthCtrlr.DisableRemoteAuthorization): a token
+    in neither the cache nor the list is refused without an AuthorizeRequest."""
+    token = new_token()
+    case.set("AuthCtrlr", "DisableRemoteAuthorization", "true")
+    case.plug_in()
+    mark = csms.mark()
+    case.present(token)
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "Authorize", mark) == []                            # step 1
+    assert calls_since(csms, "TransactionEvent", mark) == []                     # refused
+    assert http("GET", f"{case.api}/evses/1")[1]["transaction"] is None
+
+
 # --------------------------------------------------------------------------------------------
 # C10-C12: the Authorization Cache
 # --------------------------------------------------------------------------------------------
