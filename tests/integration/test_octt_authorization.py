@@ -54,20 +54,10 @@ def new_token() -> dict:
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("octt-c"), csms.url_base, free_port(),
-                             identity=IDENTITY,
-                             extra={"ocpp": {"EnableExternalWebsocketControl": True}})
-    process.start()
-    try:
-        csms.wait_connected(IDENTITY, timeout=60)
-        for evse_id in (1, 2):
-            csms.wait_for("StatusNotification", identity=IDENTITY, timeout=60,
-                          predicate=lambda p, e=evse_id: p["evseId"] == e)
-        configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
-        yield process
-    finally:
-        process.kill()
+def station(csms, start_station) -> StationProcess:
+    process = start_station(IDENTITY, extra={"ocpp": {"EnableExternalWebsocketControl": True}})
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    return process
 
 
 @pytest.fixture(scope="module")
