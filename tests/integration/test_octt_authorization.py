@@ -593,17 +593,18 @@ def test_tc_c_15_offline_cached_then_invalid_max_energy(csms, case):
     view = http("GET", f"{case.api}/evses/1")[1]
     assert view["power_w"] > 0                                       # E05.FR.03: still charging
     step_wh = view["power_w"] / 3600                                 # one second of charging
-    # Post scenario: lower the limit to just above the energy delivered so far.
-    limit = int(view["transaction"]["energy_wh"]) + 10
+    # Post scenario: lower the limit to some 5 s of charging above what was delivered so far,
+    # more than the SetVariables -> Evse path takes, so the station meets the limit running.
+    limit = int(view["transaction"]["energy_wh"] + 5 * step_wh) + 1
     mark = csms.mark()
     case.set("TxCtrlr", "MaxEnergyOnInvalidId", str(limit))
     suspended = wait_tx(csms, mark, chargingState="SuspendedEVSE")
     assert suspended["triggerReason"] == "ChargingStateChanged"                 # E05.FR.02
     view = http("GET", f"{case.api}/evses/1")[1]
     assert view["power_w"] == 0
-    # The Evse reads the meter once a second: at most about a second past the limit.
+    # The Evse reads the meter every second: a loaded machine may add a late tick or two.
     delivered = view["transaction"]["energy_wh"]                     # since its start
-    assert limit <= delivered <= limit + 2 * step_wh
+    assert limit <= delivered <= limit + 3 * step_wh
 
 
 def test_tc_c_21_offline_local_list_accepted(csms, case):
