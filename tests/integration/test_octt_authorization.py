@@ -54,20 +54,10 @@ def new_token() -> dict:
 
 
 @pytest.fixture(scope="module")
-def station(csms, tmp_path_factory, free_port):
-    process = StationProcess(tmp_path_factory.mktemp("octt-c"), csms.url_base, free_port(),
-                             identity=IDENTITY,
-                             extra={"ocpp": {"EnableExternalWebsocketControl": True}})
-    process.start()
-    try:
-        csms.wait_connected(IDENTITY, timeout=60)
-        for evse_id in (1, 2):
-            csms.wait_for("StatusNotification", identity=IDENTITY, timeout=60,
-                          predicate=lambda p, e=evse_id: p["evseId"] == e)
-        configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
-        yield process
-    finally:
-        process.kill()
+def station(csms, start_station) -> StationProcess:
+    process = start_station(IDENTITY, extra={"ocpp": {"EnableExternalWebsocketControl": True}})
+    configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
+    return process
 
 
 @pytest.fixture(scope="module")
@@ -276,6 +266,12 @@ def refused_after_authorize(csms: CsmsServer, token: dict, mark: int) -> None:
     assert calls_since(csms, "TransactionEvent", mark) == []
 
 
+def answer_invalid(case: Case) -> None:
+    """The OCTT answers every TransactionEvent that carries an idToken with Invalid."""
+    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
+        {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
+
+
 def entry(token: dict, status: str = "Accepted", **info) -> dict:
     return {"idToken": token, "idTokenInfo": {"status": status, **info}}
 
@@ -298,6 +294,20 @@ def test_tc_c_02_05_06_07_56_local_start_not_accepted(csms, case, case_id, statu
     mark = csms.mark()
     case.present(token)
     refused_after_authorize(csms, token, mark)                                    # step 1
+
+
+def test_tc_e_52_disable_remote_authorization(csms, case):
+    """TC_E_52_CS (C01.FR.02/05 overruled by AuthCtrlr.DisableRemoteAuthorization): a token
+    in neither the cache nor the list is refused without an AuthorizeRequest."""
+    token = new_token()
+    case.set("AuthCtrlr", "DisableRemoteAuthorization", "true")
+    case.plug_in()
+    mark = csms.mark()
+    case.present(token)
+    time.sleep(QUIET_S)
+    assert calls_since(csms, "Authorize", mark) == []                            # step 1
+    assert calls_since(csms, "TransactionEvent", mark) == []                     # refused
+    assert http("GET", f"{case.api}/evses/1")[1]["transaction"] is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,19 +528,21 @@ def test_tc_c_25_offline_list_before_cache(csms, case):
     assert calls_since(csms, "TransactionEvent", mark) == []
 
 
-@pytest.mark.parametrize("case_id, stop_on_invalid", [("TC_C_16", "true"),
-                                                      ("TC_C_17", "false")])
-def test_tc_c_16_17_offline_cached_then_invalid(csms, case, case_id, stop_on_invalid):
-    """TC_C_16/17_CS (C12.FR.02, C15.FR.03-06, E05): off line a cached token charges; the
-    CSMS answers the queued TransactionEvent with Invalid. StopTxOnInvalidId true: the
-    transaction ends Deauthorized and the cable stays held (C15.FR.05); false, without
-    MaxEnergyOnInvalidId (not in the shipped device model): the energy stops (SuspendedEVSE)."""
+@pytest.mark.parametrize("case_id, stop_on_invalid, max_energy", [
+    ("TC_C_16", "true", "0"), ("TC_C_17", "false", "0"), ("TC_C_18", "true", "500")])
+def test_tc_c_16_17_18_offline_cached_then_invalid(csms, case, case_id, stop_on_invalid,
+                                                   max_energy):
+    """TC_C_16/17/18_CS (C12.FR.02, C15.FR.03-06, E05): off line a cached token charges; the
+    CSMS answers the queued TransactionEvent with Invalid. StopTxOnInvalidId true (TC_C_16,
+    and TC_C_18 where MaxEnergyOnInvalidId 500 must not matter): the transaction ends
+    Deauthorized, sent on line, and the cable stays held (C15.FR.05); false with
+    MaxEnergyOnInvalidId 0: the energy stops at once (SuspendedEVSE, E05.FR.02)."""
     token = new_token()
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
     case.set("TxCtrlr", "StopTxOnInvalidId", stop_on_invalid)
+    case.set("TxCtrlr", "MaxEnergyOnInvalidId", max_energy)
     case.seed_cache(token, {"status": "Accepted"})
-    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
-        {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
+    answer_invalid(case)
     case.plug_in()
     case.offline()
     mark = csms.mark()
@@ -543,11 +555,56 @@ def test_tc_c_16_17_offline_cached_then_invalid(csms, case, case_id, stop_on_inv
     if stop_on_invalid == "false":
         wait_tx(csms, mark, chargingState="SuspendedEVSE")                          # step 5
         return
-    assert wait_tx(csms, mark, triggerReason="Deauthorized")["eventType"] == "Ended"  # step 5
+    ended = wait_tx(csms, mark, triggerReason="Deauthorized")                       # step 5
+    assert ended["eventType"] == "Ended" and not ended.get("offline")         # step 5
     # C15.FR.05, E05.FR.11: the cable stays locked to the socket until the owner comes back.
     post(f"{case.api}/evses/1/plug-out")
     assert http("GET", f"{case.api}/evses/1")[1]["connectors"][0]["status"] == "Occupied"
     case.present(token)
+
+
+def test_tc_c_15_offline_cached_then_invalid_max_energy(csms, case):
+    """TC_C_15_CS (C15.FR.07, E05.FR.03): StopTxOnInvalidId false, MaxEnergyOnInvalidId
+    10.000 Wh: after the CSMS's Invalid the EV charges on, neither Deauthorized nor
+    SuspendedEVSE. Post scenario "only MaxEnergyOnInvalidId is delivered": 10 kWh take the
+    simulated EV minutes, so the limit is then lowered to a few Wh above what the
+    transaction has delivered; the station stops the energy there (E05.FR.02)."""
+    token = new_token()
+    case.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    case.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
+    case.set("TxCtrlr", "StopTxOnInvalidId", "false")
+    case.set("TxCtrlr", "MaxEnergyOnInvalidId", "10000")
+    case.seed_cache(token, {"status": "Accepted"})
+    answer_invalid(case)
+    case.plug_in()
+    case.offline()
+    mark = csms.mark()
+    case.present(token)
+    case.wait_transaction(1)
+    post(f"{case.api}/evses/1/ev", {"state": "charging"})
+    case.online()
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["idToken"] == token and started["offline"] is True              # step 3
+    assert wait_tx(csms, mark, triggerReason="ChargingStateChanged")["offline"] is True
+    time.sleep(QUIET_S)
+    assert [e for e in calls_since(csms, "TransactionEvent", mark)
+            if e["triggerReason"] == "Deauthorized"
+            or e.get("transactionInfo", {}).get("chargingState") == "SuspendedEVSE"] == []
+    view = http("GET", f"{case.api}/evses/1")[1]
+    assert view["power_w"] > 0                                       # E05.FR.03: still charging
+    step_wh = view["power_w"] / 3600                                 # one second of charging
+    # Post scenario: lower the limit to some 5 s of charging above what was delivered so far,
+    # more than the SetVariables -> Evse path takes, so the station meets the limit running.
+    limit = int(view["transaction"]["energy_wh"] + 5 * step_wh) + 1
+    mark = csms.mark()
+    case.set("TxCtrlr", "MaxEnergyOnInvalidId", str(limit))
+    suspended = wait_tx(csms, mark, chargingState="SuspendedEVSE")
+    assert suspended["triggerReason"] == "ChargingStateChanged"                 # E05.FR.02
+    view = http("GET", f"{case.api}/evses/1")[1]
+    assert view["power_w"] == 0
+    # The Evse reads the meter every second: a loaded machine may add a late tick or two.
+    delivered = view["transaction"]["energy_wh"]                     # since its start
+    assert limit <= delivered <= limit + 3 * step_wh
 
 
 def test_tc_c_21_offline_local_list_accepted(csms, case):
@@ -594,14 +651,14 @@ def test_offline_cached_token_starts_and_unknown_only_with_offline_tx_for_unknow
 
 def test_tc_c_26_offline_unknown_id_revoked_by_the_csms(csms, case):
     """TC_C_26_CS (C15.FR.02/06/08, C13.FR.04): off line an unknown token charges; the
-    TransactionEventResponse says Invalid; StopTxOnInvalidId false, no MaxEnergyOnInvalidId:
+    TransactionEventResponse says Invalid; StopTxOnInvalidId false, MaxEnergyOnInvalidId 0:
     the station stops the energy (SuspendedEVSE); the cache learns Invalid (C10.FR.05)."""
     token = new_token()
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
     case.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
     case.set("TxCtrlr", "StopTxOnInvalidId", "false")
-    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
-        {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
+    case.set("TxCtrlr", "MaxEnergyOnInvalidId", "0")
+    answer_invalid(case)
     case.offline()
     mark = csms.mark()
     post(f"{case.api}/evses/1/plug-in", {"connector_id": 1})

@@ -2,7 +2,9 @@
 GetTransactionStatus with messages in the queue (E14) and retries (E13), Charging Station side,
 against the real station (identity ``OCTT-Q``, one EVSE). Its EVSE has the simulator's
 parking-bay sensor (``evses.parking_bay_sensor``), so the ParkingBayOccupancy start and stop
-cases (TC_E_12, TC_E_19) run here too.
+cases (TC_E_12, TC_E_19) run here too. The offline cases that start or stop a transaction
+with a card while off line (TC_E_16, TC_E_43, TC_E_45) build their memory state with
+SendLocalList, the way the OCTT would, and empty the list again afterwards.
 
 "The OCTT closes the WebSocket connection AND does not accept a reconnect" is played by
 stopping this module's test CSMS: the station's reconnect attempts are refused until it is
@@ -18,7 +20,7 @@ import pytest
 
 from simulators.csms import CallErrorReply
 
-from tests.integration.octt import VALID_TOKEN, Octt
+from tests.integration.octt import VALID_TOKEN, VALID_TOKEN2, Octt
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +29,7 @@ RETRY_BACK_OFF_WAIT_MINIMUM = 3          # <Configured RetryBackOffWaitMinimum_d
 TX_UPDATED_INTERVAL = 1                  # <Configured transaction_update_metricvalues_interval>
 MESSAGE_ATTEMPTS = 3                     # <Configured message Attempts transaction event>
 MESSAGE_ATTEMPT_INTERVAL = 1             # <Configured message Attempts ... interval>
+GROUP = {"idToken": "OCTT-GROUP", "type": "Central"}   # <Configured GroupIdToken>
 
 
 @pytest.fixture(scope="module")
@@ -276,6 +279,132 @@ def test_tc_e_19_stop_point_parking_bay_unoccupied(octt, idle):
         octt.seq_continuous(transaction_id)
     finally:
         octt.configure("TxCtrlr", "TxStopPoint", before)
+
+
+# --------------------------------------------------------------------------------------------
+# Offline cases that need local authorization (the Local Authorization List)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def local_list(octt, csms):
+    """``local_list(*entries)``: Memory State IdTokenLocalAuthList, sent as a Full list; the
+    list is emptied again after the case so later cases see only their own memory state.
+    Entries are ``(token, idTokenInfo)``; LocalAuthorizeOffline is true as shipped."""
+    def send(*entries: tuple[dict, dict]) -> None:
+        version = octt.call("GetLocalListVersion", {})["versionNumber"] + 1
+        payload = {"updateType": "Full", "versionNumber": version,
+                   "localAuthorizationList": [{"idToken": token, "idTokenInfo": info}
+                                              for token, info in entries]}
+        assert octt.call("SendLocalList", payload)["status"] == "Accepted"
+    yield send
+    csms.set_handler("Authorize", None)
+    if not csms.is_connected(IDENTITY):            # the idle fixture may come after this one
+        csms.start()
+        csms.wait_connected(IDENTITY, timeout=30)
+    version = octt.call("GetLocalListVersion", {})["versionNumber"] + 1
+    assert octt.call("SendLocalList", {"updateType": "Full",
+                                       "versionNumber": version})["status"] == "Accepted"
+
+
+@pytest.fixture
+def offline_tx_for_unknown_id(octt, csms):
+    """Configuration State "OfflineTxForUnknownIdEnabled is true (If implemented)"."""
+    before = octt.configure("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
+    yield
+    if not csms.is_connected(IDENTITY):
+        csms.start()
+        csms.wait_connected(IDENTITY, timeout=30)
+    octt.configure("AuthCtrlr", "OfflineTxForUnknownIdEnabled", before)
+
+
+def start_offline_transaction(octt, csms, token: dict = VALID_TOKEN) -> None:
+    """Reusable state StartOfflineTransaction, up to (not including) the reconnection."""
+    go_offline(csms)
+    octt.post("parking", {"occupied": True})
+    octt.present(token)
+    octt.plug_in()
+    deadline = time.monotonic() + 15
+    while octt.view().get("transaction") is None:        # nothing reaches the CSMS off line
+        assert time.monotonic() < deadline, "no offline transaction"
+        time.sleep(0.05)
+
+
+def test_tc_e_16_offline_started_then_invalid_ends_deauthorized(octt, csms, idle, local_list,
+                                                                offline_tx_for_unknown_id):
+    """TC_E_16_CS: Stop transaction options - Deauthorized - Invalid idToken (E06.FR.04,
+    C15.FR.04, E05.FR.10): a transaction started off line on the local list; after the
+    reconnect the CSMS answers its idToken Invalid; StopTxOnInvalidId true and Authorized a
+    stop point, so it ends: Ended, Deauthorized, DeAuthorized."""
+    local_list((VALID_TOKEN, {"status": "Accepted"}))
+    stop_points = octt.configure("TxCtrlr", "TxStopPoint", "EVConnected,Authorized")
+    stop_on_invalid = octt.configure("TxCtrlr", "StopTxOnInvalidId", "true")
+    csms.set_handler("TransactionEvent", lambda identity, payload: (
+        {"idTokenInfo": {"status": "Invalid"}} if "idToken" in payload else {}))
+    try:
+        start_offline_transaction(octt, csms)
+        mark = back_online(csms)
+        first = octt.wait_tx(mark)                                                 # step 1
+        assert first["offline"] is True and first["idToken"] == VALID_TOKEN
+        ended = octt.wait_tx(mark, triggerReason="Deauthorized")                   # step 3
+        assert ended["eventType"] == "Ended"
+        assert ended["transactionInfo"]["stoppedReason"] == "DeAuthorized"
+        octt.seq_continuous(ended["transactionInfo"]["transactionId"])
+        # E05.FR.11: the cable stays locked until its owner's card releases it.
+        csms.set_handler("TransactionEvent", None)
+        octt.plug_out()
+        octt.present(VALID_TOKEN)
+        octt.post("parking", {"occupied": False})
+    finally:
+        octt.configure("TxCtrlr", "StopTxOnInvalidId", stop_on_invalid)
+        octt.configure("TxCtrlr", "TxStopPoint", stop_points)
+
+
+def test_tc_e_43_transaction_during_offline_period(octt, csms, idle, local_list,
+                                                   offline_tx_for_unknown_id):
+    """TC_E_43_CS: Offline Behaviour - Transaction during offline period (E12.FR.01, .02, .06):
+    memory state TransactionEventsInQueueEnded (a whole transaction off line, started and
+    stopped with a listed card); after the reconnect every queued event is offline, one
+    Started, one Ended (stopped by the card, StopAuthorized)."""
+    local_list((VALID_TOKEN, {"status": "Accepted"}))
+    start_offline_transaction(octt, csms)
+    octt.present(VALID_TOKEN)                           # the same card stops it
+    octt.plug_out()
+    octt.post("parking", {"occupied": False})
+    mark = back_online(csms)
+    ended = octt.wait_tx(mark, eventType="Ended")                                  # step 2
+    events = octt.received("TransactionEvent", mark)
+    assert events and all(e.get("offline") is True for e in events)
+    assert [e["eventType"] for e in events][0] == "Started"
+    assert any(e["triggerReason"] == "StopAuthorized" for e in events)
+    octt.seq_continuous(ended["transactionInfo"]["transactionId"])
+
+
+def test_tc_e_45_stop_offline_same_group_id(octt, csms, idle, local_list):
+    """TC_E_45_CS: Offline Behaviour - Stop transaction during offline period - Same GroupId
+    (E08.FR.02, .04-.08; C09.FR.07): started on line with a card of <Configured
+    GroupIdToken>; off line a second card of that group, known from the local list, stops it;
+    after the reconnect all events are offline, one of them Ended. The Ended comes from that
+    card (StopAuthorized with its idToken), not from the unplugging after it."""
+    local_list((VALID_TOKEN2, {"status": "Accepted", "groupIdToken": GROUP}))
+    csms.set_handler("Authorize", lambda identity, payload: {"idTokenInfo": {
+        "status": "Accepted", "groupIdToken": GROUP}})
+    octt.authorized(VALID_TOKEN)                          # Authorized with the GroupIdToken
+    transaction_id = octt.energy_transfer_started()
+    go_offline(csms)
+    octt.present(VALID_TOKEN2)
+    deadline = time.monotonic() + 15
+    while octt.view()["transaction"] is not None:         # ended off line by the group card
+        assert time.monotonic() < deadline, "the group card did not stop the transaction"
+        time.sleep(0.05)
+    octt.plug_out()
+    mark = back_online(csms)
+    ended = octt.wait_tx(mark, eventType="Ended")                                  # step 3
+    events = octt.received("TransactionEvent", mark)
+    assert events and all(e.get("offline") is True for e in events)
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert ended["triggerReason"] == "StopAuthorized" and ended["idToken"] == VALID_TOKEN2
+    octt.seq_continuous(transaction_id)
 
 
 def test_no_schema_violations(octt, csms):

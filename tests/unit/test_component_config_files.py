@@ -548,6 +548,7 @@ SPEC_MUTABILITY = {
     ("TariffCostCtrlr", "TariffFallbackMessage", None): {RW},
     ("TariffCostCtrlr", "TotalCostFallbackMessage", None): {RW},
     ("TxCtrlr", "EVConnectionTimeOut", None): {RW},
+    ("TxCtrlr", "MaxEnergyOnInvalidId", None): {RW},
     ("TxCtrlr", "StopTxOnEVSideDisconnect", None): {RO, RW},
     ("TxCtrlr", "StopTxOnInvalidId", None): {RW},
     ("TxCtrlr", "TxStartPoint", None): {RO, RW}, ("TxCtrlr", "TxStopPoint", None): {RO, RW},

@@ -769,8 +769,10 @@ class TestDeviceModelReader:
         assert values["TxCtrlr.TxStartPoint"] == "EVConnected"
         assert values["AlignedDataCtrlr.Interval"] == "900"
         assert values["OCPPCommCtrlr.UnlockOnEVSideDisconnect"] == "true"
-        assert "TxCtrlr.MaxEnergyOnInvalidId" not in values              # not shipped
-        assert EvseSettings.from_values(values).tx_start_points == {"EVConnected"}
+        assert values["TxCtrlr.MaxEnergyOnInvalidId"] == "0"              # E05.FR.02 at once
+        settings = EvseSettings.from_values(values)
+        assert settings.tx_start_points == {"EVConnected"}
+        assert settings.max_energy_on_invalid_id == 0
 
     def test_reads_evse_tier_variables(self, tmp_path):
         from device_model.model import DeviceModel

@@ -790,6 +790,15 @@ class TestInvalidId:
         assert upd["transactionInfo"]["chargingState"] == "SuspendedEVSE"
         assert not t.energy_allowed
 
+    def test_stop_tx_false_max_energy_zero_suspends_at_once(self):
+        # The shipped MaxEnergyOnInvalidId is 0: nothing more may be delivered (E05.FR.02).
+        t = make(stop_tx_on_invalid_id=False, max_energy_on_invalid_id=0)
+        t.energy_measured(10_000.0)
+        charge(t)
+        t.energy_measured(10_000.0)
+        assert one(t.invalid_id())["transactionInfo"]["chargingState"] == "SuspendedEVSE"
+        assert not t.energy_allowed
+
     def test_stop_tx_false_max_energy_already_exceeded(self):
         t = make(stop_tx_on_invalid_id=False, max_energy_on_invalid_id=500)
         t.energy_measured(10_000.0)
