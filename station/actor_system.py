@@ -65,7 +65,6 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
 from typing import Any
 
 from thespian.actors import ActorSystem
@@ -313,23 +312,6 @@ def _multiproc_capabilities(admin_port: int, capabilities: dict | None) -> dict:
     return caps
 
 
-# A transmit attempt that fails (the receiver slow to ACK under load, a reused connection the
-# receiver just closed) is retried by Thespian's TCP transport after attempts x 35 s, and every
-# later message to the same actor waits behind it: an Evse's ConnectorStatusChanged then reached
-# the CsmsSession over 15 s late, a StatusNotification (G01.FR.01) "lost" to a CSMS that waits.
-# Retrying after attempts x 1 s makes all 20 retries (MAX_TRANSMIT_RETRIES) fit within the
-# 5 minutes a transmit may take, instead of 3, so delivery is also more likely, not only sooner.
-TRANSMIT_RETRY_PERIOD = timedelta(seconds=1)
-
-
-def shorten_transmit_retry() -> None:
-    """Apply TRANSMIT_RETRY_PERIOD to every TransmitIntent created from now on (in this
-    process and, under fork, in the admin and actors it starts)."""
-    from thespian.system.transport import TransmitIntent
-    defaults = TransmitIntent.__init__.__defaults__
-    TransmitIntent.__init__.__defaults__ = (*defaults[:-1], TRANSMIT_RETRY_PERIOD)
-
-
 def start_actor_system(
     base: str = _MULTIPROC_TCP,
     admin_port: int | None = None,
@@ -383,7 +365,6 @@ def start_actor_system(
             " stop it, choose another port, or use connect_to_actor_system to join it"
         )
     caps = _multiproc_capabilities(admin_port, capabilities)
-    shorten_transmit_retry()
     asys = ActorSystem(_MULTIPROC_TCP, caps, logDefs=logging_config(log_level, logfile),
                        transientUnique=True)
     asys._station_admin = (probe_host, admin_port)  # for shutdown_actor_system
@@ -423,7 +404,6 @@ def connect_to_actor_system(
     if not port_in_use(probe_host, admin_port):
         raise ConnectionRefusedError(f"no actor-system admin listens on {probe_host}:{admin_port}")
     caps = _multiproc_capabilities(admin_port, None)
-    shorten_transmit_retry()
     asys = ActorSystem(_MULTIPROC_TCP, caps, logDefs=logging_config(), transientUnique=True)
     asys._station_admin = (probe_host, admin_port)  # for shutdown_actor_system
     return asys
