@@ -119,11 +119,18 @@ class Evse(ChildActor):
 
     def _run(self, intents: list[Intent], answer=None, to=None) -> None:
         """Saves, then ``answer`` to ``to``, then everything else (module docstring)."""
-        for intent in intents:
-            if isinstance(intent, SaveState):
-                self.repo.save(self.index, intent.state, intent.running, iso(self.clock.now()))
-            elif isinstance(intent, SaveAvailability):
-                self.availability_repo.set(self.index, intent.connector_id, intent.status)
+        try:
+            for intent in intents:
+                if isinstance(intent, SaveState):
+                    self.repo.save(self.index, intent.state, intent.running,
+                                   iso(self.clock.now()))
+                elif isinstance(intent, SaveAvailability):
+                    self.availability_repo.set(self.index, intent.connector_id, intent.status)
+        except Exception:
+            # Nothing of this step was sent; Thespian delivers the message once more, but the
+            # core has moved on (a second PlugOut is refused): the next step redoes it all.
+            self.core.intents_lost(intents)
+            raise
         if answer is not None:
             self.send(to, answer)
         session = self.directory.csms_session if self.directory is not None else None

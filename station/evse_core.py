@@ -384,6 +384,21 @@ class EvseCore:
         self._announce()
         return self._finish()
 
+    def intents_lost(self, lost: list[Intent]) -> None:
+        """``lost``, intents this core returned, were not all carried out (a save raised).
+
+        The core already counted them as done: its state as saved, its statuses as announced.
+        So the next intents save the state again and carry every unacknowledged
+        TransactionEvent and, from the next step on, every connector's status (G01.FR.01):
+        otherwise a lost Available would leave the CsmsSession holding Occupied as reported,
+        and the next plug-in's Occupied would never reach the CSMS."""
+        self._dirty = True
+        self._saves.extend(i for i in lost if isinstance(i, SaveAvailability))   # G03.FR.08
+        self._announced.clear()
+        self._sends.extend(SendTransactionEvent(k, p) for k, p in self._unacked.items())
+        self._sends.extend(i for i in lost if isinstance(i, RequestAuthorization)
+                           and i.correlation_id in self._pending_auth)
+
     @property
     def unacknowledged(self) -> list[str]:
         """The event_keys sent and not yet acknowledged, oldest first."""

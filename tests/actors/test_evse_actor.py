@@ -9,6 +9,7 @@ messages only while an ask/tell runs, so :func:`settle` asks until the exchange 
 """
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -274,3 +275,33 @@ class TestFuncRestart:
         again = Rig(asys, config, clock, restarted=False, session=rig.session)
         assert again.summary()[-1] == ("Ended", 2, "AbnormalCondition", None, "PowerLoss")
         assert again.status().connectors == {1: "Occupied"}                 # still plugged
+
+
+class TestFailedSave:
+    """A save that raises (e.g. "database is locked" past the busy timeout on a loaded
+    machine) after the core already counted the step's intents as carried out."""
+
+    def test_status_change_of_a_failed_step_still_reaches_the_session(self, asys, config,
+                                                                      clock, monkeypatch):
+        """G01.FR.01: the plug-out's Available must not be lost with the failed save: the
+        session (the Availability block) would otherwise still hold Occupied as reported and
+        suppress the StatusNotification Occupied of the next plug-in."""
+        rig = Rig(asys, config, clock)
+        rig.operator(PlugIn(connector_id=1))
+        real_save, failures = EvseRepository.save, []
+
+        def save_failing_once(repo, *args, **kwargs):
+            if not failures:
+                failures.append(args)
+                raise sqlite3.OperationalError("database is locked")
+            return real_save(repo, *args, **kwargs)
+
+        monkeypatch.setattr(EvseRepository, "save", save_failing_once)
+        clock.advance(1)
+        asys.ask(rig.evse, PlugOut(), 10)     # Thespian retries it once: refused, no cable
+        assert failures, "the save did not fail: the test proves nothing"
+        assert rig.status().connectors == {1: "Available"}
+        assert [s[2] for s in rig.records().statuses] == ["Available", "Occupied", "Available"]
+        assert rig.saved()["hw"]["cable"] is None       # the state is saved again as well
+        rig.operator(PlugIn(connector_id=1))
+        assert [s[2] for s in rig.records().statuses][-1] == "Occupied"

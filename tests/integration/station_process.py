@@ -98,9 +98,26 @@ class StationProcess:
         self._wait_admin_gone()
         return code
 
+    def _own_admin(self) -> int | None:
+        """The pid listening on our admin port, if it is this station's actor system.
+
+        The admin port was free when the test picked it, but once this station stopped, any
+        process on the machine (another test run's station or CSMS, an actor listening on an
+        ephemeral port) may listen on it. Such a process must never be killed: its command line
+        (inherited by the daemonized admin and every actor from run.py) names our config file.
+        """
+        pid = listener_pid(self.admin_port)
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        return pid if str(self.config_path).encode() in cmdline else None
+
     def kill(self) -> None:
         """Last resort in a finally: end run.py and the actor system it started."""
-        admin = listener_pid(self.admin_port)
+        admin = self._own_admin()
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -113,5 +130,5 @@ class StationProcess:
 
     def _wait_admin_gone(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
-        while listener_pid(self.admin_port) is not None and time.monotonic() < deadline:
+        while self._own_admin() is not None and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -459,6 +459,38 @@ class TestRestart:
             r.core.event_queued(r.now, key)
         assert r.core.unacknowledged == []
 
+    def test_intents_lost_to_a_failed_save_are_carried_out_with_the_next_step(self):
+        """A save raised in the Evse actor: nothing of the step went out, yet the core counted
+        its statuses as announced. The next step saves again and re-sends every
+        unacknowledged event and every status (G01.FR.01)."""
+        s = Station(auto_ack=False)
+        s.session()
+        s.advance()
+        lost = s.core.plug_out(s.now).intents          # Ended and Available, never carried out
+        assert AnnounceStatus(1, "Available") in lost
+        s.core.intents_lost(lost)
+        s.advance()
+        again = s.core.tick(s.now)
+        assert any(isinstance(i, SaveState) for i in again)
+        assert [i.event_key for i in again if isinstance(i, SendTransactionEvent)] == \
+            s.core.unacknowledged and len(s.core.unacknowledged) == 3
+        assert [i for i in again if isinstance(i, AnnounceStatus)] == [
+            AnnounceStatus(1, "Available")]
+        assert [i for i in s.core.tick(s.now) if isinstance(i, (AnnounceStatus, SaveState))] == []
+
+    def test_availability_lost_to_a_failed_save_is_saved_with_the_next_step(self):
+        """G03.FR.08: the new operational state is persisted even if the first save raised."""
+        s = Station()
+        s.advance()
+        lost = s.core.change_availability(s.now, None, "Inoperative").intents
+        s.core.intents_lost(lost)
+        s.advance()
+        again = s.core.tick(s.now)
+        assert [i for i in again if isinstance(i, SaveAvailability)] == [
+            SaveAvailability(0, "Inoperative")]
+        assert [i for i in again if isinstance(i, AnnounceStatus)] == [
+            AnnounceStatus(1, "Unavailable")]
+
     def test_station_restart_ends_the_transaction_with_power_loss(self):
         s = Station(auto_ack=False)
         s.session()
