@@ -452,3 +452,14 @@ class TestCommandLine:
                 if proc.poll() is None:
                     proc.kill()
         assert "BootNotification" in "".join(output)
+
+
+def test_min_wait_s_is_the_shortest_wait_whatever_the_caller_asked(csms):
+    """Integration tests allow a station message the actor transport's retry period
+    (tests/integration/conftest.py); a wait never gives up before ``min_wait_s``."""
+    import time
+    csms.min_wait_s = 0.3
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        csms.wait_for("Heartbeat", identity="nobody", timeout=0.01)
+    assert time.monotonic() - started >= 0.3
