@@ -109,9 +109,15 @@ class Case:
     def plug_in(self, evse_id: int = 1) -> None:
         mark = self.csms.mark()
         post(f"{self.api}/evses/{evse_id}/plug-in", {"connector_id": 1})
-        self.csms.wait_for("StatusNotification", identity=IDENTITY, after=mark, timeout=15,
-                           predicate=lambda p: p["evseId"] == evse_id
-                           and p["connectorStatus"] == "Occupied")
+        try:
+            self.csms.wait_for("StatusNotification", identity=IDENTITY, after=mark, timeout=15,
+                               predicate=lambda p: p["evseId"] == evse_id
+                               and p["connectorStatus"] == "Occupied")
+        except TimeoutError as missing:
+            # README "Known problems": say whether the Evse saw the cable, so a failure tells
+            # a status lost after the Evse (G01.FR.01) from a command that never reached it.
+            raise TimeoutError(f"{missing}; the EVSE as the API shows it: "
+                               f"{http('GET', f'{self.api}/evses/{evse_id}')[1]}") from None
 
     def present(self, token: dict, evse_id: int = 1) -> None:
         post(f"{self.api}/evses/{evse_id}/token", {"id_token": token["idToken"],
