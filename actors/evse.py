@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from datetime import timedelta
 
 from thespian.actors import WakeupMessage
@@ -73,6 +74,9 @@ class Evse(ChildActor):
         super().__init__(*args, **kwargs)
         self.core: EvseCore | None = None
         self.tick_generation = 0
+        # This process's name and count for ConnectorStatusChanged (messages/evse.py).
+        self.origin = uuid.uuid4().hex
+        self.status_sequence = 0
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -145,9 +149,12 @@ class Evse(ChildActor):
                                                 payload=intent.payload)
             elif isinstance(intent, AnnounceStatus):
                 stamp = stamp or iso(self.clock.now())
+                self.status_sequence += 1
                 message = ConnectorStatusChanged(evse_id=self.index,
                                                  connector_id=intent.connector_id,
-                                                 status=intent.status, timestamp=stamp)
+                                                 status=intent.status, timestamp=stamp,
+                                                 origin=self.origin,
+                                                 sequence=self.status_sequence)
             elif isinstance(intent, SendMeterValues):
                 message = MeterValuesReady(evse_id=self.index, payload=intent.payload)
             elif isinstance(intent, RequestAuthorization):

@@ -67,6 +67,12 @@ class Availability:
             log.error("status for unknown connector %s ignored", key)
             return
         previous = self.known.get(key)
+        if (previous is not None and msg.origin and previous.origin == msg.origin
+                and msg.sequence < previous.sequence):
+            # Sent before the status we hold, delivered after it (the actor transport may
+            # reorder): the newer status stands (G01.FR.01).
+            log.debug("older status %s of connector %s ignored", msg.status, key)
+            return
         self.known[key] = msg
         if previous is None or previous.status != msg.status:
             self._dm.set_internal("Connector", "AvailabilityState", msg.status,

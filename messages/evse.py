@@ -19,6 +19,12 @@ class ConnectorStatusChanged(Msg):
     connector_id: int
     status: ConnectorStatus
     timestamp: str
+    # Thespian's TCP transport may deliver two messages of one sender out of order (a transmit
+    # that collided is retried while a later one goes through): ``origin`` names the Evse
+    # process and ``sequence`` counts its announcements, so the session never lets an older
+    # status overwrite a newer one (G01.FR.01). Empty origin: no ordering information.
+    origin: str = ""
+    sequence: int = 0
 
 
 class ChangeEvseAvailability(Msg):

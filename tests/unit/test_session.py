@@ -818,3 +818,36 @@ class TestRestartedSessionKnowsRunningTransactions:
         [(target, message)] = restarted.session.messages_to_actors()
         assert target == ("evse", 2) and isinstance(message, RemoteStop)
         assert message.transaction_id == "tx-kept"
+
+
+class TestStatusesDeliveredOutOfOrder:
+    """Thespian's TCP transport can deliver two messages of one Evse out of order (a transmit
+    that collided is retried while a later one goes through). Seen in CI: a plug-out's
+    Available arrived after the next plug-in's Occupied, the session kept Available, and the
+    StatusNotification Occupied was never sent (G01.FR.01)."""
+
+    @staticmethod
+    def status(status, sequence, origin="evse-1-a"):
+        from messages.evse import ConnectorStatusChanged
+        return ConnectorStatusChanged(evse_id=1, connector_id=1, status=status,
+                                      timestamp="2026-01-02T03:04:05.000Z", origin=origin,
+                                      sequence=sequence)
+
+    def test_an_older_status_delivered_late_does_not_replace_a_newer_one(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        availability = h.core.availability
+        availability.connector_status_changed(self.status("Occupied", 1))
+        availability.connector_status_changed(self.status("Occupied", 3))   # plug-in again
+        availability.connector_status_changed(self.status("Available", 2))  # late plug-out
+        assert availability.status_of(1, 1) == "Occupied"
+
+    def test_a_restarted_evse_counts_anew(self, h):
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        availability = h.core.availability
+        availability.connector_status_changed(self.status("Occupied", 7))
+        availability.connector_status_changed(self.status("Available", 1, origin="evse-1-b"))
+        assert availability.status_of(1, 1) == "Available"
