@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
+from device_model.values import parse_bool as _bool, parse_number
 from station.clock import parse_ocpp_time
 from storage.auth_repo import AuthRepository, token_hash
 
@@ -76,16 +77,9 @@ AUTH_SETTINGS_KEYS: tuple[str, ...] = (
 )
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    folded = (value or "").strip().lower()
-    return True if folded == "true" else False if folded == "false" else default
-
-
 def _int(value: str | None, default: int | None) -> int | None:
-    try:
-        return int(float(value)) if value not in (None, "") else default
-    except ValueError:
-        return default
+    number = parse_number(value, None)
+    return int(number) if number is not None else default
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ from blocks.metering import (IdleMeter, MeteringConfig, MeterReading, Transactio
                              triggered_meter_values)
 from blocks.tx_state import (ENDED, STARTED, EvseTransactions, new_transaction_id,
                              parse_tx_points)
+from device_model.values import parse_bool as _bool, parse_number as _number
 from evse_hw import driver as hw
 from simulators.evse_hardware import SimulatedEvseHardware, SimulatorInputError
 from station.clock import parse_ocpp_time
@@ -117,20 +118,8 @@ EVSE_TIER_PREFIX = "evse:"
 
 # -- settings ------------------------------------------------------------------------------------
 
-def _bool(value: str | None, default: bool) -> bool:
-    folded = (value or "").strip().lower()
-    return True if folded == "true" else False if folded == "false" else default
-
-
 def _optional_bool(value: str | None) -> bool | None:
     return _bool(value, False) if (value or "").strip().lower() in ("true", "false") else None
-
-
-def _number(value: str | None, default: float | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else default
-    except ValueError:
-        return default
 
 
 def _lowest(values) -> float | int | None:
