@@ -65,10 +65,11 @@ import logging
 import os
 import socket
 import time
+from datetime import timedelta
 from typing import Any
 
 from thespian.actors import ActorSystem
-from thespian.system.transport import IPBase
+from thespian.system.transport import IPBase, TransmitIntent
 
 __all__ = [
     "DEFAULT_BIND_ADDRESS",
@@ -179,6 +180,32 @@ def _listen_on_all_interfaces() -> None:
 
 # Secure by default: a process that imports this module never listens on INADDR_ANY.
 restrict_to_address(DEFAULT_BIND_ADDRESS)
+
+# --------------------------------------------------------------------------------------------
+# The transmit-retry patch
+# --------------------------------------------------------------------------------------------
+
+# Thespian 4.0.1 retries a transmit that failed (the peer closed the socket before its ACK,
+# which the TCP transport's socket reuse makes happen when both ends replace their idle socket
+# at once) after attempts x TRANSMIT_RETRY_PERIOD, 35 s; meanwhile newer messages to the same
+# actor go ahead on a fresh socket. A StatusNotification or TransactionEvent then came 35 s
+# late, after the ones that followed it. The Evse and the CsmsSession no longer rely on the
+# transport for order or delivery (station/evse_core.py, "Delivery to the CsmsSession"); this
+# shortens the stall for every other message. The period is a default argument of
+# TransmitIntent.__init__, bound when Thespian was imported, so setting the module constant
+# would change nothing: the patch sets the attribute the retry reads.
+TRANSMIT_RETRY_PERIOD = timedelta(milliseconds=250)
+_ORIGINAL_INTENT_INIT = TransmitIntent.__init__
+
+
+def _intent_init(self, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL_INTENT_INIT(self, *args, **kwargs)
+    if "retryPeriod" not in kwargs and len(args) < 6:      # the caller left the default
+        self.transmit_retry_period = TRANSMIT_RETRY_PERIOD
+
+
+if TransmitIntent.__init__ is _ORIGINAL_INTENT_INIT:
+    TransmitIntent.__init__ = _intent_init
 
 # --------------------------------------------------------------------------------------------
 # Logging
