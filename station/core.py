@@ -204,6 +204,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         if abs(adjustment) >= 1.0:
             log.info("clock adjusted by %.3f s to the CSMS's time", adjustment)
             session.send_to_actor(("evses", None), ClockSynchronized(offset_s=clock.offset_s))
+            # The queue compares event timestamps (the Evses' clock) with its last connect.
+            outbox.queue.clock_adjusted(adjustment)
 
     session.on_csms_time = on_csms_time
     return StationCore(config, clock, session, provisioning, availability, remote, security,

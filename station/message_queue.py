@@ -56,7 +56,9 @@ goes back to the head of its lane, its count unchanged. A retry wait is kept in 
 restarted station sends a waiting message as soon as the gate opens.
 
 The offline flag (TransactionEvent only). An event created while the station is offline gets
-``"offline": true`` (E04.FR.03, E08.FR.07, E12.FR.02). When the station goes offline, every
+``"offline": true`` (E04.FR.03, E08.FR.07, E12.FR.02); "created" is the ``created_at`` the
+caller gives (an Evse's event: its own timestamp), so an event created just before a reconnect
+that reaches the queue just after it still counts as offline. When the station goes offline, every
 TransactionEvent still queued gets it too, the one in flight included (E11.FR.07), and so does
 every TransactionEvent reloaded after a restart (the process went down before delivering it;
 it reaches the CSMS late, which is what the flag tells). The flag is applied in memory only: the
@@ -79,7 +81,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from storage.queue_repo import StoredMessage
@@ -218,6 +220,7 @@ class MessageQueue:
         self._in_flight: _Entry | None = None
         self._seq = 0
         self._online = False
+        self._online_since: datetime | None = None     # station time of the last connect
         self._accepted = False
         self._connects = 0
         self._resume_at = _NEVER
@@ -321,7 +324,11 @@ class MessageQueue:
         if message_id in self._by_id:
             raise ValueError(f"message id {message_id!r} is already queued")
         payload = dict(payload)
-        if action == "TransactionEvent" and not self._online:
+        # An event reaches the queue a moment after the Evse created it, so one created just
+        # before a reconnect arrives after it: when it was created decides (E04.FR.03).
+        created_offline = not self._online or (
+            self._online_since is not None and created_at < self._online_since)
+        if action == "TransactionEvent" and created_offline:
             payload["offline"] = True   # E04.FR.03, E08.FR.07, E11.FR.02, E12.FR.02
         self._seq += 1
         entry = _Entry(message_id, action, payload, created_at, transactional, durable, self._seq)
@@ -331,12 +338,15 @@ class MessageQueue:
         return message_id
 
     def set_online(self, online: bool, now: float,
-                   registration_accepted: bool = False) -> list[MessageDropped]:
+                   registration_accepted: bool = False,
+                   wall: datetime | None = None) -> list[MessageDropped]:
         """Tell the queue the link state and whether the registration is Accepted.
 
         Call it on connect, when the BootNotification is Accepted, and on disconnect; calling
         it again with the same link state only updates ``registration_accepted`` (it is not a
-        reconnect). A connect after an earlier one starts MessageQueueResumeDelay.
+        reconnect). A connect after an earlier one starts MessageQueueResumeDelay. ``wall``,
+        the station time of a connect, lets an event created before it but queued after it
+        still count as created offline (see :meth:`enqueue`).
 
         Returns:
             The messages dropped because the station went offline (not durable ones).
@@ -344,6 +354,7 @@ class MessageQueue:
         dropped: list[MessageDropped] = []
         if online and not self._online:
             self._connects += 1
+            self._online_since = wall
             # EVerest: no delay on the process's first connect, only after a reconnect.
             if self._connects > 1 and self._resume_delay > 0:
                 self._resume_at = now + self._resume_delay
@@ -357,6 +368,11 @@ class MessageQueue:
         self._online = online
         self._accepted = bool(registration_accepted)
         return dropped
+
+    def clock_adjusted(self, seconds: float) -> None:
+        """The station clock (the Evses' too) moved by ``seconds``: so did the last connect."""
+        if self._online_since is not None:
+            self._online_since += timedelta(seconds=seconds)
 
     def next_to_send(self, now: float) -> OutgoingMessage | None:
         """The message to send now, or None (gate closed, one in flight, waiting, or empty).

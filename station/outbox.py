@@ -10,6 +10,7 @@ join the session's deadlines.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Callable
 
 from station.message_queue import CONNECTION_LOST, MessageDropped, MessageQueue
@@ -32,13 +33,16 @@ class Outbox:
         session.add_timer(self.queue.next_deadline, self.pump)
 
     def send(self, action: str, payload: dict, *,
-             on_result: Callable[[dict], None] | None = None) -> str | None:
+             on_result: Callable[[dict], None] | None = None,
+             created_at: datetime | None = None) -> str | None:
         """Queue durably (or drop, for a non-durable message while offline); then pump.
 
         Returns the queue's id, or None when the message was not accepted (not durable and
-        the station offline). ``on_result`` gets the CALLRESULT payload.
+        the station offline). ``on_result`` gets the CALLRESULT payload. ``created_at``: when
+        the message arose, if not now (a TransactionEvent's own timestamp).
         """
-        message_id = self.queue.enqueue(action, payload, created_at=self._session.wall_clock())
+        message_id = self.queue.enqueue(action, payload,
+                                        created_at=created_at or self._session.wall_clock())
         if message_id is not None and on_result is not None:
             self._on_result[message_id] = on_result
         self.pump()
@@ -83,7 +87,8 @@ class Outbox:
     def _state(self, now: float) -> None:
         for dropped in self.queue.set_online(
                 self._session.is_connected, now,
-                self._session.registration == Registration.ACCEPTED):
+                self._session.registration == Registration.ACCEPTED,
+                wall=self._session.wall_clock()):
             self.on_dropped(dropped)
         self.pump()
 

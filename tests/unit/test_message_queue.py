@@ -249,6 +249,28 @@ class TestOfflineFlag:
         queue.set_online(True, 0.0, registration_accepted=True)
         assert "offline" not in queue.next_to_send(0.0).payload
 
+    def test_an_event_created_before_a_connect_and_queued_after_it_is_offline(self, station,
+                                                                               queue):
+        """An Evse hands its event over a moment after creating it: what counts is when it
+        was created (E04.FR.03), not when it reached the queue."""
+        connect = T0 + timedelta(seconds=10)
+        queue.set_online(True, 0.0, registration_accepted=True, wall=connect)
+        before = queue.enqueue("TransactionEvent", tx_event(0),
+                               created_at=connect - timedelta(milliseconds=5))
+        after = queue.enqueue("TransactionEvent", tx_event(1),
+                              created_at=connect + timedelta(milliseconds=5))
+        sent = {m.message_id: m.payload for m in drain(queue)}
+        assert sent[before]["offline"] is True and "offline" not in sent[after]
+
+    def test_the_last_connect_moves_with_the_station_clock(self, station, queue):
+        connect = T0 + timedelta(seconds=10)
+        queue.set_online(True, 0.0, registration_accepted=True, wall=connect)
+        queue.clock_adjusted(-3600.0)                   # the CSMS's time is an hour earlier
+        event = queue.enqueue("TransactionEvent", tx_event(0),
+                              created_at=connect - timedelta(seconds=3590))
+        assert "offline" not in queue.next_to_send(0.0).payload
+        assert event is not None
+
     def test_only_transaction_events_get_the_flag(self, station, queue):
         put(station, queue, "SecurityEventNotification", security_event())
         online(queue)
