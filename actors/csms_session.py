@@ -29,7 +29,8 @@ from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSess
                            SessionStatus)
 from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
-                           EvseAvailabilityChanged, MeterValuesReady, TransactionEventReady)
+                           ConnectorStatusSeen, EvseAvailabilityChanged, MeterValuesReady,
+                           TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
@@ -113,10 +114,15 @@ class CsmsSession(ChildActor):
                 reservations.sync_evse(evse_id)
 
     def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
-        if self.core is not None:
-            self.core.availability.connector_status_changed(msg)
-            self.core.reservations.connector_status_changed(msg.evse_id, msg.connector_id,
-                                                            msg.status)
+        if self.core is None:
+            return                  # not acknowledged: the Evse announces it again
+        self.core.availability.connector_status_changed(msg)
+        self.core.reservations.connector_status_changed(msg.evse_id, msg.connector_id,
+                                                        msg.status)
+        if msg.origin:
+            self.send(sender, ConnectorStatusSeen(evse_id=msg.evse_id,
+                                                  connector_id=msg.connector_id,
+                                                  origin=msg.origin, sequence=msg.sequence))
 
     def _answer_deferred(self, msg, sender):
         self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())

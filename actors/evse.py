@@ -34,7 +34,8 @@ from thespian.actors import WakeupMessage
 
 from actors.base import ChildActor
 from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchronized,
-                           ConnectorStatusChanged, EndTransaction, EvseAvailabilityChanged,
+                           ConnectorStatusChanged, ConnectorStatusSeen, EndTransaction,
+                           EvseAvailabilityChanged,
                            EvseSettingsChanged, EvseStatus, GetEvseStatus, MasterPassStop,
                            MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
@@ -74,9 +75,8 @@ class Evse(ChildActor):
         super().__init__(*args, **kwargs)
         self.core: EvseCore | None = None
         self.tick_generation = 0
-        # This process's name and count for ConnectorStatusChanged (messages/evse.py).
-        self.origin = uuid.uuid4().hex
-        self.status_sequence = 0
+        # Names the core whose announcements ConnectorStatusChanged numbers (messages/evse.py).
+        self.origin = ""
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -97,6 +97,7 @@ class Evse(ChildActor):
                                        EVSE_TIER_PREFIX).get(self.index, {})}
         self.core = EvseCore(self.index, connectors, values, availability,
                              parking_sensor=cfg.evses.parking_bay_sensor)
+        self.origin = uuid.uuid4().hex          # a new core counts its announcements from 1
         saved = self.repo.load(self.index)
         running = saved["tx"].get("transaction_id") if saved else None
         if msg.restarted or running:
@@ -140,7 +141,6 @@ class Evse(ChildActor):
         session = self.directory.csms_session if self.directory is not None else None
         if session is None:
             return          # sent again by resend() when the Directory arrives
-        stamp = None
         for intent in intents:
             if isinstance(intent, SAVES):
                 continue
@@ -148,13 +148,12 @@ class Evse(ChildActor):
                 message = TransactionEventReady(evse_id=self.index, event_key=intent.event_key,
                                                 payload=intent.payload)
             elif isinstance(intent, AnnounceStatus):
-                stamp = stamp or iso(self.clock.now())
-                self.status_sequence += 1
                 message = ConnectorStatusChanged(evse_id=self.index,
                                                  connector_id=intent.connector_id,
-                                                 status=intent.status, timestamp=stamp,
+                                                 status=intent.status,
+                                                 timestamp=iso(intent.at or self.clock.now()),
                                                  origin=self.origin,
-                                                 sequence=self.status_sequence)
+                                                 sequence=intent.sequence)
             elif isinstance(intent, SendMeterValues):
                 message = MeterValuesReady(evse_id=self.index, payload=intent.payload)
             elif isinstance(intent, RequestAuthorization):
@@ -209,6 +208,10 @@ class Evse(ChildActor):
 
     def receiveMsg_TransactionEventQueued(self, msg: TransactionEventQueued, sender):
         self._run(self.core.event_queued(self.clock.now(), msg.event_key))
+
+    def receiveMsg_ConnectorStatusSeen(self, msg: ConnectorStatusSeen, sender):
+        if msg.origin == self.origin:               # not an answer to a previous core
+            self._run(self.core.status_seen(self.clock.now(), msg.connector_id, msg.sequence))
 
     def receiveMsg_TransactionEventAnswered(self, msg: TransactionEventAnswered, sender):
         self._run(self.core.event_answered(self.clock.now(), msg.transaction_id,

@@ -7,9 +7,10 @@ block is the station-wide part, in the CsmsSession:
 
 * **TransactionEvent delivery.** An Evse sends ``TransactionEventReady`` after persisting its
   state; this block commits it to the durable queue (:class:`station.outbox.Outbox`) and
-  acknowledges with ``TransactionEventQueued``. An Evse re-sends what was not acknowledged after
-  a restart of either side, so the block drops an event whose ``event_key``
-  (transactionId:seqNo) is already queued: the CSMS sees each event once.
+  acknowledges with ``TransactionEventQueued``. An Evse sends its events one at a time, in
+  seqNo order, and re-sends one not acknowledged within seconds or after a restart of either
+  side; the block drops an event whose seqNo is not above the last one queued for its
+  transaction, and acknowledges it again: the CSMS sees each event once, in order.
 * **The CSMS's answers.** The idTokenInfo of a TransactionEventResponse goes back to the Evse
   (``TransactionEventAnswered``; E05 acts on it).
 * **Remote control (F01-F06).** RequestStartTransaction, RequestStopTransaction and
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import OrderedDict
+from datetime import datetime
 from typing import Any, Callable
 
 from blocks.auth_routing import AuthRouting, Decision
@@ -39,13 +42,24 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from station.clock import parse_ocpp_time
 from station.outbox import Outbox
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
 
-def _event_key(payload: dict) -> str:
-    return f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
+# How many transactions' last seqNo the session remembers to recognise a copy of an event.
+# A copy comes at most a few minutes late (Thespian gives up on a transmit after 5); 128 EVSEs
+# do not run through a thousand transactions in that time.
+REMEMBERED_TRANSACTIONS = 1024
+
+
+def _created_at(payload: dict) -> datetime | None:
+    """When the Evse created the event (its ``timestamp``), for the offline flag."""
+    try:
+        return parse_ocpp_time(payload["timestamp"])
+    except (KeyError, ValueError):
+        return None
 
 
 class Transactions:
@@ -68,12 +82,14 @@ class Transactions:
         self.event_listeners: list[Callable[[dict, int | None], None]] = []
         # Blocks C/D (the AuthCache's session side), set by build_core.
         self.auth: AuthRouting | None = None
-        # Events in the durable queue, so a re-sent one is not queued twice.
-        self._queued_keys: set[str] = {
-            _event_key(item.payload) for item in outbox.queue.pending()
-            if item.action == "TransactionEvent"}
+        # transactionId -> the highest seqNo queued, so an event sent again (the Evse did not
+        # hear TransactionEventQueued in time, or the actor transport delivered a late copy)
+        # is not queued twice. An Evse sends its events one at a time, in seqNo order
+        # (station/evse_core.py), so anything at or below that number is a copy.
+        self._last_seq_no: OrderedDict[str, int] = OrderedDict()
         for item in outbox.queue.pending():
             if item.action == "TransactionEvent":
+                self._remember(item.payload)
                 self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
         session.route("RequestStartTransaction", self.on_request_start_transaction)
         session.route("RequestStopTransaction", self.on_request_stop_transaction)
@@ -83,20 +99,32 @@ class Transactions:
     # -- from the Evses ---------------------------------------------------------------------------
 
     def transaction_event_ready(self, msg: TransactionEventReady) -> None:
-        evse_target = ("evse", msg.evse_id)
-        reservation_id = msg.payload.get("reservationId")
-        if reservation_id is not None and self.reservations is not None:
-            self.reservations.used(reservation_id)                         # H03.FR.09, H01.FR.15
-        if msg.event_key not in self._queued_keys:
+        if not self._already_queued(msg.payload):
+            reservation_id = msg.payload.get("reservationId")
+            if reservation_id is not None and self.reservations is not None:
+                self.reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._outbox.send("TransactionEvent", msg.payload,
-                                       on_result=lambda result, m=msg: self._answered(m, result))
+                                       on_result=lambda result, m=msg: self._answered(m, result),
+                                       created_at=_created_at(msg.payload))
             if queued is None:
                 log.error("TransactionEvent %s was not queued", msg.event_key)
                 return
-            self._queued_keys.add(msg.event_key)
+            self._remember(msg.payload)
             self._track(msg.payload, msg.evse_id)
-        self._session.send_to_actor(evse_target, TransactionEventQueued(
+        self._session.send_to_actor(("evse", msg.evse_id), TransactionEventQueued(
             evse_id=msg.evse_id, event_key=msg.event_key))
+
+    def _already_queued(self, payload: dict) -> bool:
+        last = self._last_seq_no.get(payload["transactionInfo"]["transactionId"])
+        return last is not None and payload["seqNo"] <= last
+
+    def _remember(self, payload: dict) -> None:
+        transaction_id = payload["transactionInfo"]["transactionId"]
+        self._last_seq_no[transaction_id] = max(
+            payload["seqNo"], self._last_seq_no.get(transaction_id, -1))
+        self._last_seq_no.move_to_end(transaction_id)
+        while len(self._last_seq_no) > REMEMBERED_TRANSACTIONS:
+            self._last_seq_no.popitem(last=False)
 
     def _track(self, payload: dict, evse_id: int | None) -> None:
         transaction_id = payload["transactionInfo"]["transactionId"]
@@ -110,7 +138,6 @@ class Transactions:
             listener(payload, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        self._queued_keys.discard(msg.event_key)
         if self.auth is not None:
             self.auth.token_info_seen(msg.payload.get("idToken"),                # C10.FR.05
                                       result.get("idTokenInfo"))

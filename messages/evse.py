@@ -19,12 +19,23 @@ class ConnectorStatusChanged(Msg):
     connector_id: int
     status: ConnectorStatus
     timestamp: str
-    # Thespian's TCP transport may deliver two messages of one sender out of order (a transmit
-    # that collided is retried while a later one goes through): ``origin`` names the Evse
-    # process and ``sequence`` counts its announcements, so the session never lets an older
-    # status overwrite a newer one (G01.FR.01). Empty origin: no ordering information.
+    # Thespian's TCP transport may delay a message, or deliver two of one sender out of order
+    # (a transmit that failed is retried later while a newer one goes through): ``origin``
+    # names the Evse core and ``sequence`` counts its announcements, so the session never lets
+    # an older status overwrite a newer one, and acknowledges what it holds with
+    # ConnectorStatusSeen (G01.FR.01). Empty origin: no ordering information.
     origin: str = ""
     sequence: int = 0
+
+
+class ConnectorStatusSeen(Msg):
+    """The session holds announcement ``sequence`` of ``origin`` for this connector: the Evse
+    stops announcing it again (station/evse_core.py, "Delivery to the CsmsSession")."""
+
+    evse_id: int
+    connector_id: int
+    origin: str
+    sequence: int
 
 
 class ChangeEvseAvailability(Msg):

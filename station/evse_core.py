@@ -49,6 +49,20 @@ too) a transaction found in storage is ended with stoppedReason PowerLoss (E07.F
 ``ResumeTransactionsOnBoot``) is not implemented. Unacknowledged events are sent again in both
 cases (the session deduplicates by ``event_key``).
 
+Delivery to the CsmsSession: the actor transport may delay a message by half a minute or more
+and let a later one overtake it (Thespian's TCP transport retries a failed transmit later, while
+newer messages to the same actor go ahead: see station/actor_system.py, "The transmit-retry
+patch"). So nothing here relies on one message arriving, or on two arriving in order:
+
+* TransactionEvents go stop-and-wait: only the oldest unacknowledged one is out, the next
+  leaves when the session's TransactionEventQueued for it arrives (:meth:`EvseCore.event_queued`),
+  and it is sent again if that takes :data:`RESEND_AFTER_S`. The CSMS therefore gets every
+  event, once (the session drops a seqNo it already queued), in seqNo order (E01.FR.07).
+* Each status announcement carries a sequence number; the session keeps the newest per
+  connector and acknowledges it (:meth:`EvseCore.status_seen`); the latest unacknowledged one
+  per connector is announced again every :data:`RESEND_AFTER_S` (G01.FR.01: no change of
+  status may go unreported).
+
 Reservations (H): the CsmsSession's Reservations block owns them and tells the EVSE
 (:meth:`EvseCore.reservation_made`, :meth:`EvseCore.reservation_cleared`,
 :meth:`EvseCore.held_for_reservations`); while reserved or held and nobody is authorized the
@@ -97,6 +111,9 @@ ENERGY_SAVE_INTERVAL_S = 30.0    # refresh the saved energy register this often 
 SIMULATED_MAX_CURRENT_A = 32.0
 SIMULATED_PHASES = 3
 MAX_COLLECTED = 400              # persisted Ended-list entries before thinning (2 x the cap)
+# A TransactionEvent or a status the CsmsSession has not acknowledged after this long is sent
+# again (see "Delivery to the CsmsSession" in the module docstring).
+RESEND_AFTER_S = 2.0
 
 # Device-model variables the EVSE uses ("Component.Variable", station level, Actual).
 SETTINGS_KEYS: tuple[str, ...] = (
@@ -223,9 +240,15 @@ class RequestAuthorization:
 
 @dataclass(frozen=True)
 class AnnounceStatus:
-    """Tell the CsmsSession a connector's status (ConnectorStatusChanged)."""
+    """Tell the CsmsSession a connector's status (ConnectorStatusChanged).
+
+    ``sequence`` counts this core's announcements (the session acknowledges it with
+    :meth:`EvseCore.status_seen`); ``at`` is when the status arose. Neither takes part in
+    equality: two announcements of the same status are the same news."""
     connector_id: int
     status: str
+    sequence: int = field(default=0, compare=False)
+    at: datetime | None = field(default=None, compare=False)
 
 
 Intent = Union[SaveState, SaveAvailability, SendTransactionEvent, SendMeterValues,
@@ -290,6 +313,12 @@ class EvseCore:
         self._idle: IdleMeter | None = None
         self._collected: list[dict] = []
         self._unacked: dict[str, dict] = {}
+        # Stop-and-wait towards the CsmsSession: the oldest unacknowledged event, since when.
+        self._event_in_flight: str | None = None
+        self._event_sent_at = 0.0
+        self._status_sequence = 0
+        # connector -> its latest announcement not yet acknowledged, and when it was sent.
+        self._status_unacked: dict[int, tuple[AnnounceStatus, float]] = {}
         self._pending_auth: dict[str, _PendingAuth] = {}
         self._auth_counter = 0
         self._ev_timeout_at: float | None = None
@@ -369,7 +398,7 @@ class EvseCore:
         """Everything the CsmsSession must hear again (it may have restarted): every
         unacknowledged TransactionEvent, oldest first, and every connector's status."""
         self._announced.clear()
-        self._sends.extend(SendTransactionEvent(k, p) for k, p in self._unacked.items())
+        self._event_in_flight = None
         self._announce()
         return self._finish()
 
@@ -384,7 +413,7 @@ class EvseCore:
         self._dirty = True
         self._saves.extend(i for i in lost if isinstance(i, SaveAvailability))   # G03.FR.08
         self._announced.clear()
-        self._sends.extend(SendTransactionEvent(k, p) for k, p in self._unacked.items())
+        self._event_in_flight = None
         self._sends.extend(i for i in lost if isinstance(i, RequestAuthorization)
                            and i.correlation_id in self._pending_auth)
 
@@ -398,6 +427,7 @@ class EvseCore:
     def tick(self, now: datetime) -> list[Intent]:
         """Let time pass (call every second and after any input)."""
         self._step(now)
+        self._resend_overdue()
         return self._finish()
 
     # -- inputs: operator and EV (simulator) -------------------------------------------------
@@ -497,10 +527,22 @@ class EvseCore:
         return self._finish()
 
     def event_queued(self, now: datetime, event_key: str) -> list[Intent]:
-        """The session committed ``event_key`` to its durable queue: forget it."""
+        """The session committed ``event_key`` to its durable queue: forget it, and send the
+        next one."""
         self._set_now(now)
         if self._unacked.pop(event_key, None) is not None:
             self._dirty = True
+        if event_key == self._event_in_flight:
+            self._event_in_flight = None
+        return self._finish()
+
+    def status_seen(self, now: datetime, connector_id: int, sequence: int) -> list[Intent]:
+        """The session holds announcement ``sequence`` of ``connector_id``; an older one's
+        acknowledgement leaves the newer announcement waiting for its own."""
+        self._set_now(now)
+        pending = self._status_unacked.get(connector_id)
+        if pending is not None and pending[0].sequence == sequence:
+            del self._status_unacked[connector_id]
         return self._finish()
 
     def event_answered(self, now: datetime, transaction_id: str,
@@ -920,7 +962,26 @@ class EvseCore:
         for connector_id, status in self.connector_statuses().items():
             if self._announced.get(connector_id) != status:
                 self._announced[connector_id] = status
-                self._sends.append(AnnounceStatus(connector_id, status))
+                self._status_sequence += 1
+                announcement = AnnounceStatus(connector_id, status,
+                                              sequence=self._status_sequence, at=self._now)
+                self._status_unacked[connector_id] = (announcement, self._t)
+                self._sends.append(announcement)
+
+    def _resend_overdue(self) -> None:
+        if self._event_in_flight is not None and \
+                self._t - self._event_sent_at >= RESEND_AFTER_S:
+            self._event_in_flight = None              # _finish sends the head again
+        for connector_id, (announcement, sent_at) in list(self._status_unacked.items()):
+            if self._t - sent_at >= RESEND_AFTER_S:
+                self._status_unacked[connector_id] = (announcement, self._t)
+                self._sends.append(announcement)
+
+    def _send_next_event(self) -> None:
+        if self._event_in_flight is None and self._unacked:
+            key = next(iter(self._unacked))
+            self._event_in_flight, self._event_sent_at = key, self._t
+            self._sends.append(SendTransactionEvent(key, self._unacked[key]))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -1004,8 +1065,8 @@ class EvseCore:
         for payload in payloads:
             key = f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
             self._unacked[key] = payload
-            self._sends.append(SendTransactionEvent(key, payload))
             self._dirty = True
+            self._send_next_event()          # in the order things arose, when nothing waits
 
     def _snapshot(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "tx": self.tx.snapshot(), "hw": self.hw.to_dict(self._t),
@@ -1035,6 +1096,7 @@ class EvseCore:
             intents.append(SaveState(state, self._running_row(state["tx"])))
             self._dirty = False
             self._last_save = self._t
+        self._send_next_event()
         intents.extend(self._sends)
         self._saves, self._sends = [], []
         return intents

@@ -2,8 +2,8 @@
 
 The Evse is created on its own (no Root): the test sends it Configure and a Directory whose
 csms_session is :class:`FakeSession`, which records what the Evse tells the session, answers
-TransactionEventQueued and TokenAuthorized (Accepted) like the real one, and can be asked for
-its records. Time is the test's: ``actors.evse.system_now`` is replaced by a clock the test
+TransactionEventQueued, ConnectorStatusSeen and TokenAuthorized (Accepted) like the real one,
+and can be asked for its records. Time is the test's: ``actors.evse.system_now`` is replaced by a clock the test
 moves; every input (GetEvseStatus too) runs a step at that time. simpleSystemBase delivers
 messages only while an ask/tell runs, so :func:`settle` asks until the exchange is over.
 """
@@ -19,6 +19,7 @@ import actors.evse
 from actors.evse import Evse
 from messages.base import Msg
 from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ConnectorStatusChanged,
+                           ConnectorStatusSeen,
                            EvseAvailabilityChanged, EvseSettingsChanged, EvseStatus,
                            GetEvseStatus, MeterValuesReady, OperatorResult, PlugIn, PlugOut,
                            PresentToken, RemoteStart, RemoteStartAnswered, RemoteStop,
@@ -77,6 +78,10 @@ class FakeSession(ActorTypeDispatcher):
 
     def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
         self.statuses.append((msg.evse_id, msg.connector_id, msg.status))
+        if self.ack:
+            self.send(sender, ConnectorStatusSeen(evse_id=msg.evse_id,
+                                                  connector_id=msg.connector_id,
+                                                  origin=msg.origin, sequence=msg.sequence))
 
     def receiveMsg_MeterValuesReady(self, msg: MeterValuesReady, sender):
         self.meter_values.append(msg.payload)

@@ -9,16 +9,18 @@ from simulators.csms import CsmsServer
 from tests.integration.station_process import StationProcess
 
 
-# Thespian's TCP transport may hold a message between two actors for its 35 s transmit retry
-# (README, "Known problems"); a station message is allowed that long before a test fails.
-TRANSPORT_STALL_ALLOWANCE_S = 45.0
+# The least time any wait for a station message gets before a test fails. What a case asks
+# for is usually tighter and meant for a quiet machine; CI has 2 cores shared by ~270 station
+# processes and the test, so a slow moment must not fail a test, only a message that never
+# comes.
+SLOW_MACHINE_ALLOWANCE_S = 45.0
 
 
 @pytest.fixture(scope="module")
 def csms():
     """The test CSMS, quiet, answering BootNotification Accepted with interval 300."""
     server = CsmsServer(log=lambda line: None, heartbeat_interval=300,
-                        min_wait_s=TRANSPORT_STALL_ALLOWANCE_S)
+                        min_wait_s=SLOW_MACHINE_ALLOWANCE_S)
     server.start()
     try:
         yield server

@@ -1,8 +1,8 @@
 """station.evse_core: one EVSE from plug-in to plug-out, without actors (part 2 E, F, G, J).
 
 A :class:`Station` drives an :class:`EvseCore` the way the Evse actor does (time in, intents
-out) and plays the CsmsSession: it acknowledges every TransactionEvent, answers authorizations
-and checks every payload against the OCPP 2.0.1 schemas. It also checks the durability rule on
+out) and plays the CsmsSession: it acknowledges every TransactionEvent and status, answers
+authorizations and checks every payload against the OCPP 2.0.1 schemas. It also checks the durability rule on
 every output: a TransactionEvent leaves only after a save that lists it as unacknowledged.
 
 The repository and the device-model reader (storage/evse_repo.py) are tested at the end, on
@@ -85,14 +85,17 @@ class Station:
     # -- plumbing --------------------------------------------------------------------------
 
     def _take(self, intents) -> None:
-        saved_keys: set[str] = set()
+        # What the last save (of this call or an earlier one) lists as unacknowledged.
+        saved_keys = {k for k, _ in self.saved["unacked"]} if self.saved else set()
+        saved_now = False
         for intent in intents:
             if isinstance(intent, SaveState):
                 json.dumps(intent.state, allow_nan=False)             # must be storable
                 self.saved = intent.state
                 saved_keys = {k for k, _ in intent.state["unacked"]}
+                saved_now = True
             elif isinstance(intent, SaveAvailability):
-                assert not saved_keys, "availability saved after the state"
+                assert not saved_now, "availability saved after the state"
                 self.availability_saved.append((intent.connector_id, intent.status))
             elif isinstance(intent, SendTransactionEvent):
                 # Durability: the event was saved as unacknowledged before it is sent.
@@ -109,10 +112,17 @@ class Station:
         for intent in intents:
             if isinstance(intent, SendTransactionEvent) and self.auto_ack:
                 self._take(self.core.event_queued(self.now, intent.event_key))
+            elif isinstance(intent, AnnounceStatus) and self.auto_ack:
+                self._take(self.core.status_seen(self.now, intent.connector_id,
+                                                 intent.sequence))
         for intent in intents:
             if isinstance(intent, RequestAuthorization) and self.auto_authorize is not None:
                 self._take(self.core.token_authorized(self.now, intent.correlation_id,
                                                       self.auto_authorize))
+
+    def ack_events(self) -> None:
+        """Acknowledge the event in flight (with ``auto_ack`` False)."""
+        self._take(self.core.event_queued(self.now, self.core.unacknowledged[0]))
 
     def advance(self, seconds: float = 1.0) -> None:
         self.now += timedelta(seconds=seconds)
@@ -451,12 +461,15 @@ class TestRestart:
         s.session()
         keys = s.core.unacknowledged
         assert len(keys) == 2
-        r = s.restart(fresh_boot=False)
+        r = s.restart(fresh_boot=False, auto_ack=False)
         assert r.core.unacknowledged == keys
+        assert [e["seqNo"] for e in r.events] == [0]           # the oldest, on its own
         resend = [i for i in r.core.resend() if isinstance(i, SendTransactionEvent)]
-        assert [i.event_key for i in resend] == keys
-        for key in keys:
-            r.core.event_queued(r.now, key)
+        assert [i.event_key for i in resend] == keys[:1]
+        sent = [i for i in r.core.event_queued(r.now, keys[0])
+                if isinstance(i, SendTransactionEvent)]
+        assert [i.event_key for i in sent] == keys[1:]
+        r.core.event_queued(r.now, keys[1])
         assert r.core.unacknowledged == []
 
     def test_intents_lost_to_a_failed_save_are_carried_out_with_the_next_step(self):
@@ -472,8 +485,9 @@ class TestRestart:
         s.advance()
         again = s.core.tick(s.now)
         assert any(isinstance(i, SaveState) for i in again)
+        assert len(s.core.unacknowledged) == 3
         assert [i.event_key for i in again if isinstance(i, SendTransactionEvent)] == \
-            s.core.unacknowledged and len(s.core.unacknowledged) == 3
+            s.core.unacknowledged[:1]                          # one at a time, oldest first
         assert [i for i in again if isinstance(i, AnnounceStatus)] == [
             AnnounceStatus(1, "Available")]
         assert [i for i in s.core.tick(s.now) if isinstance(i, (AnnounceStatus, SaveState))] == []
@@ -495,12 +509,13 @@ class TestRestart:
         s = Station(auto_ack=False)
         s.session()
         r = s.restart(fresh_boot=True, auto_ack=False)
+        # The session hears the unacknowledged ones again, one at a time, oldest first.
+        assert [e["seqNo"] for e in r.events] == [0]
+        for _ in range(2):
+            r.ack_events()
         ended = r.events[-1]
-        assert r.summary() == [("Ended", 2, "AbnormalCondition", None, "PowerLoss")]
-        # The session hears the unacknowledged ones again, oldest first, when it is known.
-        resend = [i.payload["seqNo"] for i in r.core.resend()
-                  if isinstance(i, SendTransactionEvent)]
-        assert resend == [0, 1, 2]
+        assert r.summary()[1:] == [("Updated", 1, "ChargingStateChanged", "Charging", None),
+                                   ("Ended", 2, "AbnormalCondition", None, "PowerLoss")]
         assert ended["transactionInfo"]["transactionId"] == s.events[0]["transactionInfo"][
             "transactionId"]
         assert ended["meterValue"][-1]["sampledValue"][0]["context"] == "Transaction.End"
@@ -520,6 +535,59 @@ class TestRestart:
     def test_unknown_state_version_is_refused(self):
         with pytest.raises(ValueError, match="version"):
             Station(saved={"version": 99})
+
+
+class TestDeliveryToTheSession:
+    """The actor transport may delay or reorder messages (module docstring, "Delivery to the
+    CsmsSession"): events go one at a time and both events and statuses are sent again until
+    the session acknowledges them (E01.FR.07 order, G01.FR.01 no status lost)."""
+
+    def test_one_event_at_a_time_sent_again_until_acknowledged(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "0"}, auto_ack=False)
+        s.session()
+        assert len(s.core.unacknowledged) == 2                 # Started, Charging
+        assert [e["seqNo"] for e in s.events] == [0]
+        s.run(1)
+        assert [e["seqNo"] for e in s.events] == [0]           # not yet overdue
+        s.run(1)
+        assert [e["seqNo"] for e in s.events] == [0, 0]        # 2 s without an answer
+        s.ack_events()
+        assert [e["seqNo"] for e in s.events] == [0, 0, 1]     # the next leaves at once
+        s.ack_events()
+        s.run(5)
+        assert [e["seqNo"] for e in s.events] == [0, 0, 1]     # nothing left to send
+
+    def test_a_late_acknowledgement_of_an_older_event_does_not_skip_the_one_in_flight(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "0"}, auto_ack=False)
+        s.session()
+        first, second = s.core.unacknowledged
+        s._take(s.core.event_queued(s.now, first))
+        s._take(s.core.event_queued(s.now, first))             # a copy of the answer
+        assert s.core.unacknowledged == [second]
+        s.run(2)
+        assert [e["seqNo"] for e in s.events] == [0, 1, 1]     # still sent again
+
+    def test_a_status_is_announced_again_until_the_session_holds_it(self):
+        s = Station(auto_ack=False)
+        assert s.statuses == [(1, "Available")]
+        s.run(2)
+        assert s.statuses == [(1, "Available"), (1, "Available")]
+        s.call("plug_in", 1)
+        assert s.statuses[-1] == (1, "Occupied")
+        # The session acknowledges the older Available only: Occupied stays pending.
+        s._take(s.core.status_seen(s.now, 1, 1))
+        s.run(2)
+        assert s.statuses[-1] == (1, "Occupied") and s.statuses.count((1, "Occupied")) == 2
+        s._take(s.core.status_seen(s.now, 1, 2))               # Occupied is announcement 2
+        s.run(5)
+        assert s.statuses.count((1, "Occupied")) == 2
+
+    def test_sequence_and_time_of_an_announcement(self):
+        s = Station(auto_ack=False)
+        s.advance(3)
+        announced = [i for i in s.core.plug_in(s.now, 1).intents
+                     if isinstance(i, AnnounceStatus)]
+        assert [(a.status, a.sequence, a.at) for a in announced] == [("Occupied", 2, s.now)]
 
 
 class TestStationStops:

@@ -547,6 +547,32 @@ class TestTransactionEvents:
         h.expect_call("BootNotification")
         assert [m.action for m in h.core.outbox.queue.pending()].count("TransactionEvent") == 1
 
+    def test_a_copy_of_an_event_already_delivered_is_acknowledged_not_sent(self, h):
+        """The Evse re-sends an event whose TransactionEventQueued it did not hear in time;
+        the CSMS has answered the first by then. It must not see it twice (E01.FR.07)."""
+        from messages.evse import TransactionEventQueued
+        h.boot()
+        h.drain_calls()
+        self.ready(h, started_event())
+        h.answer(h.expect_call("TransactionEvent"), {})
+        h.session.messages_to_actors()
+        self.ready(h, started_event())                                 # the copy
+        assert [type(m) for _, m in h.session.messages_to_actors()] == [TransactionEventQueued]
+        assert [c[2] for c in h.drain_calls()] == []
+
+    def test_a_late_copy_of_an_older_event_is_not_sent_after_a_newer_one(self, h):
+        h.boot()
+        h.drain_calls()
+        for seq_no in (0, 1):
+            self.ready(h, started_event(seq_no=seq_no,
+                                        event_type="Started" if seq_no == 0 else "Updated"))
+            h.answer(h.expect_call("TransactionEvent"), {})
+        self.ready(h, started_event())                         # seqNo 0 again, late
+        assert [c[2] for c in h.drain_calls()] == []
+        self.ready(h, started_event("tx-other"))               # another transaction: sent
+        assert h.expect_call("TransactionEvent")[3]["transactionInfo"]["transactionId"] == \
+            "tx-other"
+
     def test_offline_event_is_flagged_and_kept(self, h):
         h.boot()
         h.drain_calls()
