@@ -1,4 +1,4 @@
-"""Start, attach to and stop the Thespian actor system, on loopback only.
+"""Start, attach to and stop the Thespian actor system, on loopback only; patch its transmits.
 
 Theory of operation
 -------------------
@@ -56,11 +56,17 @@ A multi-host convention is possible on an address the operator names
 (``bind_address="192.0.2.10"``): then the tree listens on that one address only. Listening on
 all interfaces needs ``bind_address="0.0.0.0"`` spelled out, and logs a warning. Either way the
 network between the hosts must be trusted, because Thespian has no authentication.
+
+**Two transmit patches**, also applied at import (see their sections below): a failed transmit
+is retried after 250 ms instead of 35 s, and a transmit left waiting for a socket that will not
+come back goes on a fresh one. Both once let one message to an actor arrive long after later
+ones.
 """
 from __future__ import annotations
 
 import errno
 import ipaddress
+import itertools
 import logging
 import os
 import socket
@@ -69,7 +75,9 @@ from datetime import timedelta
 from typing import Any
 
 from thespian.actors import ActorSystem
+from thespian.system.timing import ExpirationTimer
 from thespian.system.transport import IPBase, TransmitIntent
+from thespian.system.transport.TCPTransport import TCPTransport, opsKey
 
 __all__ = [
     "DEFAULT_BIND_ADDRESS",
@@ -196,16 +204,69 @@ restrict_to_address(DEFAULT_BIND_ADDRESS)
 # would change nothing: the patch sets the attribute the retry reads.
 TRANSMIT_RETRY_PERIOD = timedelta(milliseconds=250)
 _ORIGINAL_INTENT_INIT = TransmitIntent.__init__
+_intent_numbers = itertools.count()
 
 
 def _intent_init(self, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_INTENT_INIT(self, *args, **kwargs)
+    self._station_order = next(_intent_numbers)            # creation order, for the release
     if "retryPeriod" not in kwargs and len(args) < 6:      # the caller left the default
         self.transmit_retry_period = TRANSMIT_RETRY_PERIOD
 
 
 if TransmitIntent.__init__ is _ORIGINAL_INTENT_INIT:
     TransmitIntent.__init__ = _intent_init
+
+# --------------------------------------------------------------------------------------------
+# The stranded-transmit patch
+# --------------------------------------------------------------------------------------------
+
+# With socket reuse, a transmit to an actor that another transmit to the same actor holds the
+# socket for waits "for a TX slot", and goes only when an idle socket to that actor shows up in
+# _openSockets. When the peer closes that socket instead (it replaced its own idle socket for
+# us), none ever shows up: the waiting message stays put until the *next* message to that
+# actor opens a fresh socket and overtakes it. Seen in full test runs: an Evse's Available
+# (plug-out) reached the CsmsSession after the next plug-in's Occupied. The patch checks, each
+# time the transport looks at its timers, for actors with waiting transmits, no transmit
+# holding a socket to them and no idle socket: the oldest of those transmits goes at once, on
+# a fresh socket, and the others keep waiting behind it.
+_ORIGINAL_PROCESS_TIMEOUTS = TCPTransport._processIntentTimeouts
+
+
+def release_stranded(transport: Any) -> list[Any]:
+    """Let the oldest waiting transmit to each actor nobody is sending to go now.
+
+    Returns the transmits released (for tests)."""
+    open_sockets = getattr(transport, "_openSockets", None)
+    if open_sockets is None:
+        return []                     # REUSE_SOCKETS off: transmits never wait for a slot
+    busy = {opsKey(i.targetAddr) for i in transport._transmitIntents.values()
+            if hasattr(i, "socket")}
+    oldest: dict[Any, Any] = {}
+    for intent in transport._waitingTransmits:
+        key = opsKey(intent.targetAddr)
+        if key in busy or key in open_sockets:
+            continue
+        if key not in oldest or (getattr(intent, "_station_order", 0)
+                                 < getattr(oldest[key], "_station_order", 0)):
+            oldest[key] = intent
+    released = []
+    for intent in oldest.values():
+        # The oldest may be one retrying after a failure: its own timer sends it, in order.
+        if getattr(intent, "_awaitingTXSlot", False):
+            del intent._awaitingTXSlot
+            intent._retryTime = ExpirationTimer(timedelta(0))
+            released.append(intent)
+    return released
+
+
+def _process_intent_timeouts(self: Any) -> Any:
+    release_stranded(self)
+    return _ORIGINAL_PROCESS_TIMEOUTS(self)
+
+
+if TCPTransport._processIntentTimeouts is _ORIGINAL_PROCESS_TIMEOUTS:
+    TCPTransport._processIntentTimeouts = _process_intent_timeouts
 
 # --------------------------------------------------------------------------------------------
 # Logging
