@@ -58,10 +58,11 @@ patch"). So nothing here relies on one message arriving, or on two arriving in o
   leaves when the session's TransactionEventQueued for it arrives (:meth:`EvseCore.event_queued`),
   and it is sent again if that takes :data:`RESEND_AFTER_S`. The CSMS therefore gets every
   event, once (the session drops a seqNo it already queued), in seqNo order (E01.FR.07).
-* Each status announcement carries a sequence number; the session keeps the newest per
-  connector and acknowledges it (:meth:`EvseCore.status_seen`); the latest unacknowledged one
-  per connector is announced again every :data:`RESEND_AFTER_S` (G01.FR.01: no change of
-  status may go unreported).
+* Status announcements go the same way, in their own line: each carries a sequence number,
+  the next leaves when the session acknowledged the previous one (:meth:`EvseCore.status_seen`),
+  and one unacknowledged for :data:`RESEND_AFTER_S` is announced again. So the session sees
+  every change, in order: an Available lost in transit and overtaken by the next Occupied would
+  leave it holding Occupied, and the CSMS would hear of neither (G01.FR.01).
 
 Reservations (H): the CsmsSession's Reservations block owns them and tells the EVSE
 (:meth:`EvseCore.reservation_made`, :meth:`EvseCore.reservation_cleared`,
@@ -87,6 +88,7 @@ Not here yet: signed meter values.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Union
@@ -317,8 +319,11 @@ class EvseCore:
         self._event_in_flight: str | None = None
         self._event_sent_at = 0.0
         self._status_sequence = 0
-        # connector -> its latest announcement not yet acknowledged, and when it was sent.
-        self._status_unacked: dict[int, tuple[AnnounceStatus, float]] = {}
+        # Stop-and-wait for statuses too: announcements not yet acknowledged, oldest first
+        # (the head is out since _status_sent_at).
+        self._status_unacked: deque[AnnounceStatus] = deque()
+        self._status_in_flight = False
+        self._status_sent_at = 0.0
         self._pending_auth: dict[str, _PendingAuth] = {}
         self._auth_counter = 0
         self._ev_timeout_at: float | None = None
@@ -399,6 +404,7 @@ class EvseCore:
         unacknowledged TransactionEvent, oldest first, and every connector's status."""
         self._announced.clear()
         self._event_in_flight = None
+        self._forget_announcements()
         self._announce()
         return self._finish()
 
@@ -414,6 +420,7 @@ class EvseCore:
         self._saves.extend(i for i in lost if isinstance(i, SaveAvailability))   # G03.FR.08
         self._announced.clear()
         self._event_in_flight = None
+        self._forget_announcements()
         self._sends.extend(i for i in lost if isinstance(i, RequestAuthorization)
                            and i.correlation_id in self._pending_auth)
 
@@ -421,6 +428,11 @@ class EvseCore:
     def unacknowledged(self) -> list[str]:
         """The event_keys sent and not yet acknowledged, oldest first."""
         return list(self._unacked)
+
+    @property
+    def unacknowledged_statuses(self) -> list[AnnounceStatus]:
+        """The status announcements not yet acknowledged, oldest (the one out) first."""
+        return list(self._status_unacked)
 
     # -- inputs: time ------------------------------------------------------------------------
 
@@ -537,12 +549,13 @@ class EvseCore:
         return self._finish()
 
     def status_seen(self, now: datetime, connector_id: int, sequence: int) -> list[Intent]:
-        """The session holds announcement ``sequence`` of ``connector_id``; an older one's
-        acknowledgement leaves the newer announcement waiting for its own."""
+        """The session holds announcement ``sequence`` (of ``connector_id``): the next one
+        leaves. A late copy of an older acknowledgement changes nothing."""
         self._set_now(now)
-        pending = self._status_unacked.get(connector_id)
-        if pending is not None and pending[0].sequence == sequence:
-            del self._status_unacked[connector_id]
+        head = self._status_unacked[0] if self._status_unacked else None
+        if head is not None and (head.connector_id, head.sequence) == (connector_id, sequence):
+            self._status_unacked.popleft()
+            self._status_in_flight = False
         return self._finish()
 
     def event_answered(self, now: datetime, transaction_id: str,
@@ -963,19 +976,26 @@ class EvseCore:
             if self._announced.get(connector_id) != status:
                 self._announced[connector_id] = status
                 self._status_sequence += 1
-                announcement = AnnounceStatus(connector_id, status,
-                                              sequence=self._status_sequence, at=self._now)
-                self._status_unacked[connector_id] = (announcement, self._t)
-                self._sends.append(announcement)
+                self._status_unacked.append(AnnounceStatus(
+                    connector_id, status, sequence=self._status_sequence, at=self._now))
+                self._send_next_status()
+
+    def _forget_announcements(self) -> None:
+        # Everything is announced afresh (the session may be new); the news is the present.
+        self._status_unacked.clear()
+        self._status_in_flight = False
 
     def _resend_overdue(self) -> None:
         if self._event_in_flight is not None and \
                 self._t - self._event_sent_at >= RESEND_AFTER_S:
             self._event_in_flight = None              # _finish sends the head again
-        for connector_id, (announcement, sent_at) in list(self._status_unacked.items()):
-            if self._t - sent_at >= RESEND_AFTER_S:
-                self._status_unacked[connector_id] = (announcement, self._t)
-                self._sends.append(announcement)
+        if self._status_in_flight and self._t - self._status_sent_at >= RESEND_AFTER_S:
+            self._status_in_flight = False
+
+    def _send_next_status(self) -> None:
+        if not self._status_in_flight and self._status_unacked:
+            self._status_in_flight, self._status_sent_at = True, self._t
+            self._sends.append(self._status_unacked[0])
 
     def _send_next_event(self) -> None:
         if self._event_in_flight is None and self._unacked:
@@ -1097,6 +1117,7 @@ class EvseCore:
             self._dirty = False
             self._last_save = self._t
         self._send_next_event()
+        self._send_next_status()
         intents.extend(self._sends)
         self._saves, self._sends = [], []
         return intents
