@@ -29,8 +29,8 @@ from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSess
                            SessionStatus)
 from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
-                           ConnectorStatusSeen, EvseAvailabilityChanged, MeterValuesReady,
-                           TransactionEventReady)
+                           ConnectorStatusSeen, EvseAvailabilityChanged, LockProblemChanged,
+                           MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
@@ -123,6 +123,10 @@ class CsmsSession(ChildActor):
             self.send(sender, ConnectorStatusSeen(evse_id=msg.evse_id,
                                                   connector_id=msg.connector_id,
                                                   origin=msg.origin, sequence=msg.sequence))
+
+    def receiveMsg_LockProblemChanged(self, msg: LockProblemChanged, sender):
+        if self.core is not None:
+            self.core.availability.lock_problem_changed(msg)
 
     def _answer_deferred(self, msg, sender):
         self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())

@@ -35,12 +35,11 @@ from thespian.actors import WakeupMessage
 from actors.base import ChildActor
 from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchronized,
                            ConnectorStatusChanged, ConnectorStatusSeen, EndTransaction,
-                           EvseAvailabilityChanged,
-                           EvseSettingsChanged, EvseStatus, GetEvseStatus, MasterPassStop,
-                           MeterValuesReady,
+                           EvseAvailabilityChanged, EvseSettingsChanged, EvseStatus,
+                           GetEvseStatus, LockProblemChanged, MasterPassStop, MeterValuesReady,
                            OperatorResult, PlugIn, PlugOut, PresentToken, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, SetEvState,
-                           SetFault, SetParkingBay, StationAvailabilityChanged,
+                           SetFault, SetLockFailure, SetParkingBay, StationAvailabilityChanged,
                            StationTransactionsChanged, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
@@ -49,8 +48,8 @@ from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station import clock as station_clock
 from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS_KEYS,
-                               AnnounceStatus, EvseCore, Intent,
-                               Outcome, RequestAuthorization, SaveAvailability, SaveState,
+                               AnnounceStatus, EvseCore, Intent, Outcome, ReportLockProblem,
+                               RequestAuthorization, SaveAvailability, SaveState,
                                SendMeterValues, SendTransactionEvent)
 from station.evse_state import EvseState
 from station.session import iso
@@ -154,6 +153,11 @@ class Evse(ChildActor):
                                                  timestamp=iso(intent.at or self.clock.now()),
                                                  origin=self.origin,
                                                  sequence=intent.sequence)
+            elif isinstance(intent, ReportLockProblem):
+                message = LockProblemChanged(evse_id=self.index,
+                                             connector_id=intent.connector_id,
+                                             problem=intent.problem,
+                                             timestamp=iso(self.clock.now()))
             elif isinstance(intent, SendMeterValues):
                 message = MeterValuesReady(evse_id=self.index, payload=intent.payload)
             elif isinstance(intent, RequestAuthorization):
@@ -185,6 +189,10 @@ class Evse(ChildActor):
 
     def receiveMsg_SetFault(self, msg: SetFault, sender):
         self._operator(self.core.set_fault(self.clock.now(), msg.active, msg.code), sender)
+
+    def receiveMsg_SetLockFailure(self, msg: SetLockFailure, sender):
+        self._operator(self.core.set_lock_failure(self.clock.now(), msg.connector_id,
+                                                  msg.active), sender)
 
     def receiveMsg_SetParkingBay(self, msg: SetParkingBay, sender):
         self._operator(self.core.set_parking_bay(self.clock.now(), msg.occupied), sender)

@@ -15,7 +15,8 @@ from messages.energy import ExternalLimitDone, SetExternalLimit
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
 from messages.evse import (EvseStatus, GetEvseStatus, OperatorResult, PlugIn, PlugOut,
-                           PresentToken, SetEvState, SetFault, SetParkingBay)
+                           PresentToken, SetEvState, SetFault, SetLockFailure,
+                           SetParkingBay)
 from messages.supervision import Directory, GetDirectory
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,9 @@ class ActorGateway:
             evse_id=evse_id, limit=limit, unit=unit, source=source), ExternalLimitDone)
         if not done.ok:
             raise Conflict(done.error or "refused")
+
+    def set_lock_failure(self, evse_id: int, connector_id: int, active: bool) -> None:
+        self._operate(evse_id, SetLockFailure(connector_id=connector_id, active=active))
 
     def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
         self._operate(evse_id, SetParkingBay(occupied=occupied))

@@ -234,6 +234,14 @@ class StationGateway(Protocol):
         """
         ...
 
+    def set_lock_failure(self, evse_id: int, connector_id: int, active: bool) -> None:
+        """The retention lock of ``connector_id`` jams (``active``) or works again (G05).
+
+        Raises:
+            Conflict: the EVSE has no such connector.
+        """
+        ...
+
     def set_parking_bay(self, evse_id: int, occupied: bool) -> None:
         """A vehicle enters (``occupied``) or leaves the EVSE's parking bay.
 

@@ -132,6 +132,14 @@ class ExternalLimitRequest(_Body):
         "EMS", description="OCPP ChargingLimitSourceEnumType of the external system (not CSO).")
 
 
+class LockFailureRequest(_Body):
+    """``POST /api/evses/{id}/lock-failure``."""
+
+    active: bool = Field(description="true: the connector's retention lock jams (it will not "
+                                     "engage or release); false: it works again.")
+    connector_id: int = Field(1, ge=1, description="The connector whose lock it is.")
+
+
 class ParkingRequest(_Body):
     """``POST /api/evses/{id}/parking``."""
 
@@ -227,6 +235,11 @@ def _external_limit(api: ControlApi, evse_id: int | None, body: ExternalLimitReq
     return _OK
 
 
+def _lock_failure(api: ControlApi, evse_id: int | None, body: LockFailureRequest) -> Any:
+    api.gateway.set_lock_failure(evse_id, body.connector_id, body.active)
+    return _OK
+
+
 def _parking(api: ControlApi, evse_id: int | None, body: ParkingRequest) -> Any:
     api.gateway.set_parking_bay(evse_id, body.occupied)
     return _OK
@@ -285,6 +298,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/station/external-limit", "setStationExternalLimit",
           "Set or release an external charging limit on the whole station (K12, EVSE 0).",
           _external_limit, ExternalLimitRequest, OkResponse, (400, 409, 500, 503)),
+    Route("POST", "/api/evses/{id}/lock-failure", "setLockFailure",
+          "Jam a connector's retention lock, or make it work again (G05 lock failure).",
+          _lock_failure, LockFailureRequest, OkResponse, _EVSE_ERRORS),
     Route("POST", "/api/evses/{id}/parking", "setParkingBay",
           "A vehicle enters or leaves the EVSE's parking bay (bay sensor fitted).",
           _parking, ParkingRequest, OkResponse, _EVSE_ERRORS),

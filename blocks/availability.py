@@ -22,6 +22,11 @@ gives every case of the spec:
 ChangeAvailability (G03/G04) for an EVSE or connector is forwarded to that Evse, which persists
 it (G03.FR.08) and answers; the CALL is answered then. For the whole station (G04.FR.01) the
 state is persisted here and broadcast to every Evse.
+
+Lock failure (G05): an Evse whose connector retention lock failed to engage keeps the relay open
+(G05.FR.01) and says so with ``LockProblemChanged``; this block records
+ConnectorPlugRetentionLock.Problem in the device model and reports it with a NotifyEvent
+(G05.FR.02), and again when the lock engages.
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ import uuid
 from typing import Any, Callable
 
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
-                           EvseAvailabilityChanged, StationAvailabilityChanged)
+                           EvseAvailabilityChanged, LockProblemChanged,
+                           StationAvailabilityChanged)
 from station.session import Deferred, Registration, StationSession
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,17 @@ class Availability:
             self._update_evse_state(msg.evse_id)
         self._report(key)
 
+    def lock_problem_changed(self, msg: LockProblemChanged) -> None:
+        """G05.FR.02: ConnectorPlugRetentionLock.Problem, as a NotifyEvent (if online)."""
+        value = "true" if msg.problem else "false"
+        component = {"name": "ConnectorPlugRetentionLock",
+                     "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}}
+        self._dm.set_internal(component["name"], "Problem", value, evse_id=msg.evse_id,
+                              connector_id=msg.connector_id)
+        if self._session.may_send("NotifyEvent"):
+            self._notify_event(msg.timestamp, component, "Problem", value,
+                               cleared=not msg.problem)
+
     def status_of(self, evse_id: int, connector_id: int) -> str | None:
         msg = self.known.get((evse_id, connector_id))
         return msg.status if msg else None
@@ -117,21 +134,22 @@ class Availability:
         if sent is None:
             return
         self.reported[key] = msg.status
+        self._notify_event(msg.timestamp,
+                           {"name": "Connector",
+                            "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
+                           "AvailabilityState", msg.status, triggered=triggered)
+
+    def _notify_event(self, timestamp: str, component: dict, variable: str, value: str, *,
+                      cleared: bool | None = None, triggered: bool = False) -> None:
+        """One NotifyEvent, trigger Delta, for a value the station itself observed."""
         self._event_id += 1
-        self._session.call("NotifyEvent", {
-            "generatedAt": msg.timestamp,
-            "seqNo": 0,
-            "eventData": [{
-                "eventId": self._event_id,
-                "timestamp": msg.timestamp,
-                "trigger": "Delta",
-                "actualValue": msg.status,
-                "eventNotificationType": "HardWiredNotification",
-                "component": {"name": "Connector",
-                              "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
-                "variable": {"name": "AvailabilityState"},
-            }],
-        }, triggered=triggered)
+        event = {"eventId": self._event_id, "timestamp": timestamp, "trigger": "Delta",
+                 "actualValue": value, "eventNotificationType": "HardWiredNotification",
+                 "component": component, "variable": {"name": variable}}
+        if cleared is not None:
+            event["cleared"] = cleared
+        self._session.call("NotifyEvent", {"generatedAt": timestamp, "seqNo": 0,
+                                           "eventData": [event]}, triggered=triggered)
 
     def _forget(self, key: tuple[int, int], status: str) -> None:
         if self.reported.get(key) == status:

@@ -582,6 +582,20 @@ def _generated_connector(evse_id: int, connector_id: int, connector_type: str,
                          variables=variables, source_file=None)
 
 
+RETENTION_LOCK = "ConnectorPlugRetentionLock"
+
+
+def _generated_retention_lock(evse_id: int, connector_id: int) -> ComponentSpec:
+    # Every connector of the station (simulated or real) has a lock that the Evse drives; G05
+    # reports its failure as Problem (TC_G_20 needs the component in the device model).
+    variables = (
+        _var("Enabled", "boolean", "ReadOnly", "true", required=False),
+        _var("Problem", "boolean", "ReadOnly", "false", required=False),
+    )
+    return ComponentSpec(name=RETENTION_LOCK, instance=None, evse_id=evse_id,
+                         connector_id=connector_id, variables=variables, source_file=None)
+
+
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
@@ -611,7 +625,8 @@ def load_component_config(
 
     Returns:
         The components, files first (custom before standardized, each in file
-        name order), then the generated EVSE/Connector components in id order.
+        name order), then the generated EVSE, Connector and ConnectorPlugRetentionLock components
+        in id order.
 
     Raises:
         ComponentConfigError: a file cannot be read or parsed, has a key of the
@@ -637,6 +652,7 @@ def load_component_config(
 
     described_evses: set[int] = set()
     described_connectors: set[tuple[int, int]] = set()
+    described_locks: set[tuple[int, int]] = set()
     for spec in specs:
         if spec.evse_id is not None and spec.evse_id > len(counts):
             raise ComponentConfigError(
@@ -652,13 +668,18 @@ def load_component_config(
             described_evses.add(spec.evse_id)
         elif kind == "connector" and spec.connector_id is not None:
             described_connectors.add((spec.evse_id, spec.connector_id))
+        elif kind == RETENTION_LOCK.casefold() and spec.connector_id is not None:
+            described_locks.add((spec.evse_id, spec.connector_id))
 
     for evse_id, count in enumerate(counts, start=1):
         if evse_id not in described_evses:
             specs.append(_generated_evse(evse_id, evse_max_power_w, supply_phases))
         for connector_id in range(1, count + 1):
-            if (evse_id, connector_id) not in described_connectors:
-                specs.append(_generated_connector(evse_id, connector_id, connector_type, supply_phases))
+            if (evse_id, connector_id) in described_connectors:
+                continue            # a config that describes its connectors describes the rest
+            specs.append(_generated_connector(evse_id, connector_id, connector_type, supply_phases))
+            if (evse_id, connector_id) not in described_locks:
+                specs.append(_generated_retention_lock(evse_id, connector_id))
     if parking_bay_sensor:
         specs = [_with_parking_bay(spec) if spec.name == "TxCtrlr" else spec for spec in specs]
     return specs

@@ -219,6 +219,23 @@ class SetFault(Msg):
     code: str
 
 
+class SetLockFailure(Msg):
+    """The retention lock of ``connector_id`` jams (``active``) or works again (simulator)."""
+
+    connector_id: int = 1
+    active: bool
+
+
+class LockProblemChanged(Msg):
+    """An Evse's retention lock failed to engage (``problem``) or engaged again (G05): the
+    session reports ConnectorPlugRetentionLock.Problem with a NotifyEvent (G05.FR.02)."""
+
+    evse_id: int
+    connector_id: int
+    problem: bool
+    timestamp: str
+
+
 class SetParkingBay(Msg):
     """A vehicle enters (``occupied``) or leaves the parking bay (EVSEs with a bay sensor)."""
 

@@ -241,6 +241,13 @@ class RequestAuthorization:
 
 
 @dataclass(frozen=True)
+class ReportLockProblem:
+    """The connector's retention lock failed to engage (``problem``), or engaged again (G05)."""
+    connector_id: int
+    problem: bool
+
+
+@dataclass(frozen=True)
 class AnnounceStatus:
     """Tell the CsmsSession a connector's status (ConnectorStatusChanged).
 
@@ -254,7 +261,7 @@ class AnnounceStatus:
 
 
 Intent = Union[SaveState, SaveAvailability, SendTransactionEvent, SendMeterValues,
-               RequestAuthorization, AnnounceStatus]
+               RequestAuthorization, AnnounceStatus, ReportLockProblem]
 SAVES = (SaveState, SaveAvailability)
 
 
@@ -332,6 +339,9 @@ class EvseCore:
         self._announced: dict[int, str] = {}
         self._reservation: dict | None = None        # {id, id_token, group_id_token, expiry}
         self._held = False                           # kept free for unspecified reservations
+        # Connectors whose retention lock failed at the last attempt (G05); saved, so a
+        # restarted Evse can still report that it works again.
+        self._lock_problem: set[int] = set()
         # Limits each EnergySink imposes: sink id (this EVSE's, or 0) -> (A, W, phases).
         self._sink_limits: dict[int, tuple[float | None, float | None, int | None]] = {}
         self._station_busy = False                   # another EVSE runs a transaction
@@ -385,6 +395,7 @@ class EvseCore:
         self._scheduled_station = saved.get("scheduled_station")
         self._reservation = saved.get("reservation")
         self._held = bool(saved.get("held", False))
+        self._lock_problem = set(saved.get("lock_problem", []))
         if self.tx.active:
             started = parse_ocpp_time(self.tx.snapshot()["started_at"]).timestamp()
             self._meter = TransactionMeter(
@@ -477,6 +488,12 @@ class EvseCore:
         if active:
             return self._physical(now, lambda: self.hw.raise_fault(code, self._t))
         return self._physical(now, lambda: self.hw.clear_fault(code, self._t))
+
+    def set_lock_failure(self, now: datetime, connector_id: int, active: bool) -> Outcome:
+        """The retention lock of ``connector_id`` jams (``active``) or works again (simulator
+        only). A jammed lock that must engage keeps the relay open (G05.FR.01) and is
+        reported (G05.FR.02)."""
+        return self._physical(now, lambda: self.hw.jam_lock(connector_id, active))
 
     def set_parking_bay(self, now: datetime, occupied: bool) -> Outcome:
         """A vehicle enters or leaves the parking bay (E01.FR.01 EVDetected, E06.FR.01
@@ -885,7 +902,9 @@ class EvseCore:
         for c in state.connectors:
             want = hold and c.connector_id == plugged
             if want and not c.locked:
-                changed |= self.hw.lock(c.connector_id, t)
+                locked = self.hw.lock(c.connector_id, t)
+                changed |= locked
+                self._lock_attempted(c.connector_id, locked)
             elif c.locked and not want:                                      # E07.FR.07
                 changed |= self.hw.unlock(c.connector_id, t)
         if tx.energy_allowed != state.enabled:
@@ -900,6 +919,18 @@ class EvseCore:
             # event (it was open already); block E wants power_path_opened for that.
             self._emit(tx.power_path_opened(self._now))
         return changed
+
+    def _lock_attempted(self, connector_id: int, locked: bool) -> None:
+        # Tried again at every step while it must engage; reported only when that changes.
+        # The driver keeps the relay open without the lock (G05.FR.01, ``lock_required``).
+        if locked == (connector_id not in self._lock_problem):
+            return
+        (self._lock_problem.discard if locked else self._lock_problem.add)(connector_id)
+        self._dirty = True
+        if not locked:
+            log.warning("EVSE %d connector %d: the retention lock failed to engage",
+                        self.evse_id, connector_id)
+        self._sends.append(ReportLockProblem(connector_id, problem=not locked))   # G05.FR.02
 
     def _timers(self) -> bool:
         tx = self.tx
@@ -1094,7 +1125,8 @@ class EvseCore:
                 "collected": self._collected, "ev_timeout_at": self._ev_timeout_at,
                 "scheduled": {str(c): s for c, s in self._scheduled.items()},
                 "scheduled_station": self._scheduled_station,
-                "reservation": self._reservation, "held": self._held}
+                "reservation": self._reservation, "held": self._held,
+                "lock_problem": sorted(self._lock_problem)}
 
     def _running_row(self, tx_state: dict) -> TransactionRow | None:
         if tx_state["transaction_id"] is None:

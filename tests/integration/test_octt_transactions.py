@@ -1093,6 +1093,46 @@ def test_tc_g_02_connector_status_occupied_to_available(csms, station, evse, idl
     wait_availability_event(csms, mark, "Available")
 
 
+def wait_lock_problem(csms: CsmsServer, after: int, value: str) -> dict:
+    """NotifyEventRequest: Delta, ConnectorPlugRetentionLock of the configured connector,
+    variable Problem, ``value``."""
+    def match(p: dict) -> bool:
+        return any(event["trigger"] == "Delta" and event["actualValue"] == value
+                   and event["component"] == {"name": "ConnectorPlugRetentionLock",
+                                              "evse": {"id": EVSE_ID,
+                                                       "connectorId": CONNECTOR_ID}}
+                   and event["variable"]["name"] == "Problem"
+                   for event in p["eventData"])
+    return csms.wait_for("NotifyEvent", identity=IDENTITY, after=after, timeout=15,
+                         predicate=match)
+
+
+def test_tc_g_20_lock_failure(csms, station, evse, idle):
+    """TC_G_20_CS: Connector status Notification - Lock Failure (G05.FR.01, .02): the cable
+    is not in far enough for the retention lock to engage (the simulator's jammed lock). Once
+    the driver is authorized the station reports ConnectorPlugRetentionLock.Problem true and
+    does not start charging. Beyond the case: when the lock engages after all, Problem false
+    and the energy flows."""
+    post(f"{evse}/lock-failure", {"active": True})
+    try:
+        mark = csms.mark()
+        post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})   # EVConnectedPreSession
+        post(f"{evse}/ev", {"state": "charging"})                  # the EV asks for energy
+        authorize_locally(csms, evse)                               # step 1
+        wait_lock_problem(csms, mark, "true")                       # step 2
+        view = http("GET", evse)[1]                                 # post scenario
+        assert view["power_w"] == 0
+        assert "Charging" not in [r.payload["transactionInfo"].get("chargingState")
+                                  for r in csms.received("TransactionEvent", identity=IDENTITY)
+                                  if r.seq > mark]
+        mark = csms.mark()
+        post(f"{evse}/lock-failure", {"active": False})
+        wait_lock_problem(csms, mark, "false")
+        wait_tx(csms, mark, chargingState="Charging")
+    finally:
+        http("POST", f"{evse}/lock-failure", {"active": False})
+
+
 # --------------------------------------------------------------------------------------------
 # J: meter values
 # --------------------------------------------------------------------------------------------

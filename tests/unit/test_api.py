@@ -116,6 +116,10 @@ class FakeGateway:
         self._record("set_parking_bay", evse_id, occupied)
         self._known(evse_id)
 
+    def set_lock_failure(self, evse_id: int, connector_id: int, active: bool) -> None:
+        self._record("set_lock_failure", evse_id, connector_id, active)
+        self._known(evse_id)
+
     def csms_disconnect(self) -> None:
         self._record("csms_disconnect")
 
@@ -309,6 +313,19 @@ class TestCommands:
         answer = call(server, "POST", "/api/evses/1/parking", {"occupied": occupied})
         assert (answer.status, answer.json) == (200, {"ok": True})
         assert gateway.calls == [("set_parking_bay", 1, occupied)]
+
+    def test_lock_failure_jams_and_frees_a_connector_lock(self, server, gateway):
+        """G05 (TC_G_20): the simulated retention lock fails to engage."""
+        assert call(server, "POST", "/api/evses/1/lock-failure", {"active": True}).status == 200
+        assert call(server, "POST", "/api/evses/2/lock-failure",
+                    {"active": False, "connector_id": 2}).status == 200
+        assert gateway.calls == [("set_lock_failure", 1, 1, True),
+                                 ("set_lock_failure", 2, 2, False)]
+
+    @pytest.mark.parametrize("body", [{}, {"active": True, "connector_id": 0}])
+    def test_lock_failure_bad_bodies_are_400(self, server, gateway, body):
+        assert call(server, "POST", "/api/evses/1/lock-failure", body).status == 400
+        assert gateway.calls == []
 
     def test_parking_bay_needs_a_boolean(self, server, gateway):
         answer = call(server, "POST", "/api/evses/1/parking", data=b'{"occupied": "yes"}')

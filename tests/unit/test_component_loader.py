@@ -86,7 +86,9 @@ class TestEverestReferenceConfig:
     def test_more_evses_than_files_generates_the_rest(self):
         specs = load_component_config(EVEREST_CONFIG, [2, 1, 1])
         generated = {spec.key for spec in specs if spec.source_file is None}
-        assert generated == {("Connector", None, 1, 2), ("EVSE", None, 3, None), ("Connector", None, 3, 1)}
+        assert generated == {("Connector", None, 1, 2), ("EVSE", None, 3, None), ("Connector", None, 3, 1),
+                             ("ConnectorPlugRetentionLock", None, 1, 2),
+                             ("ConnectorPlugRetentionLock", None, 3, 1)}
 
     @needs_everest
     def test_fewer_evses_than_files_is_an_error_naming_the_file(self):
@@ -298,8 +300,19 @@ class TestGeneratedEvsesAndConnectors:
     def test_every_configured_evse_and_connector_gets_a_component(self, config):
         specs = load_component_config(config, [1, 2])
         generated = [s.key for s in specs if s.source_file is None]
-        assert generated == [("EVSE", None, 1, None), ("Connector", None, 1, 1),
-                             ("EVSE", None, 2, None), ("Connector", None, 2, 1), ("Connector", None, 2, 2)]
+        lock = "ConnectorPlugRetentionLock"
+        assert generated == [("EVSE", None, 1, None), ("Connector", None, 1, 1), (lock, None, 1, 1),
+                             ("EVSE", None, 2, None), ("Connector", None, 2, 1), (lock, None, 2, 1),
+                             ("Connector", None, 2, 2), (lock, None, 2, 2)]
+
+    def test_a_generated_connector_has_a_retention_lock_with_problem_false(self, config):
+        """G05.FR.02 reports ConnectorPlugRetentionLock.Problem (TC_G_20 prerequisite)."""
+        [lock] = [s for s in load_component_config(config, [1])
+                  if s.name == "ConnectorPlugRetentionLock"]
+        assert (lock.evse_id, lock.connector_id) == (1, 1)
+        values = {v.name: (v.attributes[0].mutability, v.attributes[0].value)
+                  for v in lock.variables}
+        assert values == {"Enabled": ("ReadOnly", "true"), "Problem": ("ReadOnly", "false")}
 
     def test_generated_evse_has_the_required_variables(self, config):
         evse = next(s for s in load_component_config(config, [1], evse_max_power_w=11000)

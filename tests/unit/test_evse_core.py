@@ -20,8 +20,8 @@ import jsonschema
 import pytest
 
 from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSettings,
-                               RequestAuthorization, SaveAvailability, SaveState,
-                               SendMeterValues, SendTransactionEvent)
+                               ReportLockProblem, RequestAuthorization, SaveAvailability,
+                               SaveState, SendMeterValues, SendTransactionEvent)
 from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
@@ -74,6 +74,7 @@ class Station:
         self.meter_values: list[dict] = []
         self.statuses: list[tuple[int, str]] = []
         self.auth_requests: list[RequestAuthorization] = []
+        self.lock_reports: list[tuple[int, bool]] = []
         self.availability_saved: list[tuple[int, str]] = []
         self.saved = saved
         self.core = EvseCore(1, connectors, values or {},
@@ -109,6 +110,8 @@ class Station:
                 self.statuses.append((intent.connector_id, intent.status))
             elif isinstance(intent, RequestAuthorization):
                 self.auth_requests.append(intent)
+            elif isinstance(intent, ReportLockProblem):
+                self.lock_reports.append((intent.connector_id, intent.problem))
         for intent in intents:
             if isinstance(intent, SendTransactionEvent) and self.auto_ack:
                 self._take(self.core.event_queued(self.now, intent.event_key))
@@ -600,6 +603,39 @@ class TestDeliveryToTheSession:
         announced = [i for i in s.core.plug_in(s.now, 1).intents
                      if isinstance(i, AnnounceStatus)]
         assert [(a.status, a.sequence, a.at) for a in announced] == [("Occupied", 2, s.now)]
+
+
+class TestLockFailure:
+    """G05: a retention lock that fails to engage keeps the relay open (G05.FR.01) and is
+    reported once, and again when it engages (G05.FR.02)."""
+
+    def test_no_energy_while_the_lock_is_jammed_and_the_problem_reported_once(self):
+        s = Station()
+        assert s.call("set_lock_failure", 1, True) == (True, None)
+        s.session()                                     # plugged, EV asks, card accepted
+        assert s.lock_reports == [(1, True)]
+        s.run(5)                                        # tried at every step, reported once
+        assert s.lock_reports == [(1, True)]
+        assert not s.hw.connectors[0].locked and s.hw.power_w == 0
+        assert "Charging" not in [e["transactionInfo"].get("chargingState") for e in s.events]
+        assert s.call("set_lock_failure", 1, False) == (True, None)
+        assert s.lock_reports == [(1, True), (1, False)]
+        assert s.hw.connectors[0].locked and s.hw.power_w > 0
+        assert s.events[-1]["transactionInfo"]["chargingState"] == "Charging"
+
+    def test_a_restarted_evse_still_reports_that_the_lock_works_again(self):
+        s = Station()
+        s.call("set_lock_failure", 1, True)
+        s.session()
+        r = s.restart(fresh_boot=False)                 # still jammed: nothing new to say
+        assert r.lock_reports == []
+        r.call("set_lock_failure", 1, False)
+        assert r.lock_reports == [(1, False)]
+
+    def test_an_unknown_connector_is_refused(self):
+        s = Station()
+        ok, error = s.call("set_lock_failure", 2, True)
+        assert not ok and error
 
 
 class TestStationStops:

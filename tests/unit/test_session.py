@@ -88,6 +88,41 @@ class TestColdBootAccepted:
         assert h.drain_calls() == []
 
 
+class TestLockFailure:
+    """G05.FR.02: ConnectorPlugRetentionLock.Problem as a NotifyEvent, and in the model."""
+
+    def report(self, h, problem: bool) -> None:
+        from messages.evse import LockProblemChanged
+        h.core.availability.lock_problem_changed(LockProblemChanged(
+            evse_id=2, connector_id=1, problem=problem, timestamp="2026-01-02T03:04:05.000Z"))
+
+    def problem(self, h) -> str:
+        return h.core.device_model.get("ConnectorPlugRetentionLock", "Problem", evse_id=2,
+                                       connector_id=1)
+
+    def test_failure_and_recovery_are_notified(self, h):
+        h.boot()
+        h.drain_calls()
+        self.report(h, True)
+        frame = h.expect_call("NotifyEvent")
+        [event] = frame[3]["eventData"]
+        assert {k: event[k] for k in ("trigger", "actualValue", "cleared")} == {
+            "trigger": "Delta", "actualValue": "true", "cleared": False}
+        assert event["component"] == {"name": "ConnectorPlugRetentionLock",
+                                      "evse": {"id": 2, "connectorId": 1}}
+        assert event["variable"] == {"name": "Problem"} and self.problem(h) == "true"
+        h.answer(frame, {})
+        self.report(h, False)
+        calls = [c for c in h.drain_calls() if c[2] == "NotifyEvent"]
+        assert calls[-1][3]["eventData"][0]["actualValue"] == "false"
+        assert self.problem(h) == "false"
+
+    def test_offline_the_model_still_knows(self, h):
+        self.report(h, True)
+        assert [c for c in h.drain_calls() if c[2] == "NotifyEvent"] == []
+        assert self.problem(h) == "true"
+
+
 class TestPending:
     """B02: the CSMS may provision; the station sends nothing but what was asked for."""
 
