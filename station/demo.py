@@ -12,7 +12,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from api.gateway import GatewayError
+from api.gateway import Conflict, GatewayError
 
 log = logging.getLogger("demo")
 
@@ -61,11 +61,26 @@ class Demo:
                                  visit.step, exc)
                         visit.due = now + 5
 
+    def _occupied(self, evse_id: int) -> bool:
+        connectors = self._gateway.evse(evse_id).get("connectors", [])
+        return any(c.get("status") == "Occupied" for c in connectors)
+
     def step(self, evse_id: int, visit: _Visit, now: float) -> None:
         """One step of one EV's visit; the gateway raises GatewayError when refused."""
         gateway, rng = self._gateway, self._rng
         if visit.step == "away":
-            gateway.plug_in(evse_id, 1)
+            try:
+                gateway.plug_in(evse_id, 1)
+            except Conflict:
+                if not self._occupied(evse_id):
+                    raise
+                # A cable still in from before (a run stopped mid-visit: the simulated EVSE
+                # keeps its state, as hardware would) would block this EVSE for good.
+                log.info("EVSE %d: an EV from before is still plugged in; it leaves first",
+                         evse_id)
+                gateway.plug_out(evse_id)
+                visit.due = now + rng.uniform(1.0, 4.0)
+                return
             visit.card = f"{rng.getrandbits(32):08X}"
             log.info("EVSE %d: an EV arrives and plugs in", evse_id)
             visit.step, visit.due = "plugged", now + rng.uniform(1.0, 4.0)

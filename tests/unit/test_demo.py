@@ -7,13 +7,16 @@ class RecordingGateway:
     def __init__(self):
         self.calls = []
         self.refuse_plug_in = False
+        self.plugged = False
 
     def plug_in(self, evse_id, connector_id):
-        if self.refuse_plug_in:
+        if self.refuse_plug_in or self.plugged:
             raise Conflict("connector occupied")
+        self.plugged = True
         self.calls.append(("plug_in", evse_id))
 
     def plug_out(self, evse_id):
+        self.plugged = False
         self.calls.append(("plug_out", evse_id))
 
     def present_token(self, evse_id, id_token, token_type):
@@ -23,7 +26,8 @@ class RecordingGateway:
         self.calls.append(("ev", evse_id, state))
 
     def evse(self, evse_id):
-        return {"transaction": {"energy_wh": 1500.0}}
+        return {"connectors": [{"id": 1, "status": "Occupied" if self.plugged else "Available"}],
+                "transaction": {"energy_wh": 1500.0}}
 
 
 def run_visit(demo, evse_id, steps=12):
@@ -53,3 +57,12 @@ def test_a_refused_step_is_retried_later():
     except Conflict:
         pass
     assert visit.step == "away"
+
+
+def test_an_ev_left_plugged_in_by_an_earlier_run_leaves_first():
+    """The simulated EVSE keeps its cable across a restart; the demo must not wait for ever."""
+    gateway = RecordingGateway()
+    gateway.plugged = True
+    demo = Demo(gateway, [1], seed=1, clock=lambda: 0.0)
+    run_visit(demo, 1, steps=2)
+    assert [c[0] for c in gateway.calls][:2] == ["plug_out", "plug_in"]
