@@ -49,10 +49,10 @@ too) a transaction found in storage is ended with stoppedReason PowerLoss (E07.F
 ``ResumeTransactionsOnBoot``) is not implemented. Unacknowledged events are sent again in both
 cases (the session deduplicates by ``event_key``).
 
-Delivery to the CsmsSession: the actor transport may delay a message by half a minute or more
-and let a later one overtake it (Thespian's TCP transport retries a failed transmit later, while
-newer messages to the same actor go ahead: see station/actor_system.py, "The transmit-retry
-patch"). So nothing here relies on one message arriving, or on two arriving in order:
+Delivery to the CsmsSession: the actor transport may delay a message and let a later one
+overtake it (Thespian's TCP transport; station/actor_system.py patches the two ways it did so,
+but guarantees neither order nor delivery). So nothing here relies on one message arriving, or
+on two arriving in order:
 
 * TransactionEvents go stop-and-wait: only the oldest unacknowledged one is out, the next
   leaves when the session's TransactionEventQueued for it arrives (:meth:`EvseCore.event_queued`),
@@ -411,8 +411,9 @@ class EvseCore:
             self._ev_timeout_at = None
 
     def resend(self) -> list[Intent]:
-        """Everything the CsmsSession must hear again (it may have restarted): every
-        unacknowledged TransactionEvent, oldest first, and every connector's status."""
+        """Everything the CsmsSession must hear again (it may have restarted): the oldest
+        unacknowledged TransactionEvent (the others follow it one at a time) and every
+        connector's status."""
         self._announced.clear()
         self._event_in_flight = None
         self._forget_announcements()
@@ -423,7 +424,7 @@ class EvseCore:
         """``lost``, intents this core returned, were not all carried out (a save raised).
 
         The core already counted them as done: its state as saved, its statuses as announced.
-        So the next intents save the state again and carry every unacknowledged
+        So the next intents save the state again and carry the oldest unacknowledged
         TransactionEvent and, from the next step on, every connector's status (G01.FR.01):
         otherwise a lost Available would leave the CsmsSession holding Occupied as reported,
         and the next plug-in's Occupied would never reach the CSMS."""
