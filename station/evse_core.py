@@ -1136,6 +1136,10 @@ class EvseCore:
         as the reading it belongs to), for the value's timestamp, context and transaction."""
         signed = self.hw.read_meter(self._t, hw.SignRequest(
             ocpp_datetime(epoch), context, self.tx.transaction_id)).signed
+        # The meter's key (made on its first signature) and signature counter are saved with
+        # the hardware: a key lost in a crash would leave the values already sent unprovable
+        # against the key the meter shows afterwards.
+        self._dirty = True
         return signed.to_ocpp() if signed is not None else None
 
     def _sample_meter(self, event_type: str) -> list[dict]:

@@ -1202,3 +1202,17 @@ class TestSignedMeterValues:
         s.session()
         s.run(3)
         assert s.events == [] and s.hw.power_w == 0
+
+    def test_the_first_signature_is_saved_even_without_an_event(self):
+        # Idle clock values are MeterValues, not TransactionEvents; the key must still be
+        # saved, or a restarted Evse would sign with a key nobody has seen.
+        s = Station({"AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SignReadings": "true"})
+        s.run(61)
+        key = s.meter_values[0]["meterValue"][0]["sampledValue"][0]["signedMeterValue"]
+        again = s.restart(fresh_boot=False)
+        again._take(again.core.settings_changed(again.now, {
+            "AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SignReadings": "true"}))
+        again.run(61)
+        later = again.meter_values[0]["meterValue"][0]["sampledValue"][0]["signedMeterValue"]
+        assert later["publicKey"] == key["publicKey"]
+        assert verify(later)["counter"] == verify(key)["counter"] + 1
