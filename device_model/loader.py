@@ -625,7 +625,8 @@ def load_component_config(
             can act on belong in valuesList).
         signing_meter: the EVSEs' meters sign readings: SampledDataCtrlr and AlignedDataCtrlr
             get SignReadings (ReadWrite, false), which a station whose meters cannot sign
-            "SHALL NOT report" (part 2 §2.7), and TxStartPoint offers DataSigned (E01.FR.04).
+            "SHALL NOT report" (part 2 §2.7), OCPPCommCtrlr gets PublicKeyWithSignedMeterValue,
+            and TxStartPoint offers DataSigned (E01.FR.04).
 
     Returns:
         The components, files first (custom before standardized, each in file
@@ -695,6 +696,7 @@ def load_component_config(
 PARKING_BAY = "ParkingBayOccupancy"
 DATA_SIGNED = "DataSigned"
 SIGN_READINGS_COMPONENTS = ("SampledDataCtrlr", "AlignedDataCtrlr")
+PUBLIC_KEY_POLICIES = "Never,OncePerTransaction,EveryMeterValue"      # part 2 §2.7.17
 
 
 def _with_signing_meter(spec: ComponentSpec) -> ComponentSpec:
@@ -707,6 +709,12 @@ def _with_signing_meter(spec: ComponentSpec) -> ComponentSpec:
         # J01.FR.21 / J02.FR.21; off until the CSMS asks for signed values.
         sign = _var("SignReadings", "boolean", "ReadWrite", "false", required=False)
         return replace(spec, variables=(*spec.variables, sign))
+    if (spec.name == "OCPPCommCtrlr" and spec.evse_id is None
+            and all(v.name != "PublicKeyWithSignedMeterValue" for v in spec.variables)):
+        # Every value can be checked on its own unless the CSMS says it knows the key.
+        policy = _var("PublicKeyWithSignedMeterValue", "OptionList", "ReadWrite",
+                      "EveryMeterValue", required=False, valuesList=PUBLIC_KEY_POLICIES)
+        return replace(spec, variables=(*spec.variables, policy))
     return spec
 
 

@@ -134,7 +134,7 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "AlignedDataCtrlr.Enabled", "AlignedDataCtrlr.Measurands", "AlignedDataCtrlr.Interval",
     "AlignedDataCtrlr.SendDuringIdle", "AlignedDataCtrlr.TxEndedMeasurands",
     "AlignedDataCtrlr.TxEndedInterval", "SampledDataCtrlr.SignReadings",
-    "AlignedDataCtrlr.SignReadings",
+    "AlignedDataCtrlr.SignReadings", "OCPPCommCtrlr.PublicKeyWithSignedMeterValue",
 )
 # Device-model variables the EVSE reads on its own tier (component with evse.id = this EVSE,
 # Actual); in the values they are keyed EVSE_TIER_PREFIX + "Component.Variable".
@@ -183,6 +183,8 @@ class EvseSettings:
     metering: MeteringConfig = MeteringConfig()
     # AlignedDataCtrlr.SendDuringIdle of this EVSE's tier; None: the station's applies.
     evse_send_during_idle: bool | None = None
+    # OCPPCommCtrlr.PublicKeyWithSignedMeterValue: Never, OncePerTransaction, EveryMeterValue.
+    public_key_policy: str = "EveryMeterValue"
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> "EvseSettings":
@@ -207,6 +209,8 @@ class EvseSettings:
             metering=MeteringConfig.from_lookup(lambda c, v: get(f"{c}.{v}")),
             evse_send_during_idle=_optional_bool(
                 get(EVSE_TIER_PREFIX + "AlignedDataCtrlr.SendDuringIdle")),
+            public_key_policy=(get("OCPPCommCtrlr.PublicKeyWithSignedMeterValue")
+                               or d.public_key_policy),
         )
 
 
@@ -351,6 +355,9 @@ class EvseCore:
         # Connectors whose retention lock failed at the last attempt (G05); saved, so a
         # restarted Evse can still report that it works again.
         self._lock_problem: set[int] = set()
+        # The transaction whose signed values already carried the meter's public key
+        # (PublicKeyWithSignedMeterValue OncePerTransaction).
+        self._key_sent_for: str | None = None
         # Limits each EnergySink imposes: sink id (this EVSE's, or 0) -> (A, W, phases).
         self._sink_limits: dict[int, tuple[float | None, float | None, int | None]] = {}
         self._station_busy = False                   # another EVSE runs a transaction
@@ -1140,7 +1147,22 @@ class EvseCore:
         # the hardware: a key lost in a crash would leave the values already sent unprovable
         # against the key the meter shows afterwards.
         self._dirty = True
-        return signed.to_ocpp() if signed is not None else None
+        return self._with_public_key_policy(signed.to_ocpp()) if signed is not None else None
+
+    def _with_public_key_policy(self, value: dict) -> dict:
+        """OCPPCommCtrlr.PublicKeyWithSignedMeterValue (part 2 §2.7.17): the field is required,
+        so a key not sent is "". OncePerTransaction: the first signed value of each
+        transaction carries it (values outside a transaction always do: there is no
+        transaction to have carried it)."""
+        policy = self.settings.public_key_policy
+        transaction_id = self.tx.transaction_id
+        if policy == "Never":
+            return {**value, "publicKey": ""}
+        if policy == "OncePerTransaction" and transaction_id is not None:
+            if self._key_sent_for == transaction_id:
+                return {**value, "publicKey": ""}
+            self._key_sent_for = transaction_id
+        return value
 
     def _sample_meter(self, event_type: str) -> list[dict]:
         """block E's ``sample_meter`` port: begin and end the transaction's meter."""

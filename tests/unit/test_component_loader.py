@@ -447,3 +447,12 @@ class TestSigningMeter:
         tx = self.variables("TxCtrlr", signing_meter=True, parking_bay_sensor=True)
         members = tx["TxStartPoint"].characteristics["valuesList"].split(",")
         assert {"DataSigned", "ParkingBayOccupancy"} <= set(members)
+
+    def test_public_key_policy_only_with_signing(self):
+        assert "PublicKeyWithSignedMeterValue" not in self.variables("OCPPCommCtrlr")
+        policy = self.variables("OCPPCommCtrlr", signing_meter=True)[
+            "PublicKeyWithSignedMeterValue"]
+        assert policy.characteristics["valuesList"].split(",") == [
+            "Never", "OncePerTransaction", "EveryMeterValue"]
+        [actual] = policy.attributes
+        assert (actual.mutability, actual.value) == ("ReadWrite", "EveryMeterValue")

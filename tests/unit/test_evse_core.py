@@ -25,6 +25,7 @@ from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSett
 from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
+from evse_hw.driver import SignRequest
 from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
@@ -1216,3 +1217,37 @@ class TestSignedMeterValues:
         later = again.meter_values[0]["meterValue"][0]["sampledValue"][0]["signedMeterValue"]
         assert later["publicKey"] == key["publicKey"]
         assert verify(later)["counter"] == verify(key)["counter"] + 1
+
+    def keys_sent(self, policy: str) -> list[list[str]]:
+        """Per transaction, the publicKey of each signed register value, in sending order."""
+        s = Station({**self.SIGNED, "OCPPCommCtrlr.PublicKeyWithSignedMeterValue": policy})
+        per_transaction = []
+        for _ in range(2):
+            first = len(s.events)
+            s.session()
+            s.run(21)
+            s.call("set_ev_state", "suspended")
+            s.call("present_token", CARD)
+            s.call("plug_out")
+            values = self.register_values(s.events[first:])
+            per_transaction.append([v["signedMeterValue"]["publicKey"] for v in values])
+            for value in values:          # a value without its key verifies with the known one
+                verify(value["signedMeterValue"], public_key=self.meter_key(s))
+        return per_transaction
+
+    @staticmethod
+    def meter_key(s: "Station") -> str:
+        return s.core.hw.read_meter(s.now.timestamp(), SignRequest("t", "Other")).signed.public_key
+
+    def test_public_key_with_every_meter_value_by_default(self):
+        for keys in self.keys_sent("EveryMeterValue"):
+            assert len(keys) >= 4 and all(keys)
+
+    def test_public_key_never(self):
+        # part 2 §2.7.17: the field is required, so it is present and empty.
+        for keys in self.keys_sent("Never"):
+            assert len(keys) >= 4 and set(keys) == {""}
+
+    def test_public_key_once_per_transaction(self):
+        for keys in self.keys_sent("OncePerTransaction"):
+            assert len(keys) >= 4 and keys[0] and set(keys[1:]) == {""}
