@@ -90,6 +90,9 @@ transaction. With DataSigned in TxStartPoint (E01.FR.04, E01(S4)), once an EV is
 a driver authorized, the EVSE asks the meter for a signed reading, and the first one starts
 the transaction (triggerReason SignedDataReceived); its Transaction.Begin values are the signed
 reading (so TxStartedMeasurands should hold Energy.Active.Import.Register, as shipped).
+The meter always hands over its public key; OCPPCommCtrlr.PublicKeyWithSignedMeterValue
+decides which values carry it (:meth:`EvseCore._with_public_key_policy`). The meter's key and
+signature counter are saved with the hardware state after every signature.
 """
 from __future__ import annotations
 
