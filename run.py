@@ -52,7 +52,8 @@ def prepare_storage(config: StationConfig) -> None:
         engine.dispose()
         DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
                          config.component_config_dir, config.connectors_per_evse,
-                         parking_bay_sensor=config.evses.parking_bay_sensor).close()
+                         parking_bay_sensor=config.evses.parking_bay_sensor,
+                         signing_meter=config.evses.signing_meter).close()
     except (ComponentConfigError, SchemaTooNewError, MigrationError) as exc:
         raise StartupError(str(exc)) from None
     except OSError as exc:

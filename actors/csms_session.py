@@ -72,7 +72,8 @@ class CsmsSession(ChildActor):
         cfg = self.config
         self.dm = DeviceModel.open(cfg.device_model_db_path, cfg.device_model_migrations_dir,
                                    cfg.component_config_dir, cfg.connectors_per_evse,
-                                   parking_bay_sensor=cfg.evses.parking_bay_sensor)
+                                   parking_bay_sensor=cfg.evses.parking_bay_sensor,
+                                   signing_meter=cfg.evses.signing_meter)
         core_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)
         # The queue commits with synchronous=FULL, a per-connection setting: its own connection.
         queue_db = lite.connect(cfg.core_db_path, cfg.core_migrations_dir)

@@ -95,7 +95,8 @@ class Evse(ChildActor):
                       **read_evse_tier(cfg.device_model_db_path, EVSE_TIER_KEYS,
                                        EVSE_TIER_PREFIX).get(self.index, {})}
         self.core = EvseCore(self.index, connectors, values, availability,
-                             parking_sensor=cfg.evses.parking_bay_sensor)
+                             parking_sensor=cfg.evses.parking_bay_sensor,
+                             signing_meter=cfg.evses.signing_meter)
         self.origin = uuid.uuid4().hex          # a new core counts its announcements from 1
         saved = self.repo.load(self.index)
         running = saved["tx"].get("transaction_id") if saved else None

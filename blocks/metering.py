@@ -41,14 +41,19 @@ Who sends what:
 
 Aggregation: clock-aligned values are instantaneous readings at the boundary, not averages
 over the interval; Energy.Active.Import.Interval gives the energy of the interval.
-Signed meter values (SignReadings, J01.FR.21/J02.FR.21) are not produced: the simulated meter
-cannot sign, so those variables must stay unreported.
+Signed meter values: with SampledDataCtrlr.SignReadings true (J02.FR.21) every
+Energy.Active.Import.Register value of a transaction (Transaction.Begin, Sample.Periodic,
+Transaction.End, Trigger) carries ``signedMeterValue``; with AlignedDataCtrlr.SignReadings
+(J01.FR.21) every Sample.Clock one does, in MeterValuesRequests, in TransactionEvents and in
+the Ended list, and so does a triggered MeterValuesRequest. The signature comes from the meter
+(:attr:`MeterReading.sign`): this module only asks for it, with the value's timestamp and
+context, and leaves the field out when the meter cannot sign.
 """
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -176,6 +181,9 @@ class MeterReading:
         voltage_v: RMS voltage per phase against neutral (L1-N, L2-N, L3-N); one value for DC.
         current_a: Current per phase (L1, L2, L3); one value for DC.
         frequency_hz, soc_percent, current_offered_a, power_offered_w: None when unknown.
+        sign: the meter's signing port, None when it cannot sign: ``sign(epoch, context)``
+            returns the SignedMeterValueType dict of this reading's energy register, reported
+            with that timestamp and ReadingContextEnumType value, or None.
     """
 
     energy_active_import_wh: float
@@ -186,6 +194,8 @@ class MeterReading:
     soc_percent: float | None = None
     current_offered_a: float | None = None
     power_offered_w: float | None = None
+    sign: Callable[[float, str], dict | None] | None = field(default=None, compare=False,
+                                                              repr=False)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> "MeterReading":
@@ -210,7 +220,8 @@ def _num(value: float) -> float:
 
 def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterable[str],
                    context: str, *, phases: int, location: str = OUTLET,
-                   interval_start_wh: float | None = None) -> list[dict]:
+                   interval_start_wh: float | None = None,
+                   signed_register: dict | None = None) -> list[dict]:
     """Turn one reading into SampledValueType dicts for the given measurands.
 
     Every value carries ``measurand`` (also the default Energy.Active.Import.Register),
@@ -236,6 +247,8 @@ def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterab
         location: LocationEnumType value; Outlet for an EVSE, Inlet for the main meter (evseId 0).
         interval_start_wh: The register at the start of the interval this sample closes; needed
             for Energy.Active.Import.Interval.
+        signed_register: SignedMeterValueType of the energy register, put on the
+            Energy.Active.Import.Register value (J01.FR.21, J02.FR.21).
 
     Returns:
         SampledValueType dicts, possibly empty (a MeterValue needs at least one: J01.FR.06).
@@ -273,6 +286,8 @@ def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterab
     for measurand in measurands:
         if measurand == ENERGY_REGISTER:
             add(measurand, r.energy_active_import_wh)
+            if signed_register is not None and out and out[-1]["measurand"] == ENERGY_REGISTER:
+                out[-1]["signedMeterValue"] = dict(signed_register)
         elif measurand == ENERGY_INTERVAL:
             if interval_start_wh is not None:
                 add(measurand, max(0.0, r.energy_active_import_wh - interval_start_wh))
@@ -307,24 +322,30 @@ def meter_value(timestamp_iso: str, sampled: Sequence[dict]) -> dict:
 
 def _meter_value_or_none(epoch: float, reading: MeterReading, measurands: Sequence[str],
                          context: str, phases: int, location: str,
-                         interval_start_wh: float | None = None) -> dict | None:
+                         interval_start_wh: float | None = None,
+                         sign: bool = False) -> dict | None:
+    signed = None
+    if sign and reading.sign is not None and ENERGY_REGISTER in measurands:
+        signed = reading.sign(epoch, context)
     sampled = sampled_values(reading, measurands, context, phases=phases, location=location,
-                             interval_start_wh=interval_start_wh)
+                             interval_start_wh=interval_start_wh, signed_register=signed)
     return meter_value(ocpp_datetime(epoch), sampled) if sampled else None
 
 
 def triggered_meter_values(evse_id: int, now: float, reading: MeterReading | Mapping[str, Any],
                            measurands: Sequence[str], *, phases: int,
-                           location: str | None = None) -> dict | None:
+                           location: str | None = None, sign: bool = False) -> dict | None:
     """MeterValuesRequest payload for TriggerMessage(MeterValues): the latest reading of
-    AlignedDataMeasurands (F06.FR.06), context Trigger.
+    AlignedDataMeasurands (F06.FR.06), context Trigger; ``sign``: AlignedDataCtrlr.SignReadings
+    (the measurands are the aligned ones, J01.FR.21).
 
     Returns:
         The payload, or None when none of the measurands can be measured (the caller then has
         nothing truthful to send).
     """
     where = location or (INLET if evse_id == 0 else OUTLET)
-    value = _meter_value_or_none(now, _reading(reading), measurands, TRIGGER, phases, where)
+    value = _meter_value_or_none(now, _reading(reading), measurands, TRIGGER, phases, where,
+                                 sign=sign)
     return {"evseId": evse_id, "meterValue": [value]} if value else None
 
 
@@ -360,6 +381,8 @@ class MeteringConfig:
     aligned_send_during_idle: bool = False
     aligned_tx_ended_measurands: tuple[str, ...] = (ENERGY_REGISTER,)
     aligned_tx_ended_interval: int = 0
+    sampled_sign_readings: bool = False       # SampledDataCtrlr.SignReadings, J02.FR.21
+    aligned_sign_readings: bool = False       # AlignedDataCtrlr.SignReadings, J01.FR.21
 
     @classmethod
     def from_lookup(cls, get: Callable[[str, str], str | None]) -> "MeteringConfig":
@@ -392,6 +415,8 @@ class MeteringConfig:
                                                 d.aligned_tx_ended_measurands),
             aligned_tx_ended_interval=_as_int(get(a, "TxEndedInterval"),
                                               d.aligned_tx_ended_interval),
+            sampled_sign_readings=_as_bool(get(s, "SignReadings"), d.sampled_sign_readings),
+            aligned_sign_readings=_as_bool(get(a, "SignReadings"), d.aligned_sign_readings),
         )
 
     # Effective measurands: Enabled = false switches the whole controller off.
@@ -478,9 +503,11 @@ class _Series:
     register at the previous sample (for Energy.Active.Import.Interval)."""
 
     def __init__(self, clock: PeriodicClock | AlignedClock, after: float,
-                 measurands: tuple[str, ...], previous: "_Series | None" = None) -> None:
+                 measurands: tuple[str, ...], previous: "_Series | None" = None,
+                 sign: bool = False) -> None:
         self.clock = clock
         self.measurands = measurands
+        self.sign = sign
         self.last_register: float | None = None
         # No measurands: nothing to report, so no reason to wake anybody up.
         self.due = clock.next_deadline(after) if measurands else None
@@ -504,7 +531,7 @@ class _Series:
     def sample(self, stamp: float, reading: MeterReading, context: str, phases: int,
                location: str) -> dict | None:
         value = _meter_value_or_none(stamp, reading, self.measurands, context, phases, location,
-                                     self.last_register)
+                                     self.last_register, self.sign)
         self.last_register = reading.energy_active_import_wh
         return value
 
@@ -535,7 +562,8 @@ class IdleMeter:
         self.location = location or (INLET if evse_id == 0 else OUTLET)
         self.evse_send_during_idle = evse_send_during_idle
         self.config = config
-        self._series = _Series(AlignedClock(config.aligned_interval), now, config.aligned)
+        self._series = _Series(AlignedClock(config.aligned_interval), now, config.aligned,
+                               sign=config.aligned_sign_readings)              # J01.FR.21
 
     def reconfigure(self, config: MeteringConfig, now: float, *,
                     evse_send_during_idle: bool | None = None) -> None:
@@ -544,7 +572,7 @@ class IdleMeter:
         self.config = config
         self.evse_send_during_idle = evse_send_during_idle
         self._series = _Series(AlignedClock(config.aligned_interval), now, config.aligned,
-                               self._series)
+                               self._series, sign=config.aligned_sign_readings)
 
     def next_deadline(self) -> float | None:
         """When :meth:`poll` should run next; None while aligned data is off."""
@@ -700,17 +728,18 @@ class TransactionMeter:
         def previous(name: str) -> _Series | None:
             return old[name] if old else None
 
+        sampled, aligned = c.sampled_sign_readings, c.aligned_sign_readings  # J02/J01.FR.21
         self._series = {
             "updated": _Series(PeriodicClock(c.tx_updated_interval, self.started_at), after,
-                               c.updated, previous("updated")),
+                               c.updated, previous("updated"), sampled),
             "ended": _Series(PeriodicClock(c.tx_ended_interval, self.started_at), after,
-                             c.ended, previous("ended")),
+                             c.ended, previous("ended"), sampled),
             # J01.FR.19/20: SendDuringIdle = true means no clock-aligned values during a
             # transaction, also not in TransactionEvents (TC_J_06).
             "clock": _Series(AlignedClock(c.aligned_interval), after,
-                             () if idle_only else c.aligned, previous("clock")),
+                             () if idle_only else c.aligned, previous("clock"), aligned),
             "clock_ended": _Series(AlignedClock(c.aligned_tx_ended_interval), after,
-                                   c.aligned_ended, previous("clock_ended")),
+                                   c.aligned_ended, previous("clock_ended"), aligned),
         }
 
     def _restore(self, restored: Iterable[dict]) -> None:
@@ -759,10 +788,11 @@ class TransactionMeter:
             is configured or measurable: then leave ``meterValue`` out (minItems 1).
         """
         r = _reading(reading)
+        sign = self.config.sampled_sign_readings                              # J02.FR.21
         started = _meter_value_or_none(now, r, self.config.started, TRANSACTION_BEGIN,
-                                       self.phases, self.location)
+                                       self.phases, self.location, sign=sign)
         collected = _meter_value_or_none(now, r, self.config.ended, TRANSACTION_BEGIN,
-                                         self.phases, self.location)
+                                         self.phases, self.location, sign=sign)
         if collected is not None:
             self._begin = (now, collected)
         for series in self._series.values():
@@ -816,7 +846,8 @@ class TransactionMeter:
         """MeterValue for TriggerMessage(TransactionEvent): the latest reading of
         TxUpdatedMeasurands, context Trigger (F06.FR.07); None if nothing is measurable."""
         return _meter_value_or_none(now, _reading(reading), self.config.updated, TRIGGER,
-                                    self.phases, self.location)
+                                    self.phases, self.location,
+                                    sign=self.config.sampled_sign_readings)
 
     def end(self, now: float, reading: MeterReading | Mapping[str, Any]) -> list[dict]:
         """Close the meter and build the ``meterValue`` list of the TransactionEvent(Ended).
@@ -839,7 +870,8 @@ class TransactionMeter:
             self._finished = True
             end = _meter_value_or_none(now, r, self.config.ended, TRANSACTION_END,
                                        self.phases, self.location,
-                                       self._series["ended"].last_register)
+                                       self._series["ended"].last_register,
+                                       self.config.sampled_sign_readings)
             self._end = (now, end) if end is not None else None
         entries: list[tuple[float, int, dict]] = []
         if self._begin is not None:

@@ -609,6 +609,7 @@ def load_component_config(
     connector_type: str = DEFAULT_CONNECTOR_TYPE,
     supply_phases: int = DEFAULT_SUPPLY_PHASES,
     parking_bay_sensor: bool = False,
+    signing_meter: bool = False,
 ) -> list[ComponentSpec]:
     """Read ``config_dir/standardized`` and ``config_dir/custom`` into component specs.
 
@@ -622,6 +623,10 @@ def load_component_config(
         parking_bay_sensor: the EVSEs have a parking-bay sensor: TxCtrlr.TxStartPoint and
             TxStopPoint also offer ParkingBayOccupancy (part 2 §2.6.6: only values the station
             can act on belong in valuesList).
+        signing_meter: the EVSEs' meters sign readings: SampledDataCtrlr and AlignedDataCtrlr
+            get SignReadings (ReadWrite, false), which a station whose meters cannot sign
+            "SHALL NOT report" (part 2 §2.7), OCPPCommCtrlr gets PublicKeyWithSignedMeterValue,
+            and TxStartPoint offers DataSigned (E01.FR.04).
 
     Returns:
         The components, files first (custom before standardized, each in file
@@ -681,21 +686,47 @@ def load_component_config(
             if (evse_id, connector_id) not in described_locks:
                 specs.append(_generated_retention_lock(evse_id, connector_id))
     if parking_bay_sensor:
-        specs = [_with_parking_bay(spec) if spec.name == "TxCtrlr" else spec for spec in specs]
+        specs = [_with_tx_point(spec, PARKING_BAY, ("TxStartPoint", "TxStopPoint"))
+                 if spec.name == "TxCtrlr" else spec for spec in specs]
+    if signing_meter:
+        specs = [_with_signing_meter(spec) for spec in specs]
     return specs
 
 
 PARKING_BAY = "ParkingBayOccupancy"
+DATA_SIGNED = "DataSigned"
+SIGN_READINGS_COMPONENTS = ("SampledDataCtrlr", "AlignedDataCtrlr")
+PUBLIC_KEY_POLICIES = "Never,OncePerTransaction,EveryMeterValue"      # part 2 §2.7.17
 
 
-def _with_parking_bay(spec: ComponentSpec) -> ComponentSpec:
-    """TxStartPoint/TxStopPoint of ``spec`` with ParkingBayOccupancy in their valuesList."""
+def _with_signing_meter(spec: ComponentSpec) -> ComponentSpec:
+    """``spec`` as a station with signing meters has it (see ``signing_meter``)."""
+    if spec.name == "TxCtrlr":
+        # Only a start point: DataSigned "has no meaning as a TxStopPoint" (§2.6.6.2).
+        return _with_tx_point(spec, DATA_SIGNED, ("TxStartPoint",))
+    if (spec.name in SIGN_READINGS_COMPONENTS and spec.evse_id is None
+            and all(v.name != "SignReadings" for v in spec.variables)):
+        # J01.FR.21 / J02.FR.21; off until the CSMS asks for signed values.
+        sign = _var("SignReadings", "boolean", "ReadWrite", "false", required=False)
+        return replace(spec, variables=(*spec.variables, sign))
+    if (spec.name == "OCPPCommCtrlr" and spec.evse_id is None
+            and all(v.name != "PublicKeyWithSignedMeterValue" for v in spec.variables)):
+        # Every value can be checked on its own unless the CSMS says it knows the key.
+        policy = _var("PublicKeyWithSignedMeterValue", "OptionList", "ReadWrite",
+                      "EveryMeterValue", required=False, valuesList=PUBLIC_KEY_POLICIES)
+        return replace(spec, variables=(*spec.variables, policy))
+    return spec
+
+
+def _with_tx_point(spec: ComponentSpec, point: str, names: tuple[str, ...]) -> ComponentSpec:
+    """The variables ``names`` of ``spec`` (TxStartPoint/TxStopPoint) with ``point`` first in
+    their valuesList."""
     variables = []
     for variable in spec.variables:
         characteristics = variable.characteristics
         members = characteristics.get("valuesList", "").split(",")
-        if variable.name in ("TxStartPoint", "TxStopPoint") and PARKING_BAY not in members:
-            values_list = ",".join([PARKING_BAY] + [m for m in members if m])
+        if variable.name in names and point not in members:
+            values_list = ",".join([point] + [m for m in members if m])
             characteristics = {**characteristics, "valuesList": values_list}
             if characteristics.get("maxLimit") is not None:
                 # A MemberList's maxLimit is its longest value: all members.

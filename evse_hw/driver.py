@@ -11,6 +11,7 @@ starts a thread and never reads a clock:
     hw.set_limit(16.0, None, 3, now)        # the limit the actor applies (None = no limit)
     for event in hw.poll(now): ...          # what happened since the last poll, in order
     reading = hw.read_meter(now)            # the meter now; the caller stamps the time
+    signed = hw.read_meter(now, SignRequest(...)).signed   # the same, signed by the meter
     snapshot = hw.state(now)                # everything at once, for the control API
 
 Every method takes ``now``: seconds on a monotonic clock the caller owns (``time.monotonic()``
@@ -45,6 +46,13 @@ sends ``ConnectorUnplugged``. That is the "cable disconnected on EV side" of E09
 These are plain frozen dataclasses, not actor messages: they stay inside the Evse process.
 Their names may repeat names in ``messages/``; import them through the module
 (``from evse_hw import driver as hw``) where both are used.
+
+Signed readings (German Eichrecht-style meters; OCPP J01.FR.21, J02.FR.21): a meter that can
+sign (``HardwareInfo.can_sign_readings``) signs its *own* energy register when asked with a
+:class:`SignRequest`, which says what the controller will report the reading as (timestamp,
+reading context, transaction). The controller never hands the meter a value to sign: what
+comes back in ``MeterReading.signed`` is the meter's word on its register, or None from a
+meter that cannot sign.
 
 Real drivers (Modbus, an EVerest bridge, ...) implement :class:`EvseHardware` the same way as
 the simulator in ``simulators/evse_hardware.py``.
@@ -101,6 +109,8 @@ class HardwareInfo:
         nominal_voltage_v: phase-to-neutral voltage.
         has_connector_lock: the connectors can be locked (socket outlets).
         has_parking_sensor: a parking-bay sensor reports ``ParkingBayOccupancy``.
+        can_sign_readings: the meter signs its energy register readings on request
+            (``read_meter`` with a :class:`SignRequest`).
     """
 
     evse_id: int
@@ -111,6 +121,7 @@ class HardwareInfo:
     nominal_voltage_v: float
     has_connector_lock: bool
     has_parking_sensor: bool
+    can_sign_readings: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,43 @@ class AppliedLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class SignRequest:
+    """What a signed reading is for; the meter puts it in the data it signs.
+
+    Attributes:
+        timestamp: the OCPP date-time the controller reports the reading with.
+        context: the ReadingContextEnumType value (Transaction.Begin, Sample.Clock, ...).
+        transaction_id: the transaction the reading belongs to, or None outside one.
+    """
+
+    timestamp: str
+    context: str
+    transaction_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMeterValue:
+    """A meter's signature over one energy register reading: OCPP's SignedMeterValueType.
+
+    Attributes:
+        signed_meter_data: base64 of the signed data block (reading and signature).
+        signing_method: how the signature was made, e.g. ``"ECDSA-secp256r1-SHA256"``.
+        encoding_method: the format of the data block.
+        public_key: base64 of the meter's public key (DER SubjectPublicKeyInfo).
+    """
+
+    signed_meter_data: str
+    signing_method: str
+    encoding_method: str
+    public_key: str
+
+    def to_ocpp(self) -> dict[str, str]:
+        """The SignedMeterValueType dict (wire names)."""
+        return {"signedMeterData": self.signed_meter_data, "signingMethod": self.signing_method,
+                "encodingMethod": self.encoding_method, "publicKey": self.public_key}
+
+
+@dataclass(frozen=True, slots=True)
 class MeterReading:
     """One reading of the EVSE's meter, without a timestamp: the caller stamps it.
 
@@ -143,6 +191,8 @@ class MeterReading:
         current_offered_a: Current.Offered, what the EVSE offers the EV per phase (0 when it
             offers nothing).
         frequency_hz: Frequency, or ``None`` when the meter does not measure it.
+        signed: the meter's signature over ``energy_active_import_wh`` when the read asked
+            for one and the meter can sign; otherwise ``None``.
     """
 
     energy_active_import_wh: float
@@ -151,6 +201,7 @@ class MeterReading:
     current_import_a: tuple[float, ...]
     current_offered_a: float
     frequency_hz: float | None = None
+    signed: SignedMeterValue | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,8 +387,9 @@ class EvseHardware(Protocol):
         """
         ...
 
-    def read_meter(self, now: float) -> MeterReading:
-        """Read the meter as of ``now``."""
+    def read_meter(self, now: float, sign: SignRequest | None = None) -> MeterReading:
+        """Read the meter as of ``now``; with ``sign``, the meter also signs the register
+        (``MeterReading.signed``, None when it cannot sign)."""
         ...
 
     def poll(self, now: float) -> list[HardwareEvent]:

@@ -52,6 +52,12 @@ Refused inputs raise :class:`SimulatorInputError` (a ``ValueError``) with a sent
 why, so the control API can answer 409 with it; refused commands behave as the interface says
 (``lock``/``unlock`` return False).
 
+**Signing meter** (``signing_meter``, default True): ``read_meter`` with a
+:class:`~evse_hw.driver.SignRequest` also returns the register signed with this meter's own
+ECDSA secp256r1 key (:mod:`simulators.meter_signing`). The key is created on the first signed
+reading and saved with the state (:meth:`to_dict`), so readings signed before a restart still
+verify with the public key the meter shows afterwards.
+
 Because the simulator lives inside the Evse process, :meth:`to_dict` / :meth:`from_dict` let
 the Evse persist the *physical* state (plug, lock, EV, faults, meter register) and rebuild it
 after a restart: the cable did not leave the car because the controller crashed.
@@ -64,7 +70,8 @@ from typing import Any
 from evse_hw.driver import (AppliedLimit, ConnectorPlugged, ConnectorState, ConnectorUnplugged,
                             EvState, EvStateChanged, Fault, FaultCleared, FaultRaised,
                             HardwareEvent, HardwareInfo, HardwareState, MeterReading,
-                            ParkingBayOccupancy, PowerPathClosed, PowerPathOpened)
+                            ParkingBayOccupancy, PowerPathClosed, PowerPathOpened, SignRequest)
+from simulators.meter_signing import MeterSigner
 
 STATE_VERSION = 1
 
@@ -87,6 +94,7 @@ class SimulatedEvseHardware:
         frequency_hz: what the meter reports as Frequency.
         lock_required: the relay closes only while the connector is locked.
         energy_wh: the meter register to start from (a real meter keeps its register).
+        signing_meter: the meter signs readings on request (see the module docstring).
 
     Raises:
         ValueError: an impossible configuration.
@@ -95,7 +103,8 @@ class SimulatedEvseHardware:
     def __init__(self, evse_id: int, connectors: int = 1, max_current_a: float = 32.0,
                  phases: int = 3, voltage_v: float = 230.0, has_parking_sensor: bool = False,
                  *, min_current_a: float = 6.0, frequency_hz: float = 50.0,
-                 lock_required: bool = True, energy_wh: float = 0.0) -> None:
+                 lock_required: bool = True, energy_wh: float = 0.0,
+                 signing_meter: bool = True) -> None:
         if evse_id < 1:
             raise ValueError(f"evse_id must be >= 1, not {evse_id}")
         if connectors < 1:
@@ -112,7 +121,7 @@ class SimulatedEvseHardware:
             evse_id=evse_id, connector_ids=tuple(range(1, connectors + 1)), phases=phases,
             max_current_a=float(max_current_a), min_current_a=float(min_current_a),
             nominal_voltage_v=float(voltage_v), has_connector_lock=True,
-            has_parking_sensor=has_parking_sensor)
+            has_parking_sensor=has_parking_sensor, can_sign_readings=signing_meter)
         self._frequency_hz = frequency_hz
         self._lock_required = lock_required
         # Controller commands. The EVSE starts disabled, as hardware does after power-up,
@@ -134,6 +143,7 @@ class SimulatedEvseHardware:
         self._ev_state = EvState.NO_EV
         # Meter: watt-seconds keep 11 kW * 360 s exact in binary floating point.
         self._energy_ws = float(energy_wh) * 3600.0
+        self._signer: MeterSigner | None = None      # created on the first signed reading
         self._last_now: float | None = None
         self._events: list[HardwareEvent] = []
 
@@ -203,20 +213,27 @@ class SimulatedEvseHardware:
         self._limit = AppliedLimit(current_a, power_w, phases)
         self._settle(ev_initiated=False)
 
-    def read_meter(self, now: float) -> MeterReading:
-        """The meter as of ``now``; the caller stamps it."""
+    def read_meter(self, now: float, sign: SignRequest | None = None) -> MeterReading:
+        """The meter as of ``now``; the caller stamps it. With ``sign`` and a signing meter,
+        ``signed`` holds the meter's signature over the register it read."""
         self._advance(now)
         power = self._power_w()
         phases = self._phases_in_use()
         per_phase = power / (self._info.nominal_voltage_v * phases)
+        register_wh = self._energy_ws / 3600.0
+        signed = None
+        if sign is not None and self._info.can_sign_readings:
+            if self._signer is None:
+                self._signer = MeterSigner(f"SIM-EVSE-{self._info.evse_id}")
+            signed = self._signer.sign(register_wh, sign)
         return MeterReading(
-            energy_active_import_wh=self._energy_ws / 3600.0,
+            energy_active_import_wh=register_wh,
             power_active_import_w=power,
             voltage_v=(self._info.nominal_voltage_v,) * self._info.phases,
             current_import_a=tuple(per_phase if i < phases else 0.0
                                    for i in range(self._info.phases)),
             current_offered_a=self._offered_current_a(),
-            frequency_hz=self._frequency_hz)
+            frequency_hz=self._frequency_hz, signed=signed)
 
     def poll(self, now: float) -> list[HardwareEvent]:
         """The events since the previous poll, oldest first; they are then forgotten."""
@@ -407,7 +424,8 @@ class SimulatedEvseHardware:
                        "voltage_v": info.nominal_voltage_v,
                        "has_parking_sensor": info.has_parking_sensor,
                        "min_current_a": info.min_current_a, "frequency_hz": self._frequency_hz,
-                       "lock_required": self._lock_required},
+                       "lock_required": self._lock_required,
+                       "signing_meter": info.can_sign_readings},
             "enabled": self._enabled,
             "limit": [self._limit.current_a, self._limit.power_w, self._limit.phases],
             "cable": self._cable,
@@ -421,6 +439,7 @@ class SimulatedEvseHardware:
             "parked": self._parked,
             "faults": [[code, text] for code, text in self._faults.items()],
             "energy_ws": self._energy_ws,
+            "meter_signer": self._signer.to_dict() if self._signer is not None else None,
             "now": self._last_now,
         }
 
@@ -459,6 +478,8 @@ class SimulatedEvseHardware:
         hw._parked = data["parked"]
         hw._faults = {code: text for code, text in data["faults"]}
         hw._energy_ws = float(data["energy_ws"])
+        signer = data.get("meter_signer")          # absent in states saved before signing
+        hw._signer = MeterSigner.from_dict(signer) if signer else None
         # Settle silently: the restarted Evse learns the situation from state(), not events.
         hw._settle(ev_initiated=False)
         hw._events.clear()

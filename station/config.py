@@ -67,6 +67,9 @@ class EvsesSection(_Section):
     # Every simulated EVSE has a parking-bay sensor (TxStartPoint/TxStopPoint
     # ParkingBayOccupancy, E01.FR.01, E06.FR.01); the control API's /parking drives it.
     parking_bay_sensor: bool = False
+    # The simulated meters sign their readings (SignReadings, J01.FR.21/J02.FR.21; TxStartPoint
+    # DataSigned, E01.FR.04); false simulates meters that cannot sign.
+    signing_meter: bool = True
 
 
 class OcppSection(BaseModel):

@@ -83,7 +83,16 @@ EVSE-tier variables (:data:`EVSE_TIER_KEYS`, e.g. AlignedDataCtrlr.SendDuringIdl
 J01.FR.19) come in the same values, keyed with :data:`EVSE_TIER_PREFIX`; they replace the
 station-tier value for this EVSE.
 
-Not here yet: signed meter values.
+Signed meter values (J01.FR.21, J02.FR.21): every reading handed to the meters carries a
+signing port onto the hardware (:meth:`EvseCore._reading`); block J decides which values are
+signed, the meter signs its own register with the value's timestamp, context and the running
+transaction. With DataSigned in TxStartPoint (E01.FR.04, E01(S4)), once an EV is connected and
+a driver authorized, the EVSE asks the meter for a signed reading, and the first one starts
+the transaction (triggerReason SignedDataReceived); its Transaction.Begin values are the signed
+reading (so TxStartedMeasurands should hold Energy.Active.Import.Register, as shipped).
+The meter always hands over its public key; OCPPCommCtrlr.PublicKeyWithSignedMeterValue
+decides which values carry it (:meth:`EvseCore._with_public_key_policy`). The meter's key and
+signature counter are saved with the hardware state after every signature.
 """
 from __future__ import annotations
 
@@ -94,9 +103,9 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Union
 
 from blocks.metering import (IdleMeter, MeteringConfig, MeterReading, TransactionMeter,
-                             triggered_meter_values)
-from blocks.tx_state import (ENDED, STARTED, EvseTransactions, new_transaction_id,
-                             parse_tx_points)
+                             ocpp_datetime, triggered_meter_values)
+from blocks.tx_state import (DATA_SIGNED, ENDED, STARTED, EvseTransactions,
+                             new_transaction_id, parse_tx_points)
 from device_model.values import parse_bool as _bool, parse_number as _number
 from evse_hw import driver as hw
 from simulators.evse_hardware import SimulatedEvseHardware, SimulatorInputError
@@ -127,7 +136,8 @@ SETTINGS_KEYS: tuple[str, ...] = (
     "SampledDataCtrlr.TxEndedMeasurands", "SampledDataCtrlr.TxEndedInterval",
     "AlignedDataCtrlr.Enabled", "AlignedDataCtrlr.Measurands", "AlignedDataCtrlr.Interval",
     "AlignedDataCtrlr.SendDuringIdle", "AlignedDataCtrlr.TxEndedMeasurands",
-    "AlignedDataCtrlr.TxEndedInterval",
+    "AlignedDataCtrlr.TxEndedInterval", "SampledDataCtrlr.SignReadings",
+    "AlignedDataCtrlr.SignReadings", "OCPPCommCtrlr.PublicKeyWithSignedMeterValue",
 )
 # Device-model variables the EVSE reads on its own tier (component with evse.id = this EVSE,
 # Actual); in the values they are keyed EVSE_TIER_PREFIX + "Component.Variable".
@@ -176,6 +186,8 @@ class EvseSettings:
     metering: MeteringConfig = MeteringConfig()
     # AlignedDataCtrlr.SendDuringIdle of this EVSE's tier; None: the station's applies.
     evse_send_during_idle: bool | None = None
+    # OCPPCommCtrlr.PublicKeyWithSignedMeterValue: Never, OncePerTransaction, EveryMeterValue.
+    public_key_policy: str = "EveryMeterValue"
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> "EvseSettings":
@@ -200,6 +212,8 @@ class EvseSettings:
             metering=MeteringConfig.from_lookup(lambda c, v: get(f"{c}.{v}")),
             evse_send_during_idle=_optional_bool(
                 get(EVSE_TIER_PREFIX + "AlignedDataCtrlr.SendDuringIdle")),
+            public_key_policy=(get("OCPPCommCtrlr.PublicKeyWithSignedMeterValue")
+                               or d.public_key_policy),
         )
 
 
@@ -300,13 +314,14 @@ class EvseCore:
         id_generator: new transactionIds (E01.FR.08); default random UUIDs.
         hardware: the driver; default a simulated 32 A, 3-phase AC EVSE.
         parking_sensor: the default simulated EVSE has a parking-bay sensor.
+        signing_meter: the default simulated EVSE's meter signs readings.
     """
 
     def __init__(self, evse_id: int, connectors: int, values: Mapping[str, str | None],
                  availability: EvseState, *,
                  id_generator: Callable[[], str] = new_transaction_id,
                  hardware: SimulatedEvseHardware | None = None,
-                 parking_sensor: bool = False) -> None:
+                 parking_sensor: bool = False, signing_meter: bool = True) -> None:
         self.evse_id = evse_id
         self._values = {k: v for k, v in values.items() if _known(k)}
         self.settings = EvseSettings.from_values(self._values)
@@ -314,7 +329,8 @@ class EvseCore:
         self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
                                                     max_current_a=SIMULATED_MAX_CURRENT_A,
                                                     phases=SIMULATED_PHASES,
-                                                    has_parking_sensor=parking_sensor)
+                                                    has_parking_sensor=parking_sensor,
+                                                    signing_meter=signing_meter)
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
@@ -342,6 +358,9 @@ class EvseCore:
         # Connectors whose retention lock failed at the last attempt (G05); saved, so a
         # restarted Evse can still report that it works again.
         self._lock_problem: set[int] = set()
+        # The transaction whose signed values already carried the meter's public key
+        # (PublicKeyWithSignedMeterValue OncePerTransaction).
+        self._key_sent_for: str | None = None
         # Limits each EnergySink imposes: sink id (this EVSE's, or 0) -> (A, W, phases).
         self._sink_limits: dict[int, tuple[float | None, float | None, int | None]] = {}
         self._station_busy = False                   # another EVSE runs a transaction
@@ -640,9 +659,10 @@ class EvseCore:
         self._set_now(now)
         reading = self._reading()
         if requested_message == "MeterValues":
-            payload = triggered_meter_values(self.evse_id, self._t, reading,
-                                             self.settings.metering.aligned_measurands,
-                                             phases=self.hw.info.phases)
+            payload = triggered_meter_values(
+                self.evse_id, self._t, reading, self.settings.metering.aligned_measurands,
+                phases=self.hw.info.phases,
+                sign=self.settings.metering.aligned_sign_readings)          # J01.FR.21
             if payload is not None:
                 self._sends.append(SendMeterValues(payload))
         elif requested_message == "TransactionEvent" and self.tx.active:
@@ -848,6 +868,8 @@ class EvseCore:
         self._settle()
         if self._timers():
             self._settle()
+        if self._data_signed_start():
+            self._settle()
         self._meters()
         self._apply_scheduled()
         self._announce()
@@ -947,6 +969,26 @@ class EvseCore:
         self._dirty = True
         self._emit(tx.ev_connect_timeout(self._now))
         return True
+
+    def _data_signed_start(self) -> bool:
+        """Start the transaction on the meter's first signed reading (E01.FR.04, E01(S4)).
+
+        The meter is asked only once an EV is connected and a driver authorized, the moment
+        the transaction would otherwise wait for: DataSigned stands for "the meter is ready
+        to account for this session", and a signed begin value without a driver or a car
+        vouches for nothing. Returns True when a transaction started.
+        """
+        tx = self.tx
+        if (tx.active or DATA_SIGNED not in tx.tx_start_points
+                or not self.hw.info.can_sign_readings      # such a meter never satisfies it
+                or not self.settings.metering.sampled_sign_readings
+                or not (tx.is_ev_connected and tx.is_authorized)):
+            return False
+        # The signed reading is the Started event's own Transaction.Begin value: the meter
+        # signs it for the new transaction while block E builds the event (``sample_meter``),
+        # so no signature is made and thrown away before the transaction has an id.
+        self._emit(tx.data_signed(self._now))
+        return tx.active
 
     def _meters(self) -> None:
         t, now, tx = self._t, self._now, self.tx
@@ -1097,7 +1139,34 @@ class EvseCore:
         return MeterReading(energy_active_import_wh=r.energy_active_import_wh,
                             power_active_import_w=r.power_active_import_w,
                             voltage_v=r.voltage_v, current_a=r.current_import_a,
-                            frequency_hz=r.frequency_hz, current_offered_a=r.current_offered_a)
+                            frequency_hz=r.frequency_hz, current_offered_a=r.current_offered_a,
+                            sign=self._sign if self.hw.info.can_sign_readings else None)
+
+    def _sign(self, epoch: float, context: str) -> dict | None:
+        """block J's signing port: the meter signs its register as of now (the same instant
+        as the reading it belongs to), for the value's timestamp, context and transaction."""
+        signed = self.hw.read_meter(self._t, hw.SignRequest(
+            ocpp_datetime(epoch), context, self.tx.transaction_id)).signed
+        # The meter's key (made on its first signature) and signature counter are saved with
+        # the hardware: a key lost in a crash would leave the values already sent unprovable
+        # against the key the meter shows afterwards.
+        self._dirty = True
+        return self._with_public_key_policy(signed.to_ocpp()) if signed is not None else None
+
+    def _with_public_key_policy(self, value: dict) -> dict:
+        """OCPPCommCtrlr.PublicKeyWithSignedMeterValue (part 2 §2.7.17): the field is required,
+        so a key not sent is "". OncePerTransaction: the first signed value of each
+        transaction carries it (values outside a transaction always do: there is no
+        transaction to have carried it)."""
+        policy = self.settings.public_key_policy
+        transaction_id = self.tx.transaction_id
+        if policy == "Never":
+            return {**value, "publicKey": ""}
+        if policy == "OncePerTransaction" and transaction_id is not None:
+            if self._key_sent_for == transaction_id:
+                return {**value, "publicKey": ""}
+            self._key_sent_for = transaction_id
+        return value
 
     def _sample_meter(self, event_type: str) -> list[dict]:
         """block E's ``sample_meter`` port: begin and end the transaction's meter."""

@@ -20,6 +20,7 @@ from datetime import datetime
 import pytest
 
 from simulators.csms import CsmsServer
+from simulators.meter_signing import verify
 from station.evse_core import SETTINGS_KEYS
 
 from tests.integration.octt import evses_told
@@ -1318,6 +1319,104 @@ def test_tc_j_06_no_clock_values_during_a_transaction(csms, station, evse, idle,
     stop_and_unplug(csms, evse, busy)                                             # step 6
     csms.wait_for("MeterValues", identity=IDENTITY, after=mark,                   # step 7
                   timeout=2 * ALIGNED_INTERVAL + 5)
+
+
+def assert_signed(sampled_value: dict, transaction_id: str, timestamp: str) -> dict:
+    """Tool validations on signedMeterValue (encodingMethod, publicKey, signedMeterData,
+    signingMethod not omitted), and more than OCTT checks: the signature verifies with the
+    public key and vouches for this very value, context, timestamp and transaction."""
+    signed = sampled_value["signedMeterValue"]
+    for field in ("signedMeterData", "signingMethod", "encodingMethod", "publicKey"):
+        assert signed.get(field), (field, signed)
+    payload = verify(signed)
+    assert (payload["value"], payload["context"], payload["timestamp"],
+            payload["transactionId"]) == (sampled_value["value"], sampled_value["context"],
+                                          timestamp, transaction_id)
+    return payload
+
+
+def register_values(meter_values: list[dict]) -> list[tuple[str, dict]]:
+    return [(mv["timestamp"], sv) for mv in meter_values for sv in mv["sampledValue"]
+            if sv.get("measurand", "Energy.Active.Import.Register")
+            == "Energy.Active.Import.Register"]
+
+
+def test_tc_e_11_start_point_data_signed(csms, station, evse, idle, settings):
+    """TC_E_11_CS: Start transaction options - DataSigned (E01.FR.04, E01.FR.07, .10, .15,
+    .16). Reusable state Authorized, then the EV and EVSE are connected: Started
+    SignedDataReceived with a signed Transaction.Begin value, then Charging."""
+    settings("SampledDataCtrlr", "SignReadings", "true")
+    configure(csms, "TxCtrlr", "TxStartPoint", "DataSigned")
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+    assert_occupied_reported(csms, mark)                                           # step 1
+    started = wait_tx(csms, mark, eventType="Started")                             # step 3
+    assert started["triggerReason"] == "SignedDataReceived"
+    assert started["idToken"] == ID_TOKEN
+    assert started["evse"] == {"id": EVSE_ID, "connectorId": CONNECTOR_ID}
+    transaction_id = started["transactionInfo"]["transactionId"]
+    values = register_values(started["meterValue"])
+    assert values and all(sv["context"] == "Transaction.Begin" for _, sv in values)
+    for timestamp, sampled_value in values:
+        assert_signed(sampled_value, transaction_id, timestamp)
+    # Step 5; the simulated EV asks for energy only now (SuspendedEV before it, TC_E_38).
+    charging = energy_transfer_started(csms, evse)
+    assert charging["eventType"] == "Updated"
+    assert_seq_continuous(csms, transaction_id)
+
+
+def signed_session_ended(csms: CsmsServer, evse: str, settings, controller: str,
+                         other: str) -> tuple[str, dict]:
+    """Configuration state of TC_J_04/TC_J_11: ``controller``.TxEndedInterval 1 s and
+    SignReadings true (``other``'s TxEndedMeasurands empty, so only this series is in the
+    list); reusable state EnergyTransferStarted for 3.5 s, then the end. Returns the
+    transactionId and the Ended event."""
+    settings(controller, "TxEndedInterval", "1")
+    settings(controller, "SignReadings", "true")
+    settings(other, "TxEndedMeasurands", "")
+    mark = csms.mark()
+    transaction_id = energy_transfer_started_state(csms, evse)
+    time.sleep(3.5)
+    return transaction_id, stop_and_unplug(csms, evse, mark)
+
+
+def one_per_second(ended: dict, context: str) -> list[dict]:
+    """Post scenario: an element per data collection moment, timestamps the interval apart."""
+    series = [mv for mv in ended["meterValue"]
+              if mv["sampledValue"][0].get("context") == context]
+    assert len(series) >= 3, ended["meterValue"]
+    assert interval_between([mv["timestamp"] for mv in series]) == {1.0}
+    return series
+
+
+def test_tc_j_04_signed_clock_aligned_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_04_CS: Clock-aligned Meter Values - Signed (J01.FR.21): AlignedDataSignReadings
+    true; every Sample.Clock value of the Ended event carries a signedMeterValue with a public
+    key (this station sends it with every value), one per AlignedDataTxEndedInterval."""
+    transaction_id, ended = signed_session_ended(csms, evse, settings, "AlignedDataCtrlr",
+                                                 "SampledDataCtrlr")
+    keys = set()
+    for timestamp, sampled_value in register_values(one_per_second(ended, "Sample.Clock")):
+        assert_signed(sampled_value, transaction_id, timestamp)
+        keys.add(sampled_value["signedMeterValue"]["publicKey"])
+    assert len(keys) == 1                           # one meter, one key
+
+
+def test_tc_j_11_signed_sampled_values_in_ended(csms, station, evse, idle, settings):
+    """TC_J_11_CS: Sampled Meter Values - Signed (J02.FR.21): SampledDataSignReadings true;
+    the Ended event's Sample.Periodic values (one per TxEndedInterval) and its Transaction.End
+    value carry a signedMeterValue with a public key."""
+    transaction_id, ended = signed_session_ended(csms, evse, settings, "SampledDataCtrlr",
+                                                 "AlignedDataCtrlr")
+    one_per_second(ended, "Sample.Periodic")
+    contexts = [mv["sampledValue"][0].get("context") for mv in ended["meterValue"]]
+    assert contexts.count("Transaction.End") == 1 and contexts[-1] == "Transaction.End"
+    values = register_values(ended["meterValue"])
+    assert len(values) == len(ended["meterValue"])
+    counters = [assert_signed(sv, transaction_id, timestamp)["counter"]
+                for timestamp, sv in values]
+    assert len(set(counters)) == len(counters)      # every value signed on its own
 
 
 def test_no_schema_violations(csms, station):

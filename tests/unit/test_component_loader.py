@@ -407,3 +407,52 @@ class TestParkingBaySensor:
             members = characteristics["valuesList"].split(",")
             assert members[0] == "ParkingBayOccupancy" and "EVConnected" in members
             assert characteristics.get("maxLimit", 1000) >= len(characteristics["valuesList"])
+
+
+class TestSigningMeter:
+    """evses.signing_meter: SignReadings exists only when the meters can sign ("When a Charging
+    Station does not support signed meter values it SHALL NOT report this variable", part 2
+    §2.7), and TxStartPoint offers DataSigned (E01.FR.04, TC_E_11 prerequisite)."""
+
+    SHIPPED = Path(__file__).resolve().parents[2] / "component_config"
+
+    def variables(self, component: str, **options) -> dict:
+        specs = load_component_config(self.SHIPPED, [1], **options)
+        [spec] = [s for s in specs if s.name == component and s.evse_id is None]
+        return {v.name: v for v in spec.variables}
+
+    def test_without_signing_nothing_is_reported(self):
+        for component in ("SampledDataCtrlr", "AlignedDataCtrlr"):
+            assert "SignReadings" not in self.variables(component)
+        tx = self.variables("TxCtrlr")
+        assert "DataSigned" not in tx["TxStartPoint"].characteristics["valuesList"]
+
+    def test_with_signing_both_controllers_get_a_read_write_switch_off_by_default(self):
+        for component in ("SampledDataCtrlr", "AlignedDataCtrlr"):
+            sign = self.variables(component, signing_meter=True)["SignReadings"]
+            assert sign.characteristics["dataType"] == "boolean"
+            [actual] = sign.attributes
+            assert (actual.type, actual.mutability, actual.value) == ("Actual", "ReadWrite",
+                                                                      "false")
+
+    def test_datasigned_is_a_start_point_only(self):
+        tx = self.variables("TxCtrlr", signing_meter=True)
+        start = tx["TxStartPoint"].characteristics
+        assert "DataSigned" in start["valuesList"].split(",")
+        assert start.get("maxLimit", 1000) >= len(start["valuesList"])
+        # "DataSigned has no meaning as a TxStopPoint" (§2.6.6.2).
+        assert "DataSigned" not in tx["TxStopPoint"].characteristics["valuesList"]
+
+    def test_with_a_parking_sensor_too(self):
+        tx = self.variables("TxCtrlr", signing_meter=True, parking_bay_sensor=True)
+        members = tx["TxStartPoint"].characteristics["valuesList"].split(",")
+        assert {"DataSigned", "ParkingBayOccupancy"} <= set(members)
+
+    def test_public_key_policy_only_with_signing(self):
+        assert "PublicKeyWithSignedMeterValue" not in self.variables("OCPPCommCtrlr")
+        policy = self.variables("OCPPCommCtrlr", signing_meter=True)[
+            "PublicKeyWithSignedMeterValue"]
+        assert policy.characteristics["valuesList"].split(",") == [
+            "Never", "OncePerTransaction", "EveryMeterValue"]
+        [actual] = policy.attributes
+        assert (actual.mutability, actual.value) == ("ReadWrite", "EveryMeterValue")

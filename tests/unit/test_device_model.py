@@ -759,3 +759,23 @@ class TestCustomReports:
         for base in ("FullInventory", "ConfigurationInventory", "SummaryInventory"):
             assert_valid_report(dm.report_data(base))
         assert_valid_report(dm.report_data(component_criteria=["Enabled", "Available"]))
+
+
+@pytest.mark.skipif(open_database is None, reason="storage.database not written yet")
+def test_a_station_with_signing_meters_reports_and_takes_the_signing_variables(tmp_path):
+    """J01.FR.21/J02.FR.21 switches and the public-key policy exist only with signing meters
+    (part 2 §2.7: "SHALL NOT report this variable" otherwise), ReadWrite and checked."""
+    shipped = Path(__file__).resolve().parents[2] / "component_config"
+    plain = DeviceModel.open(":memory:", MIGRATIONS, shipped, [1])
+    assert plain.get_variable(C("SampledDataCtrlr"), V("SignReadings"))[0] == "UnknownVariable"
+    dm = DeviceModel.open(":memory:", MIGRATIONS, shipped, [1], signing_meter=True)
+    for component in ("SampledDataCtrlr", "AlignedDataCtrlr"):
+        assert dm.get_variable(C(component), V("SignReadings")) == ("Accepted", "false")
+        assert dm.set_variable(C(component), V("SignReadings"), None, "true") == "Accepted"
+        assert dm.set_variable(C(component), V("SignReadings"), None, "yes") == "Rejected"
+    policy = V("PublicKeyWithSignedMeterValue")
+    assert dm.get_variable(C("OCPPCommCtrlr"), policy) == ("Accepted", "EveryMeterValue")
+    assert dm.set_variable(C("OCPPCommCtrlr"), policy, None, "Never") == "Accepted"
+    assert dm.set_variable(C("OCPPCommCtrlr"), policy, None, "Sometimes") == "Rejected"
+    assert dm.set_variable(C("TxCtrlr"), V("TxStartPoint"), None, "DataSigned") == "Accepted"
+    assert plain.set_variable(C("TxCtrlr"), V("TxStartPoint"), None, "DataSigned") == "Rejected"

@@ -25,6 +25,8 @@ from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSett
 from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
+from evse_hw.driver import SignRequest
+from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
 from station.clock import parse_ocpp_time
@@ -66,7 +68,7 @@ class Station:
                  availability: dict | None = None, saved: dict | None = None,
                  fresh_boot: bool = True, now: datetime = T0, auto_ack: bool = True,
                  auto_authorize: dict | None = ACCEPTED, id_generator=None,
-                 parking_sensor: bool = False) -> None:
+                 parking_sensor: bool = False, signing_meter: bool = True) -> None:
         self.now = now
         self.auto_ack = auto_ack
         self.auto_authorize = auto_authorize
@@ -80,7 +82,7 @@ class Station:
         self.core = EvseCore(1, connectors, values or {},
                              EvseState.load(1, connectors, availability or {}),
                              id_generator=id_generator or ids(),
-                             parking_sensor=parking_sensor)
+                             parking_sensor=parking_sensor, signing_meter=signing_meter)
         self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
 
     # -- plumbing --------------------------------------------------------------------------
@@ -1088,3 +1090,164 @@ def test_station_wide_send_during_idle_holds_back_idle_values_while_another_evse
     s.call("station_transactions", False)
     s.run(60)
     assert len(s.meter_values) == 2
+
+
+class TestSignedMeterValues:
+    """SignReadings with the simulated signing meter (J01.FR.21, J02.FR.21) and TxStartPoint
+    DataSigned (E01.FR.04, E01(S4), TC_E_11)."""
+
+    SIGNED = {"SampledDataCtrlr.SignReadings": "true", "SampledDataCtrlr.TxUpdatedInterval": "10",
+              "SampledDataCtrlr.TxEndedInterval": "10"}
+
+    @staticmethod
+    def register_values(events: list[dict]) -> list[dict]:
+        return [dict(sv, timestamp=mv["timestamp"]) for e in events
+                for mv in e.get("meterValue", []) for sv in mv["sampledValue"]
+                if sv["measurand"] == "Energy.Active.Import.Register"]
+
+    def test_every_transaction_register_value_is_signed_by_this_evses_meter(self):
+        s = Station(self.SIGNED)
+        s.session()
+        s.run(25)
+        assert s.call("set_ev_state", "suspended") == (True, None)
+        assert s.call("present_token", CARD) == (True, None)
+        s.call("plug_out")
+        assert s.events[-1]["eventType"] == "Ended"
+        values = self.register_values(s.events)
+        contexts = {v["context"] for v in values}
+        assert {"Transaction.Begin", "Sample.Periodic", "Transaction.End"} <= contexts
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        keys = set()
+        for value in values:
+            payload = verify(value["signedMeterValue"])
+            keys.add(value["signedMeterValue"]["publicKey"])
+            assert (payload["value"], payload["context"], payload["timestamp"],
+                    payload["transactionId"]) == (value["value"], value["context"],
+                                                  value["timestamp"], tx_id)
+        assert len(keys) == 1
+
+    def test_off_no_signed_values(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        s.session()
+        s.run(12)
+        assert all("signedMeterValue" not in v for v in self.register_values(s.events))
+
+    def test_switched_on_at_runtime(self):
+        s = Station({"SampledDataCtrlr.TxUpdatedInterval": "10"})
+        s.session()
+        s.call("settings_changed", {"SampledDataCtrlr.SignReadings": "true"})
+        s.run(12)
+        periodic = [e for e in s.events if e["triggerReason"] == "MeterValuePeriodic"]
+        assert "signedMeterValue" in self.register_values(periodic)[0]
+
+    def test_idle_clock_values_signed_without_a_transaction(self):
+        s = Station({"AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SignReadings": "true"})
+        s.run(61)
+        [value] = [sv for mv in s.meter_values[0]["meterValue"] for sv in mv["sampledValue"]]
+        payload = verify(value["signedMeterValue"])
+        assert payload["context"] == "Sample.Clock" and payload["transactionId"] is None
+
+    def test_triggered_meter_values_follow_aligned_sign_readings(self):
+        s = Station({"AlignedDataCtrlr.SignReadings": "true"})
+        s.call("trigger", "MeterValues")
+        [value] = s.meter_values[0]["meterValue"][0]["sampledValue"]
+        assert verify(value["signedMeterValue"])["context"] == "Trigger"
+
+    def test_the_key_outlives_an_evse_restart(self):
+        s = Station(self.SIGNED)
+        s.session()
+        s.run(11)
+        before = self.register_values(s.events)[-1]["signedMeterValue"]["publicKey"]
+        again = s.restart(fresh_boot=False, signing_meter=True)
+        again._take(again.core.settings_changed(again.now, self.SIGNED))
+        again.run(11)
+        after = self.register_values(again.events)[-1]["signedMeterValue"]["publicKey"]
+        assert after == before
+
+    def test_datasigned_starts_on_the_first_signed_reading_after_plug_in_and_card(self):
+        # TC_E_11: Authorized first, then the EV: Started SignedDataReceived with a signed
+        # Transaction.Begin value, then Updated ChargingStateChanged Charging.
+        s = Station({"TxCtrlr.TxStartPoint": "DataSigned",
+                     "SampledDataCtrlr.SignReadings": "true"})
+        assert s.call("present_token", CARD) == (True, None)
+        assert s.events == []
+        assert s.call("plug_in", 1) == (True, None)
+        assert s.call("set_ev_state", "charging") == (True, None)
+        started = s.events[0]
+        assert (started["eventType"], started["triggerReason"]) == ("Started",
+                                                                    "SignedDataReceived")
+        assert started["evse"] == {"id": 1, "connectorId": 1}
+        assert started["idToken"] == CARD
+        [begin] = self.register_values([started])
+        assert begin["context"] == "Transaction.Begin"
+        assert verify(begin["signedMeterValue"])["transactionId"] == \
+            started["transactionInfo"]["transactionId"]
+        # (the EV asked for energy only after plug-in: SuspendedEV in between, TC_E_38)
+        assert s.summary()[-1] == ("Updated", 2, "ChargingStateChanged", "Charging", None)
+        assert s.hw.power_w > 0
+
+    def test_datasigned_waits_for_the_ev_and_the_driver(self):
+        s = Station({"TxCtrlr.TxStartPoint": "DataSigned",
+                     "SampledDataCtrlr.SignReadings": "true"})
+        s.call("plug_in", 1)
+        s.run(3)
+        assert s.events == [] and s.hw.power_w == 0
+
+    @pytest.mark.parametrize("values,signing_meter", [
+        ({"SampledDataCtrlr.SignReadings": "false"}, True),    # E01.FR.04: SignReadings true
+        ({"SampledDataCtrlr.SignReadings": "true"}, False),    # a meter that cannot sign
+    ])
+    def test_datasigned_never_starts_without_signing(self, values, signing_meter):
+        s = Station({"TxCtrlr.TxStartPoint": "DataSigned", **values},
+                    signing_meter=signing_meter)
+        s.session()
+        s.run(3)
+        assert s.events == [] and s.hw.power_w == 0
+
+    def test_the_first_signature_is_saved_even_without_an_event(self):
+        # Idle clock values are MeterValues, not TransactionEvents; the key must still be
+        # saved, or a restarted Evse would sign with a key nobody has seen.
+        s = Station({"AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SignReadings": "true"})
+        s.run(61)
+        key = s.meter_values[0]["meterValue"][0]["sampledValue"][0]["signedMeterValue"]
+        again = s.restart(fresh_boot=False)
+        again._take(again.core.settings_changed(again.now, {
+            "AlignedDataCtrlr.Interval": "60", "AlignedDataCtrlr.SignReadings": "true"}))
+        again.run(61)
+        later = again.meter_values[0]["meterValue"][0]["sampledValue"][0]["signedMeterValue"]
+        assert later["publicKey"] == key["publicKey"]
+        assert verify(later)["counter"] == verify(key)["counter"] + 1
+
+    def keys_sent(self, policy: str) -> list[list[str]]:
+        """Per transaction, the publicKey of each signed register value, in sending order."""
+        s = Station({**self.SIGNED, "OCPPCommCtrlr.PublicKeyWithSignedMeterValue": policy})
+        per_transaction = []
+        for _ in range(2):
+            first = len(s.events)
+            s.session()
+            s.run(21)
+            s.call("set_ev_state", "suspended")
+            s.call("present_token", CARD)
+            s.call("plug_out")
+            values = self.register_values(s.events[first:])
+            per_transaction.append([v["signedMeterValue"]["publicKey"] for v in values])
+            for value in values:          # a value without its key verifies with the known one
+                verify(value["signedMeterValue"], public_key=self.meter_key(s))
+        return per_transaction
+
+    @staticmethod
+    def meter_key(s: "Station") -> str:
+        return s.core.hw.read_meter(s.now.timestamp(), SignRequest("t", "Other")).signed.public_key
+
+    def test_public_key_with_every_meter_value_by_default(self):
+        for keys in self.keys_sent("EveryMeterValue"):
+            assert len(keys) >= 4 and all(keys)
+
+    def test_public_key_never(self):
+        # part 2 §2.7.17: the field is required, so it is present and empty.
+        for keys in self.keys_sent("Never"):
+            assert len(keys) >= 4 and set(keys) == {""}
+
+    def test_public_key_once_per_transaction(self):
+        for keys in self.keys_sent("OncePerTransaction"):
+            assert len(keys) >= 4 and keys[0] and set(keys[1:]) == {""}

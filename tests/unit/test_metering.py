@@ -740,3 +740,105 @@ class TestEverythingValidates:
         for meter_values in events:
             assert_meter_values_request({"evseId": 1, "meterValue": meter_values})
             assert_transaction_event("Updated", meter_values)
+
+
+class TestSignedMeterValues:
+    """SignReadings: signedMeterValue on the energy register (J01.FR.21 aligned, J02.FR.21
+    sampled), asked of the meter with the value's own timestamp and context."""
+
+    @staticmethod
+    def signing(wh: float = 1000.0, log: list | None = None, **kw) -> MeterReading:
+        def sign(epoch: float, context: str) -> dict:
+            if log is not None:
+                log.append((ocpp_datetime(epoch), context))
+            return {"signedMeterData": f"{context}@{ocpp_datetime(epoch)}={wh}",
+                    "signingMethod": "ECDSA-secp256r1-SHA256", "encodingMethod": "test",
+                    "publicKey": "key"}
+        return MeterReading(energy_active_import_wh=wh, power_active_import_w=7000.0,
+                            sign=sign, **kw)
+
+    @staticmethod
+    def signed(meter_values: list[dict]) -> list[tuple[str, bool]]:
+        return [(sv["measurand"], "signedMeterValue" in sv)
+                for mv in meter_values for sv in mv["sampledValue"]]
+
+    def test_only_the_energy_register_is_signed(self):
+        sampled = sampled_values(self.signing(), (EAIR, "Power.Active.Import"),
+                                 "Sample.Periodic", phases=3, signed_register={"x": "y"})
+        assert [("signedMeterValue" in sv) for sv in sampled] == [True, False]
+
+    def test_sampled_sign_readings_signs_begin_periodic_and_end(self):
+        log: list = []
+        c = config(tx_updated_interval=60, tx_ended_interval=60, sampled_sign_readings=True,
+                   aligned_interval=900, aligned_tx_ended_interval=900)
+        tx = TransactionMeter(c, started_at=at("12:00:30"), phases=3)
+        begin = tx.begin(at("12:00:30"), self.signing(1000.0, log))
+        tick = tx.poll(at("12:01:30"), self.signing(1100.0, log))
+        ended = tx.end(at("12:02:00"), self.signing(1150.0, log))
+        assert self.signed(begin) == [(EAIR, True)]
+        assert self.signed([tick.periodic]) == [(EAIR, True), ("Power.Active.Import", False)]
+        assert contexts(ended) == ["Transaction.Begin", "Sample.Periodic", "Transaction.End"]
+        assert all(signed for _, signed in self.signed(ended))
+        # The meter was asked with the value's own timestamp and context.
+        assert ("2024-05-01T12:01:30.000Z", "Sample.Periodic") in log
+        assert ("2024-05-01T12:02:00.000Z", "Transaction.End") in log
+        for mv in ended + begin + [tick.periodic]:
+            for sv in mv["sampledValue"]:
+                if "signedMeterValue" in sv:
+                    assert sv["signedMeterValue"]["signedMeterData"] == \
+                        f"{sv['context']}@{mv['timestamp']}={sv['value']}"
+        assert_transaction_event("Ended", ended, "EVCommunicationLost")
+        assert_transaction_event("Updated", [tick.periodic])
+
+    def test_aligned_sign_readings_signs_only_clock_values(self):
+        c = config(tx_updated_interval=60, aligned_interval=60, aligned_tx_ended_interval=60,
+                   aligned_sign_readings=True)
+        tx = TransactionMeter(c, started_at=at("12:00:30"), phases=3)
+        begin = tx.begin(at("12:00:30"), self.signing())
+        tick = tx.poll(at("12:01:00"), self.signing())
+        ended = tx.end(at("12:01:10"), self.signing())
+        assert self.signed(begin) == [(EAIR, False)]
+        assert self.signed([tick.clock]) == [(EAIR, True)]
+        assert [(c_, s) for c_, s in zip(contexts(ended), [s for _, s in self.signed(ended)])] \
+            == [("Transaction.Begin", False), ("Sample.Clock", True), ("Transaction.End", False)]
+        assert_meter_values_request({"evseId": 1, "meterValue": ended})
+
+    def test_idle_clock_values_are_signed_with_aligned_sign_readings(self):
+        for sign in (True, False):
+            idle = IdleMeter(1, config(aligned_interval=60, aligned_sign_readings=sign),
+                             at("12:00:30"), phases=3)
+            payload = idle.poll(at("12:01:00"), self.signing())
+            assert_meter_values_request(payload)
+            assert self.signed(payload["meterValue"]) == [(EAIR, sign)]
+
+    def test_off_by_default_and_a_meter_that_cannot_sign_gives_plain_values(self):
+        tx = TransactionMeter(config(), started_at=at("12:00:00"), phases=3)
+        assert self.signed(tx.begin(at("12:00:00"), self.signing())) == [(EAIR, False)]
+        tx = TransactionMeter(config(sampled_sign_readings=True), started_at=at("12:00:00"),
+                              phases=3)
+        assert self.signed(tx.begin(at("12:00:00"), reading())) == [(EAIR, False)]
+
+    def test_switching_on_mid_transaction_signs_from_the_next_sample(self):
+        c = config(tx_updated_interval=60)
+        tx = TransactionMeter(c, started_at=at("12:00:00"), phases=3)
+        tx.begin(at("12:00:00"), self.signing())
+        assert self.signed([tx.poll(at("12:01:00"), self.signing()).periodic])[0][1] is False
+        tx.reconfigure(config(tx_updated_interval=60, sampled_sign_readings=True),
+                       at("12:01:10"))
+        assert self.signed([tx.poll(at("12:02:00"), self.signing()).periodic])[0][1] is True
+
+    def test_triggered_values_follow_their_controller(self):
+        payload = triggered_meter_values(1, at("12:07:13"), self.signing(), (EAIR,), phases=3,
+                                         sign=True)
+        assert self.signed(payload["meterValue"]) == [(EAIR, True)]
+        assert payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+        tx = TransactionMeter(config(sampled_sign_readings=True), started_at=at("12:00:00"),
+                              phases=3)
+        assert self.signed([tx.triggered(at("12:00:05"), self.signing())])[0] == (EAIR, True)
+
+    def test_read_from_the_device_model(self):
+        values = {("SampledDataCtrlr", "SignReadings"): "true",
+                  ("AlignedDataCtrlr", "SignReadings"): "false"}
+        c = MeteringConfig.from_lookup(lambda comp, var: values.get((comp, var)))
+        assert c.sampled_sign_readings and not c.aligned_sign_readings
+        assert not MeteringConfig.from_lookup(lambda comp, var: None).sampled_sign_readings
