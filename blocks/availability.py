@@ -38,7 +38,7 @@ from typing import Any, Callable
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, LockProblemChanged,
                            StationAvailabilityChanged)
-from station.session import Deferred, Registration, StationSession
+from station.session import Deferred, Registration, StationSession, iso
 
 log = logging.getLogger(__name__)
 
@@ -218,4 +218,15 @@ class Availability:
             if self._transactions_ongoing():
                 # The Evses apply it when their transactions end (G04.FR.06).
                 return {"status": "Scheduled"}
+        elif self._session.may_send("StatusNotification"):
+            # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
+            # expects every connector reported again and ChargingStation.AvailabilityState.
+            self._session.after_reply(self._report_station_state)
         return {"status": "Accepted"}                                      # G04.FR.04
+
+    def _report_station_state(self) -> None:
+        operative = (self._repo.get(*STATION_KEY) or "Operative") == "Operative"
+        self._notify_event(iso(self._session.wall_clock()), {"name": "ChargingStation"},
+                           "AvailabilityState", "Available" if operative else "Unavailable")
+        for key in sorted(self.known):
+            self.report_now(self.known[key])

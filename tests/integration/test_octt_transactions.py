@@ -1011,12 +1011,36 @@ def test_tc_g_07_g_08_connector_inoperative_and_back(csms, station, evse, idle,
                          ids=["TC_G_09_CS", "TC_G_12_CS", "TC_G_15_CS"])
 def test_tc_g_09_g_12_g_15_operative_to_operative(csms, station, idle, target):
     """TC_G_09_CS (EVSE), TC_G_12_CS (Charging Station), TC_G_15_CS (connector): Operative to
-    operative is Accepted (G03.FR.03, G04.FR.04) and changes nothing."""
+    operative is Accepted (G03.FR.03, G04.FR.04) and changes nothing. For the whole station
+    the state is confirmed as in TC_G_13: every connector reported Available again."""
     mark = csms.mark()
     address = {"evse": (EVSE_ID,), "station": (), "connector": (EVSE_ID, CONNECTOR_ID)}[target]
     assert change_availability(csms, "Operative", *address) == "Accepted"
+    if target == "station":
+        for evse_id, _ in CONNECTORS:
+            wait_connector_status(csms, mark, "Available", evse_id=evse_id)
+        wait_availability_event(csms, mark, "Available", component="ChargingStation",
+                                evse_id=None)
+        return
     time.sleep(0.5)
     assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
+
+
+def test_tc_g_13_station_inoperative_to_inoperative(csms, station, idle, operative_again):
+    """TC_G_13_CS: Change Availability Charging Station - Inoperative to inoperative (G04.FR.01
+    to .05): Accepted, then every connector reported Unavailable and NotifyEvent
+    ChargingStation.AvailabilityState Unavailable (step 3)."""
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative") == "Accepted"               # preparation
+    for evse_id, _ in CONNECTORS:
+        wait_connector_status(csms, mark, "Unavailable", evse_id=evse_id)
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative") == "Accepted"               # steps 1-2
+    for evse_id, connector_id in CONNECTORS:                                     # step 3
+        status = wait_connector_status(csms, mark, "Unavailable", evse_id=evse_id)
+        assert status["connectorId"] == connector_id
+    wait_availability_event(csms, mark, "Unavailable", component="ChargingStation",
+                            evse_id=None)
 
 
 @pytest.mark.parametrize("target", ["evse", "connector"], ids=["TC_G_10_CS", "TC_G_16_CS"])

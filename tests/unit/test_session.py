@@ -358,6 +358,32 @@ class TestAvailability:
         assert target == ("evses", None)
 
 
+    def test_station_level_to_the_state_it_is_in_reports_that_state_again(self, h):
+        """G04.FR.04 Accepted; TC_G_13 step 3: every connector and ChargingStation's
+        AvailabilityState are reported although nothing changed."""
+        h.announce_all()
+        h.boot()
+        h.drain_calls()
+        h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
+        h.session.messages_to_actors()
+        for evse_id, n in enumerate(h.config.connectors_per_evse, start=1):
+            for connector_id in range(1, n + 1):
+                h.announce(evse_id, connector_id, "Unavailable")
+        h.drain_calls()
+        frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
+        assert frames[0][2] == {"status": "Accepted"}
+        assert h.session.messages_to_actors() == []                       # nothing to apply
+        calls = frames[1:]                              # the first CALL follows the answer
+        for call in calls:
+            h.answer(call, {})
+        calls += h.drain_calls()
+        reported = [c[3]["connectorStatus"] for c in calls if c[2] == "StatusNotification"]
+        assert reported == ["Unavailable"] * sum(h.config.connectors_per_evse)
+        station = [c[3]["eventData"][0] for c in calls if c[2] == "NotifyEvent"
+                   and c[3]["eventData"][0]["component"]["name"] == "ChargingStation"]
+        assert [e["actualValue"] for e in station] == ["Unavailable"]
+
+
 class TestOffline:
     """B04: after a reconnect, which connectors are reported again."""
 
