@@ -209,24 +209,23 @@ class Availability:
 
     def _change_station(self, status: str) -> dict:
         current = self._repo.get(*STATION_KEY) or "Operative"
+        state = "Available" if status == "Operative" else "Unavailable"
         if current != status:
             self._repo.set(*STATION_KEY, status)                            # G04.FR.09
             self._session.send_to_actor(("evses", None),
                                         StationAvailabilityChanged(operational_status=status))
-            self._dm.set_internal("ChargingStation", "AvailabilityState",
-                                  "Available" if status == "Operative" else "Unavailable")
+            self._dm.set_internal("ChargingStation", "AvailabilityState", state)
             if self._transactions_ongoing():
                 # The Evses apply it when their transactions end (G04.FR.06).
                 return {"status": "Scheduled"}
         elif self._session.may_send("StatusNotification"):
             # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
             # expects every connector reported again and ChargingStation.AvailabilityState.
-            self._session.after_reply(self._report_station_state)
+            self._session.after_reply(lambda: self._report_station_state(state))
         return {"status": "Accepted"}                                      # G04.FR.04
 
-    def _report_station_state(self) -> None:
-        operative = (self._repo.get(*STATION_KEY) or "Operative") == "Operative"
+    def _report_station_state(self, state: str) -> None:
         self._notify_event(iso(self._session.wall_clock()), {"name": "ChargingStation"},
-                           "AvailabilityState", "Available" if operative else "Unavailable")
+                           "AvailabilityState", state)
         for key in sorted(self.known):
             self.report_now(self.known[key])

@@ -279,6 +279,29 @@ Intent = Union[SaveState, SaveAvailability, SendTransactionEvent, SendMeterValue
 SAVES = (SaveState, SaveAvailability)
 
 
+class _Turn:
+    """Stop-and-wait for one line of messages to the CsmsSession: whether its head is out,
+    and since when (module docstring, "Delivery to the CsmsSession")."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def take(self, t: float) -> bool:
+        """Nothing is out: the head goes now (True), and counts as out from ``t``."""
+        if self._since is not None:
+            return False
+        self._since = t
+        return True
+
+    def release(self) -> None:
+        """Acknowledged, or to be sent again: the next :meth:`take` succeeds."""
+        self._since = None
+
+    def release_if_overdue(self, t: float) -> None:
+        if self._since is not None and t - self._since >= RESEND_AFTER_S:
+            self._since = None
+
+
 @dataclass
 class Outcome:
     """What one input produced: ``answer`` for the requester (None if it expects none) and the
@@ -338,15 +361,12 @@ class EvseCore:
         self._idle: IdleMeter | None = None
         self._collected: list[dict] = []
         self._unacked: dict[str, dict] = {}
-        # Stop-and-wait towards the CsmsSession: the oldest unacknowledged event, since when.
-        self._event_in_flight: str | None = None
-        self._event_sent_at = 0.0
+        # Stop-and-wait towards the CsmsSession: the head of _unacked is out while this
+        # turn is taken; the same for statuses, whose line is _status_unacked.
+        self._event_turn = _Turn()
         self._status_sequence = 0
-        # Stop-and-wait for statuses too: announcements not yet acknowledged, oldest first
-        # (the head is out since _status_sent_at).
         self._status_unacked: deque[AnnounceStatus] = deque()
-        self._status_in_flight = False
-        self._status_sent_at = 0.0
+        self._status_turn = _Turn()
         self._pending_auth: dict[str, _PendingAuth] = {}
         self._auth_counter = 0
         self._ev_timeout_at: float | None = None
@@ -434,7 +454,7 @@ class EvseCore:
         unacknowledged TransactionEvent (the others follow it one at a time) and every
         connector's status."""
         self._announced.clear()
-        self._event_in_flight = None
+        self._event_turn.release()
         self._forget_announcements()
         self._announce()
         return self._finish()
@@ -450,7 +470,7 @@ class EvseCore:
         self._dirty = True
         self._saves.extend(i for i in lost if isinstance(i, SaveAvailability))   # G03.FR.08
         self._announced.clear()
-        self._event_in_flight = None
+        self._event_turn.release()
         self._forget_announcements()
         self._sends.extend(i for i in lost if isinstance(i, RequestAuthorization)
                            and i.correlation_id in self._pending_auth)
@@ -579,10 +599,11 @@ class EvseCore:
         """The session committed ``event_key`` to its durable queue: forget it, and send the
         next one."""
         self._set_now(now)
+        head = next(iter(self._unacked), None)            # the one out, if any is
         if self._unacked.pop(event_key, None) is not None:
             self._dirty = True
-        if event_key == self._event_in_flight:
-            self._event_in_flight = None
+        if event_key == head:
+            self._event_turn.release()
         return self._finish()
 
     def status_seen(self, now: datetime, connector_id: int, sequence: int) -> list[Intent]:
@@ -592,7 +613,7 @@ class EvseCore:
         head = self._status_unacked[0] if self._status_unacked else None
         if head is not None and (head.connector_id, head.sequence) == (connector_id, sequence):
             self._status_unacked.popleft()
-            self._status_in_flight = False
+            self._status_turn.release()
         return self._finish()
 
     def event_answered(self, now: datetime, transaction_id: str,
@@ -1057,24 +1078,20 @@ class EvseCore:
     def _forget_announcements(self) -> None:
         # Everything is announced afresh (the session may be new); the news is the present.
         self._status_unacked.clear()
-        self._status_in_flight = False
+        self._status_turn.release()
 
     def _resend_overdue(self) -> None:
-        if self._event_in_flight is not None and \
-                self._t - self._event_sent_at >= RESEND_AFTER_S:
-            self._event_in_flight = None              # _finish sends the head again
-        if self._status_in_flight and self._t - self._status_sent_at >= RESEND_AFTER_S:
-            self._status_in_flight = False
+        # _finish sends the heads again.
+        self._event_turn.release_if_overdue(self._t)
+        self._status_turn.release_if_overdue(self._t)
 
     def _send_next_status(self) -> None:
-        if not self._status_in_flight and self._status_unacked:
-            self._status_in_flight, self._status_sent_at = True, self._t
+        if self._status_unacked and self._status_turn.take(self._t):
             self._sends.append(self._status_unacked[0])
 
     def _send_next_event(self) -> None:
-        if self._event_in_flight is None and self._unacked:
+        if self._unacked and self._event_turn.take(self._t):
             key = next(iter(self._unacked))
-            self._event_in_flight, self._event_sent_at = key, self._t
             self._sends.append(SendTransactionEvent(key, self._unacked[key]))
 
     # -- helpers -----------------------------------------------------------------------------
