@@ -532,6 +532,25 @@ def test_tc_c_25_offline_list_before_cache(csms, case):
     assert calls_since(csms, "TransactionEvent", mark) == []
 
 
+def charge_offline_on_a_cached_token(csms, case, token: dict) -> int:
+    """``token`` cached Accepted, the CSMS to answer Invalid; plugged in, the station offline,
+    the token starts a transaction from the cache, the EV charges, and the station comes
+    back: the queued Started must say offline (C15, E04.FR.03). Returns the mark from before
+    the token was presented."""
+    case.seed_cache(token, {"status": "Accepted"})
+    answer_invalid(case)
+    case.plug_in()
+    case.offline()
+    mark = csms.mark()
+    case.present(token)
+    case.wait_transaction(1)
+    post(f"{case.api}/evses/1/ev", {"state": "charging"})
+    case.online()
+    started = wait_tx(csms, mark, eventType="Started")
+    assert started["idToken"] == token and started["offline"] is True
+    return mark
+
+
 @pytest.mark.parametrize("case_id, stop_on_invalid, max_energy", [
     ("TC_C_16", "true", "0"), ("TC_C_17", "false", "0"), ("TC_C_18", "true", "500")])
 def test_tc_c_16_17_18_offline_cached_then_invalid(csms, case, case_id, stop_on_invalid,
@@ -545,17 +564,7 @@ def test_tc_c_16_17_18_offline_cached_then_invalid(csms, case, case_id, stop_on_
     case.set("AuthCtrlr", "LocalPreAuthorize", "true")
     case.set("TxCtrlr", "StopTxOnInvalidId", stop_on_invalid)
     case.set("TxCtrlr", "MaxEnergyOnInvalidId", max_energy)
-    case.seed_cache(token, {"status": "Accepted"})
-    answer_invalid(case)
-    case.plug_in()
-    case.offline()
-    mark = csms.mark()
-    case.present(token)
-    case.wait_transaction(1)
-    post(f"{case.api}/evses/1/ev", {"state": "charging"})
-    case.online()
-    started = wait_tx(csms, mark, eventType="Started")
-    assert started["idToken"] == token and started["offline"] is True              # step 3
+    mark = charge_offline_on_a_cached_token(csms, case, token)                    # steps 1-3
     if stop_on_invalid == "false":
         wait_tx(csms, mark, chargingState="SuspendedEVSE")                          # step 5
         return
@@ -578,17 +587,7 @@ def test_tc_c_15_offline_cached_then_invalid_max_energy(csms, case):
     case.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
     case.set("TxCtrlr", "StopTxOnInvalidId", "false")
     case.set("TxCtrlr", "MaxEnergyOnInvalidId", "10000")
-    case.seed_cache(token, {"status": "Accepted"})
-    answer_invalid(case)
-    case.plug_in()
-    case.offline()
-    mark = csms.mark()
-    case.present(token)
-    case.wait_transaction(1)
-    post(f"{case.api}/evses/1/ev", {"state": "charging"})
-    case.online()
-    started = wait_tx(csms, mark, eventType="Started")
-    assert started["idToken"] == token and started["offline"] is True              # step 3
+    mark = charge_offline_on_a_cached_token(csms, case, token)                    # steps 1-3
     assert wait_tx(csms, mark, triggerReason="ChargingStateChanged")["offline"] is True
     time.sleep(QUIET_S)
     assert [e for e in calls_since(csms, "TransactionEvent", mark)

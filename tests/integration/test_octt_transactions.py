@@ -383,6 +383,16 @@ def test_tc_e_13_start_point_authorized_remote(csms, station, evse, idle):
 EV_CONNECTION_TIMEOUT = 2                       # <Configured ev_connection_timeout>
 
 
+def authorized_until_the_connection_timeout(csms: CsmsServer, evse: str) -> None:
+    """A driver is authorized and no cable comes: EVConnectionTimeOut ends the transaction
+    (TxStartPoint Authorized): Ended, EVConnectTimeout, stoppedReason Timeout (E03.FR.05)."""
+    authorize_locally(csms, evse)
+    mark = csms.mark()
+    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)
+    assert ended["triggerReason"] == "EVConnectTimeout"
+    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+
+
 def test_tc_e_05_authorization_first_cable_plugin_timeout(csms, station, evse, idle, settings):
     """TC_E_05_CS: Local start transaction - Authorization first - Cable plugin timeout
     (E03.FR.05, C01.FR.26). TxStartPoint Authorized, so the transaction started and the timeout
@@ -390,11 +400,7 @@ def test_tc_e_05_authorization_first_cable_plugin_timeout(csms, station, evse, i
     then the EVSE is ready for the next session."""
     settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
     configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
-    authorize_locally(csms, evse)
-    mark = csms.mark()
-    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)  # step 1
-    assert ended["triggerReason"] == "EVConnectTimeout"
-    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+    authorized_until_the_connection_timeout(csms, evse)                            # step 1
     authorize_locally(csms, evse)                                                  # step 3
     post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
     energy_transfer_started(csms, evse)                                            # step 4
@@ -407,11 +413,7 @@ def test_tc_e_39_stop_deauthorized_timeout(csms, station, evse, idle, settings):
     settings("TxCtrlr", "EVConnectionTimeOut", str(EV_CONNECTION_TIMEOUT))
     configure(csms, "TxCtrlr", "TxStartPoint", "Authorized")
     configure(csms, "TxCtrlr", "TxStopPoint", "Authorized")
-    authorize_locally(csms, evse)
-    mark = csms.mark()
-    ended = wait_tx(csms, mark, eventType="Ended", timeout=EV_CONNECTION_TIMEOUT + 10)  # step 1
-    assert ended["triggerReason"] == "EVConnectTimeout"
-    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+    authorized_until_the_connection_timeout(csms, evse)                            # step 1
     mark = csms.mark()
     post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
     post(f"{evse}/ev", {"state": "charging"})
