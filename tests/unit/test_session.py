@@ -720,7 +720,9 @@ class TestReset:
         h.boot()
         h.drain_calls()
         frames = h.csms_call("Reset", {"type": "OnIdle", "evseId": 1})
-        assert frames[0][2]["status"] == "Rejected"                        # B11.FR.09
+        assert frames[0][2] == {"status": "Rejected",                      # B11.FR.09
+                                "statusInfo": {"reasonCode": "UnsupportedRequest",
+                                               "additionalInfo": "EVSE reset is not supported"}}
         assert self.resets(h) == []
 
     def test_on_idle_waits_for_the_transaction_to_end(self, h):
