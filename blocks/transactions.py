@@ -146,7 +146,7 @@ class Transactions:
                                       result.get("idTokenInfo"))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
-            id_token_info=result.get("idTokenInfo")))
+            id_token_info=result.get("idTokenInfo"), id_token=msg.payload.get("idToken")))
 
     def meter_values_ready(self, msg: MeterValuesReady) -> None:
         # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
