@@ -229,9 +229,12 @@ class Availability:
             self._session.send_to_actor(("evses", None),
                                         StationAvailabilityChanged(operational_status=status))
             self._dm.set_internal("ChargingStation", "AvailabilityState", state)
-            if self._transactions_ongoing():
+            if status == "Inoperative" and self._transactions_ongoing():
                 # The Evses apply it when their transactions end (G04.FR.06).
                 return {"status": "Scheduled"}
+            # Operative needs no wait: an Inoperative still scheduled never took effect where a
+            # transaction runs, so the station is operative there already (G04.FR.04) and the
+            # Evses drop the scheduled change; the others revert now (G04.FR.08).
         elif self._session.may_send("StatusNotification"):
             # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
             # expects every connector reported again and ChargingStation.AvailabilityState.

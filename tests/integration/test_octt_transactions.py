@@ -1126,6 +1126,33 @@ def test_tc_g_14_station_inoperative_with_ongoing_transaction(csms, station, evs
     assert_seq_continuous(csms, transaction_id)
 
 
+@pytest.mark.parametrize("target", ["station", "evse", "connector"])
+def test_operative_while_inoperative_is_scheduled(csms, station, evse, idle, operative_again,
+                                                  target):
+    """TC_G_11/14/17_CS step 2, then Operative before the transaction ended: the Inoperative
+    never took effect where the transaction runs, so that is the state the station is in:
+    Accepted (G03.FR.03, G04.FR.04), not Scheduled, and the scheduled change is dropped: the
+    connector is not made Unavailable when the transaction ends. Station-wide, the EVSE
+    without transaction that went Unavailable at once reverts to Available (G04.FR.08)."""
+    energy_transfer_started_state(csms, evse)
+    address = {"station": (), "evse": (EVSE_ID,), "connector": (EVSE_ID, CONNECTOR_ID)}[target]
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Scheduled"
+    if target == "station":
+        wait_connector_status(csms, mark, "Unavailable", evse_id=2)
+    mark = csms.mark()
+    assert change_availability(csms, "Operative", *address) == "Accepted"
+    if target == "station":
+        wait_connector_status(csms, mark, "Available", evse_id=2)
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    post(f"{evse}/plug-out")
+    wait_connector_status(csms, mark, "Available")
+    assert [r.payload for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark
+            and r.payload["evseId"] == EVSE_ID
+            and r.payload["connectorStatus"] == "Unavailable"] == []
+
+
 def test_tc_g_01_connector_status_available_to_occupied(csms, station, evse, idle):
     """TC_G_01_CS: Connector status Notification - Available to Occupied (G01.FR.01,
     N07.FR.19): reusable state EVConnectedPreSession."""

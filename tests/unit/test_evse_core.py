@@ -781,6 +781,28 @@ class TestAvailability:
         assert s.availability_saved == [(0, "Inoperative")]
         assert s.statuses[-1] == (1, "Unavailable")                          # G01.FR.05
 
+    @pytest.mark.parametrize("connector_id", [None, 1], ids=["evse", "connector"])
+    def test_operative_while_inoperative_is_scheduled_drops_it(self, connector_id):
+        # G03.FR.03: the EVSE (connector) is still Operative while its Inoperative waits for
+        # the transaction, so Operative is Accepted and the scheduled change is dropped.
+        s = Station()
+        s.session()
+        assert s.call("change_availability", connector_id, "Inoperative") == "Scheduled"
+        assert s.call("change_availability", connector_id, "Operative") == "Accepted"
+        s.call("plug_out")
+        assert s.availability_saved == [] and s.status == "Available"
+
+    def test_station_operative_while_inoperative_is_scheduled_drops_it(self):
+        # G04.FR.04/.08: the station's Inoperative waited for this EVSE's transaction; the
+        # station is Operative again before it ended, so it never takes effect here.
+        s = Station()
+        s.session()
+        s.call("station_availability", "Inoperative")
+        assert s.status == "Occupied"
+        s.call("station_availability", "Operative")
+        s.call("plug_out")
+        assert s.status == "Available"
+
     def test_scheduled_change_survives_a_restart(self):
         s = Station()
         s.session()

@@ -860,6 +860,24 @@ def test_station_inoperative_is_scheduled_while_a_transaction_runs(h):
     assert h.repo.get(0, 0) == "Inoperative"
 
 
+def test_station_operative_while_inoperative_is_scheduled_is_accepted(h):
+    # G04.FR.04: the Inoperative never took effect where the transaction runs, so the station
+    # is still operative: Accepted, not Scheduled; the Evses drop the scheduled change.
+    from messages.evse import StationAvailabilityChanged
+    h.boot()
+    h.drain_calls()
+    TestTransactionEvents.ready(None, h, started_event("tx-1"))
+    h.drain_calls()
+    assert h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})[0][2] == \
+        {"status": "Scheduled"}
+    h.session.messages_to_actors()
+    frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Operative"})
+    assert frames[0][2] == {"status": "Accepted"}
+    assert h.repo.get(0, 0) == "Operative"                                  # G04.FR.09
+    assert [(t, m.operational_status) for t, m in h.session.messages_to_actors()
+            if isinstance(m, StationAvailabilityChanged)] == [(("evses", None), "Operative")]
+
+
 class TestReservations:
     """Block H as build_core wires it (the block itself: tests/unit/test_reservation.py)."""
 
