@@ -89,15 +89,18 @@ DEFAULT_LIMIT_W = 33_120.0  # libocpp CompositeScheduleDefaultLimitWatts
 
 Stack = list[list[Interval]]  # layers in precedence order, each sorted and non-overlapping
 
-# Bound once: looking a member up on the enum class costs several times a global lookup, and
-# the loops below compare units per interval and per moment.
-_A = ChargingRateUnitEnumType.a
-_W = ChargingRateUnitEnumType.w
+# Inside the computation a unit is the plain value of ChargingRateUnitEnumType (as in
+# Interval.unit): the loops below compare units per interval and per moment, and a str
+# compares about twice as fast as a StrEnum member (which is also slow to look up on its class).
+_A = ChargingRateUnitEnumType.a.value
+_W = ChargingRateUnitEnumType.w.value
 
 
-def convert_limit(limit: float, from_unit: ChargingRateUnitEnumType,
-                  to_unit: ChargingRateUnitEnumType, phases: int, voltage: float) -> float:
-    """``limit`` in ``to_unit``: A is per phase (K01.FR.51), I = P / (U * phases) (K01.FR.50)."""
+def convert_limit(limit: float, from_unit: ChargingRateUnitEnumType | str,
+                  to_unit: ChargingRateUnitEnumType | str, phases: int, voltage: float) -> float:
+    """``limit`` in ``to_unit``: A is per phase (K01.FR.51), I = P / (U * phases) (K01.FR.50).
+
+    The units are ChargingRateUnitEnumType members or their values (equal as str)."""
     if from_unit == to_unit:
         return limit
     if from_unit == _A:
@@ -120,7 +123,7 @@ def _precedence(profile: ChargingProfileType, installed_on: int) -> tuple:
     return (-profile.stack_level, installed_on == 0, profile.id)
 
 
-def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: ChargingRateUnitEnumType,
+def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: str,
               voltage: float,
               default_phases: int, max_current_a: float | None, max_power_w: float | None,
               default_tenths: int) -> list[tuple[int, int, int | None, int | None]]:
@@ -231,7 +234,7 @@ def _external_intervals(schedule: ChargingScheduleType, w0: int, w1: int) -> lis
 
 
 def _sum_evses(per_evse: Sequence[list[tuple[int, int, int | None, int | None]]], *,
-               w1: int, unit: ChargingRateUnitEnumType) -> list[Interval]:
+               w1: int, unit: str) -> list[Interval]:
     """The sum of piecewise-constant EVSE schedules as intervals in ``unit`` (K08.FR.03)."""
     events: list[tuple[int, int, int, int | None]] = []
     for k, entries in enumerate(per_evse):
@@ -309,7 +312,7 @@ def composite_schedule(profiles: Sequence[tuple[int, ChargingProfileType]], *, e
     """
     if unit not in ("A", "W"):
         raise ValueError(f"unit must be 'A' or 'W', not {unit!r}")
-    unit = ChargingRateUnitEnumType(unit)
+    unit = ChargingRateUnitEnumType(unit).value
     if duration_s <= 0:
         raise ValueError("duration_s must be positive")
     w0 = epoch_seconds(start)

@@ -40,8 +40,8 @@ from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from messages.ocpp201 import (ChargingProfileKindEnumType, ChargingProfileType,
-                              ChargingRateUnitEnumType, ChargingSchedulePeriodType,
-                              ChargingScheduleType, RecurrencyKindEnumType)
+                              ChargingSchedulePeriodType, ChargingScheduleType,
+                              RecurrencyKindEnumType)
 
 __all__ = [
     "DAY_S",
@@ -71,7 +71,7 @@ class Interval(NamedTuple):
     start: int
     end: int
     limit: float
-    unit: ChargingRateUnitEnumType  # A is per phase (K01.FR.51)
+    unit: str  # ChargingRateUnitEnumType's value, A (per phase, K01.FR.51) or W; see below
     number_phases: int | None
     phase_to_use: int | None
 
@@ -118,9 +118,10 @@ def schedule_intervals(schedule: ChargingScheduleType, occurrence_starts: list[i
     Returns:
         Sorted, non-overlapping intervals, each non-empty.
     """
-    unit = schedule.charging_rate_unit
-    # The periods as plain values, read from the models once per call: the loop below runs
-    # once per period and occurrence, the hot spot of every composite schedule.
+    # The unit and the periods as plain values, read from the models once per call: the loop
+    # below runs once per period and occurrence, and the composite schedule compares the units
+    # of the intervals at every moment (a str compares about twice as fast as a StrEnum).
+    unit = schedule.charging_rate_unit.value
     periods = sorted(schedule.charging_schedule_period, key=_start_period)  # K01.FR.35
     offsets = [p.start_period for p in periods]
     next_offsets = offsets[1:] + [None]
