@@ -963,10 +963,12 @@ class TestRepository:
 class TestDeviceModelReader:
     def test_reads_the_seeded_device_model(self, tmp_path):
         from device_model.model import DeviceModel
+        from messages.ocpp201 import ComponentType, VariableType
         path = tmp_path / "dm.db"
         dm = DeviceModel.open(path, PROJECT_DIR / "migrations" / "device_model",
                               PROJECT_DIR / "component_config", [1])
-        dm.set_variable({"name": "TxCtrlr"}, {"name": "TxStartPoint"}, None, "EVConnected")
+        dm.set_variable(ComponentType(name="TxCtrlr"), VariableType(name="TxStartPoint"), None,
+                        "EVConnected")
         values = read_device_model(path, SETTINGS_KEYS)
         assert values["TxCtrlr.TxStartPoint"] == "EVConnected"
         assert values["AlignedDataCtrlr.Interval"] == "900"

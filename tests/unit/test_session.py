@@ -215,6 +215,50 @@ class TestVariables:
         assert all("attributeValue" not in r for r in results)            # B06.FR.06-08
         assert results[2]["attributeType"] == "Target"                     # B06.FR.03
 
+    def test_answers_echo_what_was_asked_exactly(self, h):
+        # The whole answers, so the typed handlers are pinned to what the dict ones sent: the
+        # component and variable as received (customData, evse, instance), attributeType
+        # Actual when absent, WriteOnly with its reason, reasons of refused writes.
+        h.boot()
+        h.drain_calls()
+        component = {"name": "OCPPCommCtrlr", "customData": {"vendorId": "x", "note": None}}
+        connector = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
+        frames = h.csms_call("GetVariables", {"getVariableData": [
+            {"component": component, "variable": {"name": "MessageTimeout", "instance": "Default"}},
+            {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+            {"component": connector, "variable": {"name": "AvailabilityState"},
+             "attributeType": "Actual"},
+        ]})
+        assert frames[0][2] == {"getVariableResult": [
+            {"attributeStatus": "Accepted", "attributeType": "Actual", "attributeValue": "30",
+             "component": component, "variable": {"name": "MessageTimeout", "instance": "Default"}},
+            {"attributeStatus": "Rejected", "attributeType": "Actual",                # B06.FR.09
+             "attributeStatusInfo": {"reasonCode": "WriteOnly"},
+             "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+            {"attributeStatus": "Accepted", "attributeType": "Actual", "attributeValue": "Available",
+             "component": connector, "variable": {"name": "AvailabilityState"}},
+        ]}
+        frames = h.csms_call("SetVariables", {"setVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+             "attributeValue": "abc"},
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+             "attributeValue": "5", "attributeType": "Target"},
+            {"component": {"name": "Nope"}, "variable": {"name": "X"}, "attributeValue": "1"},
+        ]})
+        assert frames[0][2] == {"setVariableResult": [
+            {"attributeStatus": "Rejected", "attributeType": "Actual",
+             "attributeStatusInfo": {"reasonCode": "InvalidValue",
+                                     "additionalInfo": "'abc' is not an integer"},
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            {"attributeStatus": "NotSupportedAttributeType", "attributeType": "Target",
+             "attributeStatusInfo": {"reasonCode": "UnsupportedParam",
+                                     "additionalInfo": "no Target attribute"},
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            {"attributeStatus": "UnknownComponent", "attributeType": "Actual",
+             "attributeStatusInfo": {"reasonCode": "NotFound", "additionalInfo": "unknown component"},
+             "component": {"name": "Nope"}, "variable": {"name": "X"}},
+        ]}
+
     def test_set_heartbeat_interval_takes_effect(self, h):
         h.boot(interval=300)
         h.drain_calls()
