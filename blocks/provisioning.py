@@ -18,6 +18,7 @@ from typing import Callable
 
 from device_model.reports import paginate_report
 from ocppj.errors import FormatViolation, OccurrenceConstraintViolation
+from station.sender import Sender
 from station.session import Reply, StationSession, iso
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,13 @@ def _status_info(status: str, reason: str) -> dict:
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
-    def __init__(self, session: StationSession, device_model) -> None:
+    def __init__(self, session: StationSession, sender: Sender, device_model) -> None:
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._variable_listeners: list[Callable[[str, str, str | None, str], None]] = []
         self._evse_variable_listeners: list[Callable[[str, str, str | None, int, str],
                                                      None]] = []
-        session.route("GetVariables", self.on_get_variables)
-        session.route("SetVariables", self.on_set_variables)
-        session.route("GetBaseReport", self.on_get_base_report)
-        session.route("GetReport", self.on_get_report)
 
     def on_variable_set(self, listener: Callable[[str, str, str | None, str], None]) -> None:
         """listener(component_name, variable_name, variable_instance, new_value), for
@@ -172,7 +170,7 @@ class Provisioning:
                                 self._limit("BytesPerMessage", "GetReport"))
         generated_at = iso(self._session.wall_clock())
         for seq_no, page in enumerate(pages):                               # B07.FR.10
-            self._session.call("NotifyReport", {
+            self._sender.send("NotifyReport", {
                 "requestId": request_id,                                    # B07.FR.04
                 "generatedAt": generated_at,
                 "tbc": seq_no < len(pages) - 1,

@@ -44,7 +44,6 @@ class Reset:
         self._ongoing = ongoing
         self.pending: str | None = None          # "OnIdle" / "Immediate" while waiting
         self._deadline: float | None = None
-        session.route("Reset", self.on_reset)
         self._idle_check: float | None = None
         session.add_timer(lambda: self._deadline, self._timed_out)
         # Reservations end without telling this block (expiry, cancel): look once a second.

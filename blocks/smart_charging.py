@@ -53,6 +53,7 @@ from smart_charging.composite import composite_schedule
 from smart_charging.validation import (EXTERNAL, TX_PROFILE, Limits, Verdict,
                                        validate_profile)
 from station.clock import parse_ocpp_time
+from station.sender import Sender
 from station.session import Reply, StationSession, iso
 from storage.profile_repo import ProfileRepository, StoredProfile
 
@@ -92,11 +93,13 @@ class SmartCharging:
         wall_clock: the station time; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, device_model, repo: ProfileRepository,
+    def __init__(self, session: StationSession, sender: Sender, device_model,
+                 repo: ProfileRepository,
                  hardware: list[EvseHardware], ongoing: dict[str, int], *,
                  interval_s: int = 30, duration_s: int = 600, unit: str = "A",
                  wall_clock: Callable[[], datetime] | None = None) -> None:
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._repo = repo
         self._hardware = {evse_id: hw for evse_id, hw in enumerate(hardware, start=1)}
@@ -113,10 +116,6 @@ class SmartCharging:
         self._limited = False            # the last publication had profiles
         self._next_publish: float | None = session.now if interval_s > 0 else None
         self._update_entries()
-        session.route("SetChargingProfile", self.on_set_charging_profile)
-        session.route("GetChargingProfiles", self.on_get_charging_profiles)
-        session.route("ClearChargingProfile", self.on_clear_charging_profile)
-        session.route("GetCompositeSchedule", self.on_get_composite_schedule)
         session.add_timer(lambda: self._next_publish, self._publish_due)
         session.on_registration(lambda registration, previous, now: self.publish())
 
@@ -293,7 +292,7 @@ class SmartCharging:
                  for (source, evse_id), profiles in groups.items()
                  for i in range(0, len(profiles), REPORT_PAGE)]
         for n, (source, evse_id, profiles) in enumerate(pages):
-            self._session.call("ReportChargingProfiles", {
+            self._sender.send("ReportChargingProfiles", {
                 "requestId": request_id,                                    # K09.FR.01
                 "chargingLimitSource": source,
                 "evseId": evse_id,
@@ -474,7 +473,7 @@ class SmartCharging:
         payload = {"chargingLimitSource": stored.source}
         if evse_id:
             payload["evseId"] = evse_id
-        self._session.call("ClearedChargingLimit", payload)                 # K13.FR.02
+        self._sender.send("ClearedChargingLimit", payload)                 # K13.FR.02
         self.publish_soon()
         return None
 
@@ -516,5 +515,5 @@ class SmartCharging:
         if self._dm.get_bool("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules",
                              default=False):
             payload["chargingSchedule"] = profile["chargingSchedule"]       # K11.FR.03
-        self._session.call("NotifyChargingLimit", payload)
+        self._sender.send("NotifyChargingLimit", payload)
 
