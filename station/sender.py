@@ -22,6 +22,7 @@ SESSION                   refused (ValueError): the session sends these itself
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Callable
 
@@ -29,6 +30,8 @@ from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.send_policy import POLICIES, SendPolicy
 from station.session import Registration, StationSession
+
+log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[dict], None]
 ErrorCallback = Callable[[str, str], None]
@@ -91,9 +94,15 @@ class Sender:
             raise ValueError(f"{action} is sent by the session itself")
         if policy is SendPolicy.GUARANTEED or (policy is SendPolicy.QUEUE_ALL and not (
                 triggered and self._session.registration == Registration.PENDING)):
-            return self._outbox.send(
+            accepted = self._outbox.send(
                 action, payload, on_result=on_result, on_error=on_error,
                 created_at=created_at,
                 transactional=policy is SendPolicy.GUARANTEED) is not None
-        return self._session.call(action, payload, on_result=on_result, on_error=on_error,
-                                  triggered=triggered) is not None
+        else:
+            accepted = self._session.call(action, payload, on_result=on_result,
+                                          on_error=on_error, triggered=triggered) is not None
+        if not self._session.is_connected:
+            # What became of a message raised offline, for the operator (and the tests).
+            log.info("%s raised while offline: %s (%s)", action,
+                     "queued" if accepted else "dropped", policy.value)
+        return accepted
