@@ -319,12 +319,24 @@ class DeviceModel:
         reason = check_value(record.characteristics, value, allow_zero=allow_zero)  # B05.FR.07, B05.FR.08
         if reason is None and attr_type == "Target":
             reason = self._outside_set_range(record, value)  # B05.FR.08
+        if reason is None and record.name.casefold() == "enabled" and value == "true":
+            reason = self._not_available(found, record)
         if reason is not None:
             return "Rejected", reason
         self.store.set_value(attribute.id, value, source)  # persist first ...
         attribute.value = value  # ... then the cache
         attribute.value_source = source
         return "Accepted", None  # B05.FR.10
+
+    def _not_available(self, component: _Component, enabled: VariableRecord) -> str | None:
+        # Part 2, Available: "the Component exists and is locally configured/wired for use, but
+        # may not be (remotely) Enabled". A component the station does not implement ships
+        # Available false; enabling it would make the report claim what the station cannot do.
+        available = self._variable(component, "Available", enabled.instance)
+        actual = available.attributes.get("Actual") if available is not None else None
+        if actual is not None and actual.value == "false":
+            return "the component is not available on this station"
+        return None
 
     @staticmethod
     def _outside_set_range(record: VariableRecord, value: str) -> str | None:
@@ -513,11 +525,14 @@ class DeviceModel:
     @staticmethod
     def _meets_criteria(component: _Component, criteria: list[str]) -> bool:
         for criterion in criteria:
-            value = component.actual(criterion)
+            # Every instance counts: TariffCostCtrlr has Enabled/Available only per instance
+            # (Tariff, Cost), and lacks neither variable.
+            values = [v.attributes["Actual"].value for (name, _), v in component.variables.items()
+                      if name == criterion.casefold() and "Actual" in v.attributes]
             if criterion == "Problem":
-                if value == "true":
+                if "true" in values:
                     return True  # B08.FR.10
-            elif value is None or value == "true":
+            elif not values or "true" in values:
                 # B08.FR.07-09: set to true, or the component lacks the variable.
                 return True
         return False

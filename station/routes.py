@@ -8,7 +8,8 @@ with CALLERROR NotSupported (part 4 §4.2.3: "Requested Action is recognized but
 supported"), and one that is no OCPP 2.0.1 action with NotImplemented.
 
 Handlers are the blocks' ``on_<action>`` methods (STYLE §4): ``handler(message_id, payload)``
-returning the response payload, a ``Reply`` or a ``Deferred`` (see ``station.session``).
+returning the response payload, a ``Reply`` or a ``Deferred`` (see ``station.session``); a block
+already on the typed OCPP models is wrapped here with ``station.typed_handler``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from blocks.reset import Reset
 from blocks.smart_charging import SmartCharging
 from blocks.transactions import Transactions
 from station.session import Handler
+from station.typed_handler import typed_handler
 
 #: CSMS -> CS actions of blocks the station does not have: answered CALLERROR NotSupported.
 NOT_SUPPORTED: frozenset[str] = frozenset({
@@ -56,7 +58,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "SetVariables": provisioning.on_set_variables,
         "GetBaseReport": provisioning.on_get_base_report,
         "GetReport": provisioning.on_get_report,
-        "Reset": reset.on_reset,
+        "Reset": typed_handler("Reset", reset.on_reset),     # typed models (the pilot)
         # C, D: authorization, local list
         "ClearCache": auth.on_clear_cache,
         "SendLocalList": auth.on_send_local_list,

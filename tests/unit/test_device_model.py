@@ -534,6 +534,25 @@ class TestSetVariable:
     def test_non_string_value_is_rejected(self, dm):
         assert dm.set_variable(C("OCPPCommCtrlr"), V("HeartbeatInterval"), None, 60) == "Rejected"
 
+    def test_a_component_that_is_not_available_cannot_be_enabled(self, store):
+        # Part 2 "Available": the component exists and is configured for use, "but may not be
+        # (remotely) Enabled"; one the station lacks (Available false) stays disabled, else the
+        # report would claim it (issue #9). Per instance, as TariffCostCtrlr has Tariff/Cost.
+        tariff = comp("TariffCostCtrlr",
+                      var("Available", "boolean", "ReadOnly", "false", instance="Tariff"),
+                      var("Enabled", "boolean", value="false", instance="Tariff"),
+                      var("Available", "boolean", "ReadOnly", "true", instance="Cost"),
+                      var("Enabled", "boolean", value="false", instance="Cost"))
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff))
+        tariff_cost = C("TariffCostCtrlr")
+        assert dm.set_variable_with_reason(tariff_cost, V("Enabled", "Tariff"), None, "true") == (
+            "Rejected", "the component is not available on this station")
+        assert dm.get("TariffCostCtrlr", "Enabled", instance="Tariff") == "false"
+        assert dm.set_variable(tariff_cost, V("Enabled", "Tariff"), None, "false") == "Accepted"
+        assert dm.set_variable(tariff_cost, V("Enabled", "Cost"), None, "true") == "Accepted"
+        # Without an Available variable nothing is known against enabling it.
+        assert dm.set_variable(C("OCPPCommCtrlr"), V("Enabled"), None, "true") == "Accepted"
+
 
 # --------------------------------------------------------------------------
 # Station reads and writes
@@ -672,6 +691,22 @@ class TestCustomReports:
         # A matching component is reported with all its variables (B08.FR.12 characteristics).
         assert sum(1 for i in items if i["component"]["name"] == "OCPPCommCtrlr") == 5
         assert all("variableCharacteristics" in i for i in items)
+
+    def test_enabled_criterion_counts_variables_with_an_instance(self, store):
+        # TariffCostCtrlr has Enabled only per instance (Tariff, Cost): with both false it does
+        # not have "Enabled = 1" and must not be reported as if it lacked the variable
+        # (B08.FR.07-09, TC_B_16_CS); one instance true is enough.
+        def tariff(cost: str):
+            return comp("TariffCostCtrlr",
+                        var("Enabled", "boolean", value="false", instance="Tariff"),
+                        var("Enabled", "boolean", value=cost, instance="Cost"))
+
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff("false")))
+        names = {i["component"]["name"] for i in dm.report_data(component_criteria=["Enabled"])}
+        assert "TariffCostCtrlr" not in names and "OCPPCommCtrlr" in names
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff("true")))
+        names = {i["component"]["name"] for i in dm.report_data(component_criteria=["Enabled"])}
+        assert "TariffCostCtrlr" in names
 
     def test_active_criterion(self, dm):
         components = {i["component"]["name"] for i in dm.report_data(component_criteria=["Active"])}
