@@ -38,6 +38,7 @@ from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
+from station.sender import Sender
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
@@ -75,14 +76,12 @@ class AuthRouting:
     session: StationSession
     device_model: Any
     now: Callable[[], datetime]
+    sender: Sender
     _checks: dict[str, _Check] = field(default_factory=dict)
     # Deferred CALLs waiting for the AuthCache: correlation id -> (the request, until when).
     _requests: dict[str, tuple[Any, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.session.route("SendLocalList", self.on_send_local_list)
-        self.session.route("GetLocalListVersion", self.on_get_local_list_version)
-        self.session.route("ClearCache", self.on_clear_cache)
         self.session.add_timer(self._next_deadline, self._expire)
 
     # -- settings ---------------------------------------------------------------------------
@@ -150,10 +149,10 @@ class AuthRouting:
         """Send Authorize; ``answered`` gets its idTokenInfo, or None without an answer."""
         # The deadline waits for the CSMS too: MessageTimeout ends the Authorize first.
         check.deadline = float("inf")
-        sent = self.session.call("Authorize", {"idToken": check.id_token},
-                                 on_result=lambda result: answered(result["idTokenInfo"]),
-                                 on_error=lambda code, text: answered(None))
-        if sent is None:
+        sent = self.sender.send("Authorize", {"idToken": check.id_token},
+                                on_result=lambda result: answered(result["idTokenInfo"]),
+                                on_error=lambda code, text: answered(None))
+        if not sent:
             answered(None)
 
     @staticmethod

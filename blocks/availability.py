@@ -38,6 +38,7 @@ from typing import Any, Callable
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, LockProblemChanged,
                            StationAvailabilityChanged)
+from station.sender import Sender
 from station.session import Deferred, Registration, StationSession, iso
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,12 @@ STATION_KEY = (0, 0)
 class Availability:
     """Status tracking, StatusNotification and ChangeAvailability."""
 
-    def __init__(self, session: StationSession, device_model, availability_repo,
+    def __init__(self, session: StationSession, sender: Sender, device_model, availability_repo,
                  connectors_per_evse: list[int],
                  transactions_ongoing: Callable[[], bool] = lambda: False) -> None:
         self._transactions_ongoing = transactions_ongoing
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._repo = availability_repo
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
@@ -61,7 +63,6 @@ class Availability:
         # eventId must not repeat for this station (NotifyEvent); seconds since the epoch at
         # start-up times 1000 leaves room for 1000 events per second of uptime.
         self._event_id = int(time.time()) * 1000 % (2**31 - 1)
-        session.route("ChangeAvailability", self.on_change_availability)
         session.on_registration(self._on_registration)
         session.on_connected(self._on_connected)
 
@@ -87,15 +88,14 @@ class Availability:
         self._report(key)
 
     def lock_problem_changed(self, msg: LockProblemChanged) -> None:
-        """G05.FR.02: ConnectorPlugRetentionLock.Problem, as a NotifyEvent (if online)."""
+        """G05.FR.02: ConnectorPlugRetentionLock.Problem, as a NotifyEvent (its send policy
+        decides what happens offline)."""
         value = "true" if msg.problem else "false"
         component = {"name": "ConnectorPlugRetentionLock",
                      "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}}
         self._dm.set_internal(component["name"], "Problem", value, evse_id=msg.evse_id,
                               connector_id=msg.connector_id)
-        if self._session.may_send("NotifyEvent"):
-            self._notify_event(msg.timestamp, component, "Problem", value,
-                               cleared=not msg.problem)
+        self._notify_event(msg.timestamp, component, "Problem", value, cleared=not msg.problem)
 
     def status_of(self, evse_id: int, connector_id: int) -> str | None:
         msg = self.known.get((evse_id, connector_id))
@@ -139,9 +139,9 @@ class Availability:
         key = (msg.evse_id, msg.connector_id)
         payload = {"timestamp": timestamp, "connectorStatus": msg.status,
                    "evseId": msg.evse_id, "connectorId": msg.connector_id}
-        sent = self._session.call("StatusNotification", payload, triggered=triggered,
-                                  on_error=lambda code, text: self._forget(key, msg.status))
-        if sent is None:
+        sent = self._sender.send("StatusNotification", payload, triggered=triggered,
+                                 on_error=lambda code, text: self._forget(key, msg.status))
+        if not sent:
             return False
         self.reported[key] = msg.status
         return True
@@ -155,8 +155,8 @@ class Availability:
                  "component": component, "variable": {"name": variable}}
         if cleared is not None:
             event["cleared"] = cleared
-        self._session.call("NotifyEvent", {"generatedAt": timestamp, "seqNo": 0,
-                                           "eventData": [event]})
+        self._sender.send("NotifyEvent", {"generatedAt": timestamp, "seqNo": 0,
+                                          "eventData": [event]})
 
     def _forget(self, key: tuple[int, int], status: str) -> None:
         if self.reported.get(key) == status:

@@ -26,6 +26,7 @@ from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumTyp
                               SetVariablesRequest, SetVariablesResponse, SetVariableStatusEnumType,
                               StatusInfoType, to_wire)
 from ocppj.errors import FormatViolation, OccurrenceConstraintViolation
+from station.sender import Sender
 from station.session import Reply, StationSession, iso
 from station.typed_handler import typed_handler
 
@@ -50,16 +51,13 @@ def _status_info(status: SetVariableStatusEnumType, reason: str) -> StatusInfoTy
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
-    def __init__(self, session: StationSession, device_model) -> None:
+    def __init__(self, session: StationSession, sender: Sender, device_model) -> None:
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._variable_listeners: list[Callable[[str, str, str | None, str], None]] = []
         self._evse_variable_listeners: list[Callable[[str, str, str | None, int, str],
                                                      None]] = []
-        session.route("GetVariables", typed_handler("GetVariables", self.on_get_variables))
-        session.route("SetVariables", typed_handler("SetVariables", self.on_set_variables))
-        session.route("GetBaseReport", typed_handler("GetBaseReport", self.on_get_base_report))
-        session.route("GetReport", typed_handler("GetReport", self.on_get_report))
 
     def on_variable_set(self, listener: Callable[[str, str, str | None, str], None]) -> None:
         """listener(component_name, variable_name, variable_instance, new_value), for
@@ -182,4 +180,4 @@ class Provisioning:
             data, request_id, iso(self._session.wall_clock()),
             self._limit("ItemsPerMessage", "GetReport"), self._limit("BytesPerMessage", "GetReport"))
         for request in requests:
-            self._session.call("NotifyReport", to_wire(request), triggered=True)  # B02.FR.02
+            self._sender.send("NotifyReport", request, triggered=True)  # B02.FR.02

@@ -21,7 +21,6 @@ class RemoteControl:
             "BootNotification": self._trigger_boot,
             "Heartbeat": self._trigger_heartbeat,
         }
-        session.route("TriggerMessage", self.on_trigger_message)
 
     def add_trigger(self, requested_message: str, trigger: Trigger) -> None:
         if requested_message in self._triggers:

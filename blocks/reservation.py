@@ -46,9 +46,11 @@ How reservations end:
 
 ReservationStatusUpdate goes out after the EVSE stopped showing Reserved, as H04 orders it
 (StatusNotification Available first, then the update; TC_H_07_CS), or after
-``STATUS_WAIT_S`` if the EVSE does not say so. An Expired reservation is deleted from the
-database only once the CSMS acknowledged its update, so a reservation that expired while the
-station was down or offline is reported after the next start.
+``STATUS_WAIT_S`` if the EVSE does not say so. It goes through the sending port, whose policy
+for it is GUARANTEED (``station.send_policy``): once handed over it is in the durable queue and
+reaches the CSMS after an offline period or a restart. An Expired reservation's row is kept
+until then, so a reservation that expired while the station was down is reported after the
+next start.
 
 Time: ``expiryDateTime`` is compared with the station's wall clock (``wall_clock``, the
 session's by default, so a clock synchronised from the CSMS counts); the session's timer runs
@@ -64,6 +66,7 @@ from typing import Callable, Iterable
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station.clock import parse_ocpp_time
+from station.sender import Sender
 from station.session import StationSession, iso
 from storage.reservation_repo import ReservationRow
 
@@ -120,7 +123,6 @@ class _Update:
     status: str                          # Expired | Removed
     wait_for: set[int] = field(default_factory=set)   # EVSEs that should stop showing Reserved
     deadline: float = 0.0                # ... until then (session's monotonic clock)
-    in_flight: bool = False
 
 
 class Reservations:
@@ -141,12 +143,13 @@ class Reservations:
         wall_clock: the station's time for ``expiryDateTime``; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, device_model, repo,
+    def __init__(self, session: StationSession, sender: Sender, device_model, repo,
                  connectors_per_evse: list[int], connector_status: ConnectorStatus,
                  connector_type: ConnectorType, *,
                  evse_in_use: Callable[[int], bool] = lambda evse_id: False,
                  wall_clock: Callable[[], datetime] | None = None) -> None:
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._repo = repo
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
@@ -159,11 +162,8 @@ class Reservations:
         self._held: set[int] = set()
         self._updates: list[_Update] = []
         self._load()
-        session.route("ReserveNow", self.on_reserve_now)
-        session.route("CancelReservation", self.on_cancel_reservation)
+        self._pump()           # updates of reservations that ended while the station was down
         session.add_timer(self._next_deadline, self._on_due)
-        session.on_registration(lambda registration, previous, now: self._pump())
-        session.on_connected(lambda now, offline: self._pump())
 
     # -- start ----------------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ class Reservations:
                 self._repo.delete(reservation.id)
                 self._updates.append(_Update(reservation.id, REMOVED))
             elif reservation.expiry <= now:
-                # Kept in the database until the CSMS acknowledged the update (H04.FR.01).
+                # Kept in the database until the update is queued (H04.FR.01).
                 self._updates.append(_Update(reservation.id, EXPIRED))
                 if reservation.evse_id is not None:
                     self._tell(ReservationCleared(evse_id=reservation.evse_id,
@@ -437,12 +437,9 @@ class Reservations:
             earliest = min(r.expiry for r in self.active.values())
             remaining = (earliest - self._wall()).total_seconds()
             candidates.append(self._session.now + max(0.0, remaining))
-        now = self._session.now
-        # Only waits not yet over: an update past its wait that has not gone cannot go
-        # (offline, not Accepted) and waits for the session's listeners, not for a timer, or
-        # the actor would spin.
-        candidates.extend(u.deadline for u in self._updates
-                          if not u.in_flight and u.wait_for and u.deadline >= now)
+        # Every waiting update goes at its deadline at the latest (0: at once); _pump hands it
+        # to the port, so none stays past its deadline and the timer cannot spin.
+        candidates.extend(u.deadline for u in self._updates)
         return min(candidates) if candidates else None
 
     def _on_due(self) -> None:
@@ -453,7 +450,7 @@ class Reservations:
             shown = self._shown()
             cleared = []
             for reservation in due:
-                # The row stays until the CSMS acknowledged the update (see _delivered).
+                # The row stays until the update is queued (see _pump).
                 del self.active[reservation.id]
                 log.info("reservation %s expired", reservation.id)
                 if reservation.evse_id is not None:
@@ -468,37 +465,18 @@ class Reservations:
         """Send the updates whose EVSEs stopped showing Reserved (or waited long enough)."""
         now = self._session.now
         for update in list(self._updates):
-            if update.in_flight:
-                continue
             update.wait_for = {e for e in update.wait_for if self._shows_reserved(e)}
             if update.wait_for and now < update.deadline:
                 continue                       # H04: StatusNotification Available goes first
-            message_id = self._session.call(
-                "ReservationStatusUpdate",
-                {"reservationId": update.reservation_id,
-                 "reservationUpdateStatus": update.status},
-                on_result=lambda payload, u=update: self._delivered(u),
-                on_error=lambda code, text, u=update: self._failed(u, code))
-            if message_id is None:
-                return                         # offline or not Accepted: wait for the session
-            update.in_flight = True
-
-    def _delivered(self, update: _Update) -> None:
-        if update in self._updates:
+            # GUARANTEED: durably queued once this returns, delivered whenever the link allows.
+            self._sender.send("ReservationStatusUpdate",
+                              {"reservationId": update.reservation_id,
+                               "reservationUpdateStatus": update.status})
             self._updates.remove(update)
-        # An Expired reservation's row was kept for this moment; unless a new ReserveNow has
-        # reused the id meanwhile (H01.FR.02), it goes now.
-        if update.status == EXPIRED and update.reservation_id not in self.active:
-            self._repo.delete(update.reservation_id)
-
-    def _failed(self, update: _Update, code: str) -> None:
-        if code == "ConnectionLost":
-            update.in_flight = False           # sent again on the next connection
-            return
-        # A CALLERROR or no answer: the CSMS had its chance; do not loop on it.
-        log.warning("ReservationStatusUpdate %s %s not acknowledged (%s); given up",
-                    update.reservation_id, update.status, code)
-        self._delivered(update)
+            # An Expired reservation's row was kept for this moment; unless a new ReserveNow
+            # has reused the id meanwhile (H01.FR.02), it goes now.
+            if update.status == EXPIRED and update.reservation_id not in self.active:
+                self._repo.delete(update.reservation_id)
 
     # -- the matching of unspecified reservations to EVSEs ------------------------------------
 

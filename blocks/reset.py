@@ -29,7 +29,6 @@ from messages.ocpp201 import (BootReasonEnumType, ResetEnumType, ResetRequest, R
                               StatusInfoType)
 from messages.supervision import ResetStation
 from station.session import Reply, StationSession
-from station.typed_handler import typed_handler
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ class Reset:
         self._ongoing = ongoing
         self.pending: ResetEnumType | None = None    # the type of the reset waiting
         self._deadline: float | None = None
-        session.route("Reset", typed_handler("Reset", self.on_reset))
         self._idle_check: float | None = None
         session.add_timer(lambda: self._deadline, self._timed_out)
         # Reservations end without telling this block (expiry, cancel): look once a second.

@@ -2,22 +2,22 @@
 
 A01-A04 (certificates, profiles 2 and 3) come later; what every station must do already is
 report its own start (SecurityEventNotification StartupOfTheDevice, or ResetOrReboot after a
-reset) once it is Accepted, which OCTT's reusable state "Booted" checks. Security events go
-through the durable queue (A04.FR.02: queued with guaranteed delivery), so one raised while
+reset) once it is Accepted, which OCTT's reusable state "Booted" checks. Security events are
+GUARANTEED in ``station.send_policy`` (A04.FR.02: queued with guaranteed delivery), so one raised while
 offline, or before a crash, still reaches the CSMS.
 """
 from __future__ import annotations
 
-from station.outbox import Outbox
+from station.sender import Sender
 from station.session import StationSession, iso
 
 STARTUP_EVENTS = {"PowerUp": "StartupOfTheDevice"}
 
 
 class Security:
-    def __init__(self, session: StationSession, outbox: Outbox) -> None:
+    def __init__(self, session: StationSession, sender: Sender) -> None:
         self._session = session
-        self._outbox = outbox
+        self._sender = sender
         # Queued at start-up, delivered once Accepted: the queue holds it back until then
         # (B01.FR.08) and keeps it across restarts.
         self.report(STARTUP_EVENTS.get(session.boot_reason, "ResetOrReboot"))
@@ -27,4 +27,4 @@ class Security:
         payload = {"type": event_type, "timestamp": iso(self._session.wall_clock())}
         if tech_info:
             payload["techInfo"] = tech_info[:255]
-        self._outbox.send("SecurityEventNotification", payload)
+        self._sender.send("SecurityEventNotification", payload)

@@ -66,6 +66,7 @@ from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
 from smart_charging.validation import Limits, Verdict, validate_profile
 from station.clock import parse_ocpp_time
+from station.sender import Sender
 from station.session import Reply, StationSession, iso
 from station.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
@@ -107,11 +108,13 @@ class SmartCharging:
         wall_clock: the station time; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, device_model, repo: ProfileRepository,
+    def __init__(self, session: StationSession, sender: Sender, device_model,
+                 repo: ProfileRepository,
                  hardware: list[EvseHardware], ongoing: dict[str, int], *,
                  interval_s: int = 30, duration_s: int = 600, unit: Unit | str = Unit.a,
                  wall_clock: Callable[[], datetime] | None = None) -> None:
         self._session = session
+        self._sender = sender
         self._dm = device_model
         self._repo = repo
         self._hardware = {evse_id: hw for evse_id, hw in enumerate(hardware, start=1)}
@@ -128,14 +131,6 @@ class SmartCharging:
         self._limited = False            # the last publication had profiles
         self._next_publish: float | None = session.now if interval_s > 0 else None
         self._update_entries()
-        session.route("SetChargingProfile",
-                      typed_handler("SetChargingProfile", self.on_set_charging_profile))
-        session.route("GetChargingProfiles",
-                      typed_handler("GetChargingProfiles", self.on_get_charging_profiles))
-        session.route("ClearChargingProfile",
-                      typed_handler("ClearChargingProfile", self.on_clear_charging_profile))
-        session.route("GetCompositeSchedule",
-                      typed_handler("GetCompositeSchedule", self.on_get_composite_schedule))
         session.add_timer(lambda: self._next_publish, self._publish_due)
         session.on_registration(lambda registration, previous, now: self.publish())
 
@@ -325,13 +320,13 @@ class SmartCharging:
                  for (source, evse_id), profiles in groups.items()
                  for i in range(0, len(profiles), REPORT_PAGE)]
         for n, (source, evse_id, profiles) in enumerate(pages):
-            self._session.call("ReportChargingProfiles", to_wire(ReportChargingProfilesRequest(
+            self._sender.send("ReportChargingProfiles", ReportChargingProfilesRequest(
                 request_id=request_id,                                      # K09.FR.01
                 charging_limit_source=source,
                 evse_id=evse_id,
                 charging_profile=tuple(profiles),
                 tbc=n < len(pages) - 1,                                     # K09.FR.02
-            )))
+            ))
 
     # -- K10 ClearChargingProfile ----------------------------------------------------------------
 
@@ -506,8 +501,8 @@ class SmartCharging:
         if stored is None or (evse_id != 0 and evse_id not in self._hardware):
             return f"no external limit on EVSE {evse_id}"
         self._remove([pid])                                                 # K13.FR.01
-        self._session.call("ClearedChargingLimit", to_wire(ClearedChargingLimitRequest(  # K13.FR.02
-            charging_limit_source=stored.source, evse_id=evse_id or None)))
+        self._sender.send("ClearedChargingLimit", ClearedChargingLimitRequest(  # K13.FR.02
+            charging_limit_source=stored.source, evse_id=evse_id or None))
         self.publish_soon()
         return None
 
@@ -545,10 +540,10 @@ class SmartCharging:
     def _notify_limit(self, evse_id: int, profile: ChargingProfileType, source: Source) -> None:
         with_schedules = self._dm.get_bool("SmartChargingCtrlr",
                                            "NotifyChargingLimitWithSchedules", default=False)
-        self._session.call("NotifyChargingLimit", to_wire(NotifyChargingLimitRequest(
+        self._sender.send("NotifyChargingLimit", NotifyChargingLimitRequest(
             charging_limit=ChargingLimitType(charging_limit_source=source),  # K11.FR.05
             evse_id=evse_id or None,
-            charging_schedule=profile.charging_schedule if with_schedules else None)))  # K11.FR.03
+            charging_schedule=profile.charging_schedule if with_schedules else None))  # K11.FR.03
 
 
 

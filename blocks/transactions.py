@@ -6,7 +6,7 @@ The Evse actors own their transactions (``blocks/tx_state.py`` runs in each Evse
 block is the station-wide part, in the CsmsSession:
 
 * **TransactionEvent delivery.** An Evse sends ``TransactionEventReady`` after persisting its
-  state; this block commits it to the durable queue (:class:`station.outbox.Outbox`) and
+  state; this block sends it through the port (GUARANTEED: the durable queue) and
   acknowledges with ``TransactionEventQueued``. An Evse sends its events one at a time, in
   seqNo order, and re-sends one not acknowledged within seconds or after a restart of either
   side; the block drops an event whose seqNo is not above the last one queued for its
@@ -43,7 +43,7 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from station.clock import parse_ocpp_time
-from station.outbox import Outbox
+from station.sender import Sender
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,13 @@ def _created_at(payload: dict) -> datetime | None:
 
 
 class Transactions:
-    def __init__(self, session: StationSession, outbox: Outbox,
+    def __init__(self, session: StationSession, sender: Sender,
                  connectors_per_evse: list[int],
                  connector_status: Callable[[int, int], str | None] = lambda e, c: None,
                  ongoing: dict[str, int] | None = None) -> None:
         self._session = session
         self._connector_status = connector_status
-        self._outbox = outbox
+        self._sender = sender
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
         # Transactions seen in events: transactionId -> evse id, while not Ended.
         self.ongoing: dict[str, int] = ongoing if ongoing is not None else {}
@@ -90,14 +90,10 @@ class Transactions:
         # is not queued twice. An Evse sends its events one at a time, in seqNo order
         # (station/evse_core.py), so anything at or below that number is a copy.
         self._last_seq_no: OrderedDict[str, int] = OrderedDict()
-        for item in outbox.queue.pending():
+        for item in sender.queue.pending():
             if item.action == "TransactionEvent":
                 self._remember(item.payload)
                 self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
-        session.route("RequestStartTransaction", self.on_request_start_transaction)
-        session.route("RequestStopTransaction", self.on_request_stop_transaction)
-        session.route("UnlockConnector", self.on_unlock_connector)
-        session.route("GetTransactionStatus", self.on_get_transaction_status)
 
     # -- from the Evses ---------------------------------------------------------------------------
 
@@ -106,10 +102,10 @@ class Transactions:
             reservation_id = msg.payload.get("reservationId")
             if reservation_id is not None and self.reservations is not None:
                 self.reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
-            queued = self._outbox.send("TransactionEvent", msg.payload,
+            queued = self._sender.send("TransactionEvent", msg.payload,
                                        on_result=lambda result, m=msg: self._answered(m, result),
                                        created_at=_created_at(msg.payload))
-            if queued is None:
+            if not queued:
                 log.error("TransactionEvent %s was not queued", msg.event_key)
                 return
             self._remember(msg.payload)
@@ -151,7 +147,7 @@ class Transactions:
     def meter_values_ready(self, msg: MeterValuesReady) -> None:
         # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
         # by the next one.
-        self._outbox.send("MeterValues", msg.payload)
+        self._sender.send("MeterValues", msg.payload)
 
     def authorize_token(self, msg: AuthorizeToken, reply_to: Any) -> None:
         """An Evse asks whether a token may charge: the AuthCache decides (``self.auth``,
@@ -279,7 +275,7 @@ class Transactions:
 
     def on_get_transaction_status(self, message_id: str, payload: dict) -> dict:
         transaction_id = payload.get("transactionId")
-        result = {"messagesInQueue": self._outbox.queue.has_transaction_messages(transaction_id)}
+        result = {"messagesInQueue": self._sender.queue.has_transaction_messages(transaction_id)}
         if transaction_id is not None:
             result["ongoingIndicator"] = transaction_id in self.ongoing    # E14.FR.02/03
         return result

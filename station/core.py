@@ -13,6 +13,7 @@ from typing import Callable
 
 from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
+from blocks.data_transfer import DataTransfer
 from blocks.provisioning import Provisioning
 from blocks.remote_control import RemoteControl
 from blocks.reservation import Reservations
@@ -27,6 +28,8 @@ from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS,
                                SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
+from station.routes import build_routes
+from station.sender import Sender
 from station.session import StationSession, iso
 from storage import lite
 from storage.profile_repo import ProfileRepository
@@ -34,22 +37,6 @@ from storage.evse_repo import EvseRepository
 from storage.reservation_repo import ReservationRepository
 
 log = logging.getLogger(__name__)
-
-# Every action the CSMS may send to a charging station (OCPP 2.0.1 part 2). The ones no block
-# handles yet are answered NotSupported by the RPC core; unknown actions get NotImplemented.
-CSMS_TO_CS_ACTIONS = frozenset({
-    "CancelReservation", "CertificateSigned", "ChangeAvailability", "ClearCache",
-    "ClearChargingProfile", "ClearDisplayMessage", "ClearVariableMonitoring", "CostUpdated",
-    "CustomerInformation", "DataTransfer", "DeleteCertificate", "GetBaseReport",
-    "GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
-    "GetInstalledCertificateIds", "GetLocalListVersion", "GetLog", "GetMonitoringReport",
-    "GetReport", "GetTransactionStatus", "GetVariables", "InstallCertificate", "PublishFirmware",
-    "RequestStartTransaction", "RequestStopTransaction", "ReserveNow", "Reset", "SendLocalList",
-    "SetChargingProfile", "SetDisplayMessage", "SetMonitoringBase", "SetMonitoringLevel",
-    "SetNetworkProfile", "SetVariableMonitoring", "SetVariables", "TriggerMessage",
-    "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
-})
-
 
 @dataclass
 class StationCore:
@@ -62,8 +49,10 @@ class StationCore:
     security: Security
     transactions: Transactions
     outbox: Outbox
+    sender: Sender
     reset: Reset
     device_model: object
+    data_transfer: DataTransfer
     reservations: Reservations | None = None
     smart_charging: SmartCharging | None = None
     auth: AuthRouting | None = None
@@ -92,17 +81,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     session.heartbeat_interval = float(dm.get_int("OCPPCommCtrlr", "HeartbeatInterval",
                                                   default=0) or 0)
     session.boot_info = lambda: _charging_station(config)
-    provisioning = Provisioning(session, dm)
-    # Transactions the Evses keep running (their TRANSACTIONS rows): a restarted CsmsSession
-    # has no other record of one whose events were all delivered before it died.
-    running = {tx: (evse, start) for tx, (evse, start) in EvseRepository(
-        lite.connect(config.core_db_path, config.core_migrations_dir)).running().items()
-        if 1 <= evse <= len(config.connectors_per_evse)}
-    ongoing: dict[str, int] = {tx: evse for tx, (evse, _) in running.items()}
-    availability = Availability(session, dm, availability_repo, config.connectors_per_evse,
-                                lambda: bool(ongoing))
-    remote = RemoteControl(session)
-    remote.add_trigger("StatusNotification", availability.trigger_status)
+    # The one way out (station.send_policy): every block sends its CALLs through ``sender``.
     queue = MessageQueue(
         queue_store,
         message_attempts=dm.get_int("OCPPCommCtrlr", "MessageAttempts",
@@ -112,14 +91,28 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         queue_all_messages=bool(dm.get_bool("OCPPCommCtrlr", "QueueAllMessages", default=False)),
         resume_delay=float(config.ocpp.MessageQueueResumeDelay))
     outbox = Outbox(session, queue)
-    security = Security(session, outbox)
-    transactions = Transactions(session, outbox, config.connectors_per_evse,
+    sender = Sender(session, outbox)
+    provisioning = Provisioning(session, sender, dm)
+    # Transactions the Evses keep running (their TRANSACTIONS rows): a restarted CsmsSession
+    # has no other record of one whose events were all delivered before it died.
+    running = {tx: (evse, start) for tx, (evse, start) in EvseRepository(
+        lite.connect(config.core_db_path, config.core_migrations_dir)).running().items()
+        if 1 <= evse <= len(config.connectors_per_evse)}
+    ongoing: dict[str, int] = {tx: evse for tx, (evse, _) in running.items()}
+    availability = Availability(session, sender, dm, availability_repo, config.connectors_per_evse,
+                                lambda: bool(ongoing))
+    # After Availability: on Accepted and on a reconnect the connectors' StatusNotifications
+    # (B01.FR.05, B04) go out before the messages queued meanwhile.
+    outbox.attach()
+    remote = RemoteControl(session)
+    remote.add_trigger("StatusNotification", availability.trigger_status)
+    security = Security(session, sender)
+    transactions = Transactions(session, sender, config.connectors_per_evse,
                                 availability.status_of, ongoing=ongoing)
     reservations = None
     if with_reservations:
-        # Before any connect: the session reads its routes then.
         reservations = Reservations(
-            session, dm, ReservationRepository(lite.connect(config.core_db_path,
+            session, sender, dm, ReservationRepository(lite.connect(config.core_db_path,
                                                             config.core_migrations_dir)),
             config.connectors_per_evse, availability.status_of,
             lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
@@ -127,7 +120,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     transactions.reservations = reservations
     ocpp = config.ocpp
     smart_charging = SmartCharging(
-        session, dm, ProfileRepository(lite.connect(config.core_db_path,
+        session, sender, dm, ProfileRepository(lite.connect(config.core_db_path,
                                                     config.core_migrations_dir)),
         [EvseHardware(SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)] * len(config.connectors_per_evse),
         transactions.ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
@@ -138,7 +131,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     smart_charging.restore_transactions({
         tx: datetime.fromtimestamp(start / 1000, timezone.utc)
         for tx, (_, start) in running.items()})
-    auth = AuthRouting(session, dm, wall_clock)                           # blocks C and D
+    auth = AuthRouting(session, dm, wall_clock, sender)                           # blocks C and D
     transactions.auth = auth
     reset = Reset(session, dm, lambda: transactions.ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
@@ -209,9 +202,15 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
             outbox.queue.clock_adjusted(adjustment)
 
     session.on_csms_time = on_csms_time
+    data_transfer = DataTransfer()
+    # The one table in (station.routes), before any connect: the session reads it then.
+    session.install_routes(build_routes(
+        provisioning=provisioning, availability=availability, remote_control=remote,
+        transactions=transactions, auth=auth, smart_charging=smart_charging, reset=reset,
+        data_transfer=data_transfer, reservations=reservations))
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, reset, dm, reservations, smart_charging,
-                       auth)
+                       transactions, outbox, sender, reset, dm, data_transfer, reservations,
+                       smart_charging, auth)
 
 
 def _charging_station(config: StationConfig) -> dict:

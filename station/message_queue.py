@@ -5,8 +5,10 @@ Theory of operation
 Blocks hand the CsmsSession messages that must reach the CSMS *eventually*, in order, even if
 the connection is down or the process dies: TransactionEvents above all (billing depends on
 them), SecurityEventNotifications (A04.FR.02: "queued with a guaranteed delivery"), and, when
-OCPPCommCtrlr.QueueAllMessages is true, everything else they send through it (StatusNotification,
-MeterValues, NotifyEvent, ...). The CsmsSession actor drives the queue::
+OCPPCommCtrlr.QueueAllMessages is true, the notifications whose send policy says so
+(MeterValues, NotifyEvent, NotifyChargingLimit, ...). Which action goes where is decided once,
+in ``station.send_policy``; ``station.sender.Sender`` applies it and passes ``transactional``
+explicitly (GUARANTEED: the transactional lane). The CsmsSession actor drives the queue::
 
     queue.enqueue(action, payload, created_at=...)      # a block has a message; durable on return
     queue.set_online(True, now, registration_accepted)  # connected / Accepted / disconnected
@@ -20,9 +22,10 @@ MeterValues, NotifyEvent, ...). The CsmsSession actor drives the queue::
 Message classes::
 
     class          actions                         stored in           offline, QueueAll false
-    transactional  TransactionEvent,               TRANSACTION_QUEUE   kept (E04.FR.01, E11.FR.01)
-                   SecurityEventNotification
-    normal         everything else                 NORMAL_QUEUE only   dropped
+    transactional  GUARANTEED: TransactionEvent,   TRANSACTION_QUEUE   kept (E04.FR.01, E11.FR.01)
+                   SecurityEventNotification,
+                   ReservationStatusUpdate
+    normal         QUEUE_ALL (send_policy)         NORMAL_QUEUE only   dropped
                                                    if QueueAllMessages
 
 A message is *durable* when it is stored: transactional ones always, normal ones while
@@ -84,6 +87,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
+from station.send_policy import POLICIES, SendPolicy
 from storage.queue_repo import StoredMessage
 
 __all__ = [
@@ -98,8 +102,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The "must not be lost" class, as libocpp's is_transaction_message() (v2) has it.
-TRANSACTIONAL_ACTIONS = frozenset({"TransactionEvent", "SecurityEventNotification"})
+# The "must not be lost" class (libocpp's is_transaction_message() has the first two): the
+# GUARANTEED actions of the one table.
+TRANSACTIONAL_ACTIONS = frozenset(action for action, policy in POLICIES.items()
+                                  if policy is SendPolicy.GUARANTEED)
 # Error code StationSession hands on_error when the link died with the CALL outstanding.
 CONNECTION_LOST = "ConnectionLost"
 TIMEOUT = "Timeout"

@@ -1,8 +1,8 @@
 """Connects the durable :class:`~station.message_queue.MessageQueue` to the session.
 
-Blocks that must not lose a message (SecurityEventNotification now, TransactionEvent with the
-transactions block) call :meth:`Outbox.send`; the message is committed to SQLite before that
-returns, and this class feeds it to :meth:`StationSession.call` when the queue's gate opens,
+The sending port (:class:`station.sender.Sender`) hands it every message whose policy
+(``station.send_policy``) goes through the queue; a durable one is committed to SQLite before
+:meth:`Outbox.send` returns, and this class feeds it to :meth:`StationSession.call` when the queue's gate opens,
 reports the outcome back (delivered / failed / requeued) and keeps the queue told about the
 link and registration state. The queue's own timers (retry waits, MessageQueueResumeDelay)
 join the session's deadlines.
@@ -27,6 +27,16 @@ class Outbox:
         # Per-message result callbacks of this process's lifetime (not durable: after a
         # restart a re-sent message's answer has nobody waiting for it).
         self._on_result: dict[str, Callable[[dict], None]] = {}
+        # ... and their error callbacks, told once the queue gives a message up.
+        self._on_error: dict[str, Callable[[str, str], None]] = {}
+
+    def attach(self) -> None:
+        """Start following the session's link and registration, and its clock.
+
+        Separate from construction so the composition root decides where in the order of the
+        session's listeners the queue is (see ``station.core.build_core``).
+        """
+        session = self._session
         session.on_connected(self._on_connected)
         session.on_registration(self._on_registration)
         session.on_disconnected(self._on_disconnected)
@@ -34,17 +44,30 @@ class Outbox:
 
     def send(self, action: str, payload: dict, *,
              on_result: Callable[[dict], None] | None = None,
-             created_at: datetime | None = None) -> str | None:
+             on_error: Callable[[str, str], None] | None = None,
+             created_at: datetime | None = None,
+             transactional: bool | None = None) -> str | None:
         """Queue durably (or drop, for a non-durable message while offline); then pump.
 
         Returns the queue's id, or None when the message was not accepted (not durable and
-        the station offline). ``on_result`` gets the CALLRESULT payload. ``created_at``: when
-        the message arose, if not now (a TransactionEvent's own timestamp).
+        the station offline). ``on_result`` gets the CALLRESULT payload; ``on_error`` gets
+        (code, description) when the queue gives the message up (E13.FR.04, or a message that
+        is not durable failed or went offline). ``created_at``: when the message arose, if not
+        now (a TransactionEvent's own timestamp). ``transactional``: the guaranteed lane (see
+        ``MessageQueue.enqueue``).
         """
+        # A block may send from inside a session listener that runs before ours (on Accepted,
+        # say): bring the queue's view of the link up to date first, or it would refuse a
+        # message that is not durable as "not Accepted".
+        self._state(self._session.now)
         message_id = self.queue.enqueue(action, payload,
-                                        created_at=created_at or self._session.wall_clock())
-        if message_id is not None and on_result is not None:
-            self._on_result[message_id] = on_result
+                                        created_at=created_at or self._session.wall_clock(),
+                                        transactional=transactional)
+        if message_id is not None:
+            if on_result is not None:
+                self._on_result[message_id] = on_result
+            if on_error is not None:
+                self._on_error[message_id] = on_error
         self.pump()
         return message_id
 
@@ -69,6 +92,7 @@ class Outbox:
 
     def _delivered(self, message_id: str, payload: dict) -> None:
         self.queue.delivered(message_id)
+        self._on_error.pop(message_id, None)
         callback = self._on_result.pop(message_id, None)
         if callback is not None:
             callback(payload)
@@ -80,16 +104,23 @@ class Outbox:
             return
         dropped = self.queue.failed(message_id, self._session.now, code)
         if dropped is not None:
-            self._on_result.pop(message_id, None)
-            self.on_dropped(dropped)
+            self._given_up(dropped)
         self._session.after_reply(self.pump)
+
+    def _given_up(self, dropped: MessageDropped) -> None:
+        self._on_result.pop(dropped.message_id, None)
+        self.on_dropped(dropped)
+        callback = self._on_error.pop(dropped.message_id, None)
+        if callback is not None:
+            callback(dropped.error_code or dropped.reason, f"{dropped.action} given up "
+                     f"({dropped.reason})")
 
     def _state(self, now: float) -> None:
         for dropped in self.queue.set_online(
                 self._session.is_connected, now,
                 self._session.registration == Registration.ACCEPTED,
                 wall=self._session.wall_clock()):
-            self.on_dropped(dropped)
+            self._given_up(dropped)
         self.pump()
 
     def _on_connected(self, now: float, offline: float | None) -> None:

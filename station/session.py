@@ -28,7 +28,8 @@ gates every CALL the station sends:
 * Registration survives a reconnect: a station that was Accepted does not boot again when the
   connection comes back (B01.FR.03 asks for a boot per start, not per connection).
 
-Incoming CALLs are routed through ``self.routes`` (action -> handler) that the blocks fill in.
+Incoming CALLs are routed through ``self.routes`` (action -> handler), the one table
+``station.routes.build_routes`` makes and ``install_routes`` hands in before the first connect.
 A handler returns the response payload, a :class:`Reply` (payload plus work to do once the
 response is on its way, e.g. the NotifyReport pages of B07.FR.03 or the triggered message of
 F06.FR.04), or :class:`Deferred` when another actor must answer first; it raises an
@@ -43,6 +44,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ocppj import rpc as rpcmod
+from station.actions import CSMS_TO_CS_ACTIONS
 from station.clock import utc_now
 from ocppj.errors import InternalError, OcppError, SecurityError
 
@@ -152,7 +154,15 @@ class StationSession:
 
     # -- wiring ----------------------------------------------------------------------------------
 
+    def install_routes(self, routes: dict[str, Handler]) -> None:
+        """The finished routing table (``station.routes``); read again on every connect."""
+        unknown = set(routes) - CSMS_TO_CS_ACTIONS
+        if unknown:
+            raise ValueError(f"not CSMS -> CS actions: {sorted(unknown)}")
+        self.routes = dict(routes)
+
     def route(self, action: str, handler: Handler) -> None:
+        """Add one route; for tests that build a single block on a session of their own."""
         if action in self.routes:
             raise ValueError(f"{action} already has a handler")
         self.routes[action] = handler

@@ -20,7 +20,8 @@ import pytest
 
 from simulators.csms import CallErrorReply
 
-from tests.integration.octt import VALID_TOKEN, VALID_TOKEN2, Octt
+from tests.integration.octt import VALID_TOKEN, VALID_TOKEN2, Octt, evses_told
+from tests.integration.test_station import http
 
 pytestmark = pytest.mark.integration
 
@@ -405,6 +406,103 @@ def test_tc_e_45_stop_offline_same_group_id(octt, csms, idle, local_list):
     assert ended["transactionInfo"]["transactionId"] == transaction_id
     assert ended["triggerReason"] == "StopAuthorized" and ended["idToken"] == VALID_TOKEN2
     octt.seq_continuous(transaction_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond the OCTT cases: QueueAllMessages and the notifications (issue #9, station.send_policy)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queue_all(octt, csms):
+    """``queue_all(value)``: OCPPCommCtrlr.QueueAllMessages for one test; restored after.
+    The lock is working again and the external limit gone (on line) after the test."""
+    saved = []
+
+    def configure(value: bool) -> None:
+        saved.append(octt.configure("OCPPCommCtrlr", "QueueAllMessages",
+                                    "true" if value else "false"))
+    yield configure
+    http("POST", f"{octt.api}/evses/1/lock-failure", {"active": False})
+    if not csms.is_connected(IDENTITY):
+        csms.start()
+        csms.wait_connected(IDENTITY, timeout=30)
+    http("POST", f"{octt.api}/evses/1/external-limit", {"limit": None})
+    if saved:
+        octt.configure("OCPPCommCtrlr", "QueueAllMessages", saved[0])
+
+
+def station_offline(octt) -> None:
+    """Wait until the station itself saw the link go (not only the CSMS)."""
+    deadline = time.monotonic() + 15
+    while http("GET", f"{octt.api}/station")[1]["csms"]["connected"]:
+        assert time.monotonic() < deadline, "the station did not notice the CSMS is gone"
+        time.sleep(0.05)
+
+
+def wait_output(octt, text: str, since: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in octt.station.output()[since:]:
+        assert time.monotonic() < deadline, f"no {text!r} in the station's output"
+        time.sleep(0.05)
+
+
+def raise_notifications_offline(octt, csms, local_list) -> str:
+    """Off line: an external limit (K11: NotifyChargingLimit) and a retention lock that does
+    not engage once an authorized driver's cable is in (G05.FR.02: NotifyEvent Problem, trigger
+    Delta). Returns "queued" or "dropped": what the sending port did with both, from its log."""
+    local_list((VALID_TOKEN, {"status": "Accepted"}))     # authorized off line (C12)
+    octt.post("lock-failure", {"active": True})
+    go_offline(csms)
+    station_offline(octt)
+    since = len(octt.station.output())
+    octt.post("external-limit", {"limit": 16, "unit": "A", "source": "EMS"})
+    octt.plug_in()
+    octt.present(VALID_TOKEN)
+    outcomes = set()
+    for action in ("NotifyChargingLimit", "NotifyEvent"):
+        deadline = time.monotonic() + 15
+        while not any(f"{action} raised while offline: {o}" in octt.station.output()[since:]
+                      for o in ("queued", "dropped")):
+            assert time.monotonic() < deadline, f"no {action} raised off line"
+            time.sleep(0.05)
+        outcomes |= {o for o in ("queued", "dropped")
+                     if f"{action} raised while offline: {o}" in octt.station.output()[since:]}
+    assert len(outcomes) == 1, outcomes
+    return outcomes.pop()
+
+
+def lock_problem(payload: dict) -> bool:
+    return any(e["component"]["name"] == "ConnectorPlugRetentionLock"
+               and e["variable"]["name"] == "Problem" and e["actualValue"] == "true"
+               and e["trigger"] == "Delta" for e in payload["eventData"])
+
+
+def test_queue_all_messages_true_delivers_notifications_raised_offline(octt, csms, idle,
+                                                                        local_list, queue_all):
+    """QueueAllMessages true (part 2 §2.1.9: "queue all message until they are delivered"):
+    a NotifyChargingLimit and a Delta NotifyEvent raised off line reach the CSMS after the
+    reconnect."""
+    queue_all(True)
+    assert raise_notifications_offline(octt, csms, local_list) == "queued"
+    mark = back_online(csms)
+    limit = octt.wait("NotifyChargingLimit", mark)
+    assert limit["chargingLimit"]["chargingLimitSource"] == "EMS" and limit["evseId"] == 1
+    octt.wait("NotifyEvent", mark, lock_problem)
+
+
+def test_queue_all_messages_false_drops_notifications_raised_offline(octt, csms, idle,
+                                                                      local_list, queue_all):
+    """QueueAllMessages false (§2.1.9: "only queue Transaction related messages"): the
+    table's QUEUE_ALL policy drops them off line; the transaction's events still arrive."""
+    queue_all(False)
+    assert raise_notifications_offline(octt, csms, local_list) == "dropped"
+    mark = back_online(csms)
+    # A triggered MeterValues takes the same (normal) lane of the queue: once it is in, so
+    # would be anything queued before it.
+    evses_told(csms, IDENTITY)
+    assert octt.received("NotifyChargingLimit", mark) == []
+    assert not any(lock_problem(p) for p in octt.received("NotifyEvent", mark))
 
 
 def test_no_schema_violations(octt, csms):

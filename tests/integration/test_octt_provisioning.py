@@ -1178,3 +1178,18 @@ def test_tc_b_57_network_reconnection_after_connection_loss(tmp_path, free_port)
         station.kill()
         relay.stop()
         csms.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# P: DataTransfer (a Core case; it needs only the Booted station, so it runs on this one)
+# --------------------------------------------------------------------------------------------
+
+
+def test_tc_p_01_data_transfer_unknown_vendor_id(csms, station):
+    """TC_P_01_CS: Data Transfer to the Charging Station - Rejected / Unknown VendorId /
+    Unknown MessageId (P01.FR.05, .06): a DataTransferResponse, not a CALLERROR. The tool
+    accepts UnknownVendorId, UnknownMessageId or Rejected; the station implements no vendor
+    extension, so its answer is UnknownVendorId."""
+    answer = csms.call(IDENTITY, "DataTransfer", {"vendorId": "org.openchargealliance.octt",
+                                                  "messageId": "OCTT-unused"})     # step 1
+    assert answer == {"status": "UnknownVendorId"}                                 # step 2

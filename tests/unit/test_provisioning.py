@@ -1,7 +1,7 @@
 """Tests for blocks.provisioning: what a value set by the CSMS tells the running station (B05).
 
 The answers themselves are pinned in test_session.TestVariables and the reports in
-test_device_model / test_report_paging; here the block runs against a stand-in session.
+test_device_model / test_report_paging; here the block runs without a session.
 """
 from __future__ import annotations
 
@@ -10,28 +10,19 @@ import pytest
 from blocks.provisioning import Provisioning
 from device_model.model import DeviceModel
 from station.config import PROJECT_DIR
-
-
-class _Session:
-    """The part of StationSession the block uses when it is built and when it answers."""
-
-    def __init__(self) -> None:
-        self.routes: dict = {}
-
-    def route(self, action, handler) -> None:
-        self.routes[action] = handler
+from station.typed_handler import typed_handler
 
 
 @pytest.fixture
 def block_and_calls():
     dm = DeviceModel.open(":memory:", PROJECT_DIR / "migrations" / "device_model",
                           PROJECT_DIR / "component_config", [1, 1])
-    session = _Session()
-    block = Provisioning(session, dm)
+    # Neither the session nor the sending port is used while applying SetVariables.
+    block = Provisioning(None, None, dm)
     calls = []
     block.on_variable_set(lambda *args: calls.append(("station", *args)))
     block.on_evse_variable_set(lambda *args: calls.append(("evse", *args)))
-    yield session.routes["SetVariables"], calls
+    yield typed_handler("SetVariables", block.on_set_variables), calls
     dm.close()
 
 

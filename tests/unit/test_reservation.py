@@ -42,10 +42,13 @@ class Station:
         self.types = types
         self.in_use: set[int] = set()
         self.block = Reservations(
-            h.session, h.dm, self.repo, h.config.connectors_per_evse,
+            h.session, h.core.sender, h.dm, self.repo, h.config.connectors_per_evse,
             h.core.availability.status_of, self.connector_type,
             evse_in_use=lambda evse_id: evse_id in self.in_use,
             wall_clock=self.wall)
+        # What build_routes does for the core's own block.
+        h.session.route("ReserveNow", self.block.on_reserve_now)
+        h.session.route("CancelReservation", self.block.on_cancel_reservation)
         if announce:
             h.announce_all(announce)
         if boot:
@@ -435,14 +438,17 @@ class TestExpiry:
         assert s.held() == {1: False}
         assert updates(s.calls()) == [(1, "Expired")]
 
-    def test_row_kept_until_the_csms_acknowledged(self, s):
+    def test_update_is_durably_queued_before_the_row_goes(self, s):
+        # ReservationStatusUpdate is GUARANTEED (station.send_policy): in the durable queue
+        # once handed over, so the row need not wait for the CSMS's answer.
         s.reserve(1, evse_id=1, expires_in=10)
         s.h.advance(10)
         [frame] = s.h.sent()
         assert frame[2] == "ReservationStatusUpdate"
-        assert [r.reservation_id for r in s.repo.all()] == [1]
-        s.h.answer(frame, {})
+        assert [m.action for m in s.h.core.sender.queue.pending()] == ["ReservationStatusUpdate"]
         assert s.repo.all() == []
+        s.h.answer(frame, {})
+        assert s.h.core.sender.queue.pending() == []
 
     def test_update_lost_with_the_connection_is_sent_after_reconnect(self, s):
         s.reserve(1, evse_id=1, expires_in=10)
@@ -463,14 +469,21 @@ class TestExpiry:
         s.h.connect()
         assert updates(s.calls()) == [(1, "Expired")]
 
-    def test_call_error_gives_the_update_up(self, s):
+    def test_call_error_is_retried_as_message_attempts_says(self, s):
+        # The queue's E13 rules (MessageAttempts 3, MessageAttemptInterval 60 s by default).
         s.reserve(1, evse_id=1, expires_in=10)
         s.h.advance(10)
+        for wait in (60, 120):
+            [frame] = s.h.sent()
+            s.h.session.receive_text(f'[4, "{frame[1]}", "InternalError", "no", {{}}]', s.h.now)
+            s.h.advance(wait - 1)
+            assert s.calls() == []
+            s.h.advance(1)
         [frame] = s.h.sent()
+        assert frame[2] == "ReservationStatusUpdate"
         s.h.session.receive_text(f'[4, "{frame[1]}", "InternalError", "no", {{}}]', s.h.now)
-        assert s.repo.all() == []
-        s.h.advance(60)
-        assert s.calls() == []
+        s.h.advance(600)
+        assert updates(s.calls()) == [] and s.h.core.sender.queue.pending() == []  # E13.FR.04
 
 
 class TestRemovedWhenFaultedOrUnavailable:
@@ -632,11 +645,13 @@ class TestPersistence:
         assert again.block.active == {}
         assert [(e, m.reason) for e, m in again.evse_messages()
                 if isinstance(m, ReservationCleared)] == [(2, "Expired")]
-        assert [r.reservation_id for r in again.repo.all()] == [5]
+        # Queued durably at start (GUARANTEED), so the row has done its job.
+        assert [m.action for m in again.h.core.sender.queue.pending()
+                if m.action != "SecurityEventNotification"] == ["ReservationStatusUpdate"]
+        assert again.repo.all() == []
         again.h.boot()
         calls = again.calls()
         assert updates(calls) == [(5, "Expired")]                              # H04.FR.01
-        assert again.repo.all() == []
 
     def test_expired_update_unacknowledged_before_a_restart_is_sent_again(self, s, tmp_path):
         s.reserve(5, evse_id=1, expires_in=10)

@@ -8,7 +8,7 @@ import pytest
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, TriggerEvse)
 from ocppj.schemas import ACTIONS
-from station.core import CSMS_TO_CS_ACTIONS
+from station.actions import CSMS_TO_CS_ACTIONS
 from station.session import BOOT_RETRY_FALLBACK_S, iso
 
 from storage import lite
