@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from blocks.auth_routing import AuthRouting, Decision
 from messages.auth import ShowMessage
+from messages.ocpp201 import IdTokenInfoType, IdTokenType, to_wire
 from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
@@ -137,9 +138,11 @@ class Transactions:
             listener(payload, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        if self.auth is not None:
-            self.auth.token_info_seen(msg.payload.get("idToken"),                # C10.FR.05
-                                      result.get("idTokenInfo"))
+        id_token, id_token_info = msg.payload.get("idToken"), result.get("idTokenInfo")
+        if self.auth is not None and id_token is not None and id_token_info is not None:
+            # TransactionEvents are still wire dicts here; blocks C/D speak the models.
+            self.auth.token_info_seen(IdTokenType.model_validate(id_token),      # C10.FR.05
+                                      IdTokenInfoType.model_validate(id_token_info))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
             id_token_info=result.get("idTokenInfo"), id_token=msg.payload.get("idToken")))
@@ -153,7 +156,8 @@ class Transactions:
         """An Evse asks whether a token may charge: the AuthCache decides (``self.auth``,
         blocks C/D), then the reservation rules (H03) and the Master Pass (C16) apply."""
         def answer(decision: Decision) -> None:
-            info = decision.id_token_info
+            # The Evse's messages and the reservations still speak wire dicts: convert here.
+            info = to_wire(decision.id_token_info)
             allowed, reservation_id = decision.allowed, None
             if decision.master_pass:
                 self._master_pass(msg.id_token)
@@ -171,15 +175,17 @@ class Transactions:
                     # may be valid, but it does not start a transaction here.
                     log.info("EVSE %s is reserved for another token", msg.evse_id)
                     reservation_id = None
-            if info.get("personalMessage"):                                 # C01: show it
+            personal_message = decision.id_token_info.personal_message
+            if personal_message is not None:                                # C01: show it
                 self._session.send_to_actor(("display", None), ShowMessage(
-                    evse_id=msg.evse_id, message=info["personalMessage"],
+                    evse_id=msg.evse_id, message=personal_message,
                     reason=f"idTokenInfo {info.get('status')}"))
             self._session.send_to_actor(reply_to, TokenAuthorized(
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        self.auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start)
+        self.auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
+                           remote_start=msg.remote_start)
 
     def _master_pass(self, id_token: dict) -> None:
         """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing

@@ -60,9 +60,10 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetReport": typed_handler("GetReport", provisioning.on_get_report),
         "Reset": typed_handler("Reset", reset.on_reset),
         # C, D: authorization, local list
-        "ClearCache": auth.on_clear_cache,
-        "SendLocalList": auth.on_send_local_list,
-        "GetLocalListVersion": auth.on_get_local_list_version,
+        "ClearCache": typed_handler("ClearCache", auth.on_clear_cache),
+        "SendLocalList": typed_handler("SendLocalList", auth.on_send_local_list),
+        "GetLocalListVersion": typed_handler(
+            "GetLocalListVersion", auth.on_get_local_list_version),
         # E, F: transactions, remote control
         "GetTransactionStatus": transactions.on_get_transaction_status,
         "RequestStartTransaction": transactions.on_request_start_transaction,

@@ -8,11 +8,14 @@ from blocks.auth_routing import AUTH_CACHE_TIMEOUT_S
 from messages.auth import ShowMessage
 from messages.evse import (AuthorizeToken, MasterPassStop, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventReady)
+from messages.ocpp201 import IdTokenType, to_wire
 from storage.auth_repo import token_hash
 from tests.unit.station_harness import Harness
 
+# Wire form: the Evse's messages (AuthorizeToken, TransactionEventReady) still carry dicts.
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}
 OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
+CARD_KEY = token_hash(IdTokenType.model_validate(CARD))
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ class TestTokenChecks:
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
         [answer] = answers(h)
         assert answer.allowed and answer.id_token_info == {"status": "Accepted"}
-        assert h.auth_service.auth.repo.cache_get(token_hash(CARD)) is not None
+        assert h.auth_service.auth.repo.cache_get(CARD_KEY) is not None
         setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
         ask(h, correlation_id="c2")
         assert h.sent() == []                                               # C12.FR.02
@@ -165,8 +168,8 @@ class TestTransactionEventResponse:
         answered = [m for _, m in h.session.messages_to_actors()
                     if isinstance(m, TransactionEventAnswered)]
         assert answered[0].id_token_info == {"status": "Blocked"}          # E05 at the Evse
-        entry_ = h.auth_service.auth.repo.cache_get(token_hash(CARD))
-        assert entry_.info == {"status": "Blocked"}
+        entry_ = h.auth_service.auth.repo.cache_get(CARD_KEY)
+        assert to_wire(entry_.info) == {"status": "Blocked"}
 
 
 class TestAuthCacheDown:
