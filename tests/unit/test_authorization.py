@@ -93,6 +93,16 @@ class TestTokenHash:
         assert AuthRepository.encode(loaded) == old_text
         assert again.list_bytes == len(token_hash(CARD)) + len(old_text)
 
+    def test_a_lookup_builds_no_model_for_a_text_already_read(self, auth):
+        """bench/local_list_100k.py: entries with the same idTokenInfo share one frozen
+        model, so a token check in a large list costs no model construction."""
+        send(auth, "Full", 1, [entry(CARD, groupIdToken={"idToken": "G", "type": "Central"}),
+                               entry(OTHER, groupIdToken={"idToken": "G", "type": "Central"})])
+        first = auth.repo.list_get(token_hash(CARD))
+        assert auth.repo.list_get(token_hash(OTHER)) is first
+        assert auth.validate(CARD, 1, online=False, settings=AuthSettings(),
+                             now=T0).id_token_info is first
+
     def test_keycode_never_in_log_text(self):
         """C04.FR.04."""
         assert "1234" not in loggable(tok("1234", "KeyCode"))
