@@ -68,6 +68,20 @@ class TestTokenChecks:
         [answer] = answers(h)
         assert answer.correlation_id == "c2" and answer.allowed
 
+    def test_authorize_carries_the_token_as_presented(self, h):
+        """The Authorize built as a model has the values of the token the Evse sent (keys
+        may come in the schema's order), and the answer's whole idTokenInfo reaches it."""
+        token = {"idToken": "CARD-9", "type": "ISO14443", "customData": {"vendorId": "v"},
+                 "additionalInfo": [{"additionalIdToken": "X1", "type": "plate"}]}
+        ask(h, token)
+        frame = h.expect_call("Authorize")
+        assert frame[3] == {"idToken": token}
+        info = {"status": "Accepted", "evseId": [1, 2], "chargingPriority": 2,
+                "groupIdToken": {"idToken": "G", "type": "Central"}}
+        h.answer(frame, {"idTokenInfo": info})
+        [answer] = answers(h)
+        assert answer.allowed and answer.id_token_info == info
+
     @pytest.mark.parametrize("status", ["Invalid", "Blocked", "Expired", "Unknown"])
     def test_not_accepted_by_the_csms_may_not_charge(self, h, status):
         """TC_C_02, 06, 07."""
