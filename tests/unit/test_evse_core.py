@@ -550,9 +550,9 @@ class TestRestart:
 
 
 class TestDeliveryToTheSession:
-    """The actor transport may delay or reorder messages (module docstring, "Delivery to the
-    CsmsSession"): events go one at a time and both events and statuses are sent again until
-    the session acknowledges them (E01.FR.07 order, G01.FR.01 no status lost)."""
+    """The actor transport may delay or reorder messages (station/evse_delivery.py): events go
+    one at a time and both events and statuses are sent again until the session acknowledges
+    them (E01.FR.07 order, G01.FR.01 no status lost)."""
 
     def test_one_event_at_a_time_sent_again_until_acknowledged(self):
         s = Station({"SampledDataCtrlr.TxUpdatedInterval": "0"}, auto_ack=False)
