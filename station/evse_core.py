@@ -22,10 +22,18 @@ The core is split by concern:
 ``station/evse_settings.py``    the device-model values the EVSE uses
 ==============================  ===========================================================
 
-Saves always come first, so the durable state (block E's snapshot, the simulated hardware, the
-TransactionEvents not yet acknowledged and the meter values collected for the Ended event)
-is committed before anything that depends on it leaves the process (ARCHITECTURE.md, "persist
-before you acknowledge or send").
+Saves always come first, so the durable state (block E's snapshot, the hardware's state if
+the driver keeps one, the TransactionEvents not yet acknowledged and the meter values collected
+for the Ended event) is committed before anything that depends on it leaves the process
+(ARCHITECTURE.md, "persist before you acknowledge or send").
+
+Hardware: the core knows its EVSE only through the driver interface of ``evse_hw.driver``
+(:class:`~evse_hw.driver.EvseHardware`): it opens the driver with the
+:data:`~evse_hw.driver.HardwareFactory` it was given, commands it and polls it. A simulated
+EVSE's extra inputs (plug-in, a jammed lock, a parked car, ...) are the simulator's own port
+(``simulators/evse_controls.py``); they reach the core only as :meth:`EvseCore.operate`, a
+change of the hardware followed by a step, so a real driver replaces the simulator without a
+change here.
 
 Restart: :meth:`EvseCore.start` restores the saved state. After a crash of the Evse alone
 (``fresh_boot`` False) the transaction goes on with the next seqNo and the hardware kept
@@ -65,7 +73,6 @@ from typing import Any, Callable, Mapping
 from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
 from blocks.tx_state import EvseTransactions, new_transaction_id
 from evse_hw import driver as hw
-from simulators.evse_hardware import SimulatedEvseHardware, SimulatorInputError
 from station.clock import parse_ocpp_time
 from station.evse_delivery import RESEND_AFTER_S, DeliveryLines
 from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, ReportLockProblem,
@@ -78,17 +85,12 @@ from station.evse_step import STATE_VERSION, EvseStep
 
 __all__ = [  # re-exported: the actor, the session and the tests import them from here
     "EVSE_TIER_KEYS", "EVSE_TIER_PREFIX", "RESEND_AFTER_S", "SAVES", "SETTINGS_KEYS",
-    "SIMULATED_MAX_CURRENT_A", "SIMULATED_PHASES", "AnnounceStatus", "EvseCore",
+    "AnnounceStatus", "EvseCore",
     "EvseSettings", "Intent", "Outcome", "ReportLockProblem", "RequestAuthorization",
     "SaveAvailability", "SaveState", "SendMeterValues", "SendTransactionEvent",
 ]
 
 log = logging.getLogger(__name__)
-
-# The simulated EVSE's hardware; the CsmsSession's composite schedules use the same maximum.
-SIMULATED_MAX_CURRENT_A = 32.0
-SIMULATED_PHASES = 3
-
 
 def _lowest(values) -> float | int | None:
     present = [v for v in values if v is not None]
@@ -114,30 +116,23 @@ class EvseCore(EvseStep):
 
     Args:
         evse_id: the EVSE's id (1..n).
-        connectors: number of connectors (ids 1..connectors).
         values: device-model values, ``{"Component.Variable": value}`` (:data:`SETTINGS_KEYS`;
             missing ones keep :class:`EvseSettings`' defaults).
         availability: operational statuses loaded from AVAILABILITY.
         id_generator: new transactionIds (E01.FR.08); default random UUIDs.
-        hardware: the driver; default a simulated 32 A, 3-phase AC EVSE.
-        parking_sensor: the default simulated EVSE has a parking-bay sensor.
-        signing_meter: the default simulated EVSE's meter signs readings.
+        hardware: opens the driver (:data:`~evse_hw.driver.HardwareFactory`); :meth:`start`
+            calls it once, with the driver's saved state if it keeps one.
     """
 
-    def __init__(self, evse_id: int, connectors: int, values: Mapping[str, str | None],
-                 availability: EvseState, *,
-                 id_generator: Callable[[], str] = new_transaction_id,
-                 hardware: SimulatedEvseHardware | None = None,
-                 parking_sensor: bool = False, signing_meter: bool = True) -> None:
+    def __init__(self, evse_id: int, values: Mapping[str, str | None],
+                 availability: EvseState, *, hardware: hw.HardwareFactory,
+                 id_generator: Callable[[], str] = new_transaction_id) -> None:
         self.evse_id = evse_id
         self._values = {k: v for k, v in values.items() if known_key(k)}
         self.settings = EvseSettings.from_values(self._values)
         self.avail = availability
-        self.hw = hardware or SimulatedEvseHardware(evse_id, connectors=connectors,
-                                                    max_current_a=SIMULATED_MAX_CURRENT_A,
-                                                    phases=SIMULATED_PHASES,
-                                                    has_parking_sensor=parking_sensor,
-                                                    signing_meter=signing_meter)
+        self._open_hardware = hardware
+        self.hw: hw.EvseHardware                     # opened by start()
         self.tx = EvseTransactions(evse_id, id_generator=id_generator,
                                    sample_meter=self._sample_meter)
         self._configure_tx()
@@ -190,6 +185,8 @@ class EvseCore(EvseStep):
         self._set_now(now)
         if saved is not None:
             self._restore(saved, fresh_boot, boot_reason)
+        else:
+            self.hw = self._open_hardware(None, self._t, False)
         self._idle = IdleMeter(self.evse_id, self.settings.metering, self._t,
                                phases=self.hw.info.phases,
                                evse_send_during_idle=self.settings.evse_send_during_idle)
@@ -203,7 +200,8 @@ class EvseCore(EvseStep):
     def _restore(self, saved: dict, fresh_boot: bool, boot_reason: str) -> None:
         if saved.get("version") != STATE_VERSION:
             raise ValueError(f"unknown EVSE state version {saved.get('version')!r}")
-        self.hw = SimulatedEvseHardware.from_dict(saved["hw"], self._t, power_lost=fresh_boot)
+        # A station that lost power lost it at the EVSE too (a fresh boot).
+        self.hw = self._open_hardware(saved.get("hw"), self._t, fresh_boot)
         self.tx.restore(saved["tx"])
         for key, payload in saved.get("unacked", []):
             self.lines.add_event(key, payload)
@@ -270,52 +268,18 @@ class EvseCore(EvseStep):
         self._resend_overdue()
         return self._finish()
 
-    # -- inputs: operator and EV (simulator) -------------------------------------------------
+    # -- inputs: operator and EV ------------------------------------------------------------
 
-    def plug_in(self, now: datetime, connector_id: int = 1) -> Outcome:
-        """An EV is plugged into ``connector_id`` (E02.FR.05 Occupied)."""
-        return self._physical(now, lambda: self.hw.plug_in(connector_id, self._t))
-
-    def plug_out(self, now: datetime) -> Outcome:
-        """The driver unplugs. A locked connector keeps the cable's socket end: then only the
-        EV end comes out (E09/E10), and the cable follows if the lock then releases."""
-        def unplug() -> None:
-            state = self.hw.state(self._t)
-            plugged = state.plugged_connector
-            locked = plugged is not None and any(c.locked for c in state.connectors
-                                                 if c.connector_id == plugged)
-            if locked and state.ev_state != hw.EvState.NO_EV:
-                self.hw.disconnect_ev(self._t)
-                self._settle()                  # may unlock (UnlockOnEVSideDisconnect)
-                state = self.hw.state(self._t)
-                if any(c.locked for c in state.connectors if c.connector_id == plugged):
-                    return                      # held for its token (E09.FR.03, E10.FR.01)
-            self.hw.plug_out(self._t)
-        return self._physical(now, unplug)
-
-    def set_ev_state(self, now: datetime, state: str) -> Outcome:
-        """The EV requests energy (``"charging"``) or stops requesting (``"suspended"``)."""
-        if state not in ("charging", "suspended"):
-            return self._refuse(now, f"EV state must be charging or suspended, not {state!r}")
-        act = self.hw.ev_charging if state == "charging" else self.hw.ev_suspend
-        return self._physical(now, lambda: act(self._t))
-
-    def set_fault(self, now: datetime, active: bool, code: str) -> Outcome:
-        """A hardware fault appears or clears (connector Faulted, G01; the relay opens)."""
-        if active:
-            return self._physical(now, lambda: self.hw.raise_fault(code, self._t))
-        return self._physical(now, lambda: self.hw.clear_fault(code, self._t))
-
-    def set_lock_failure(self, now: datetime, connector_id: int, active: bool) -> Outcome:
-        """The retention lock of ``connector_id`` jams (``active``) or works again (simulator
-        only). A jammed lock that must engage keeps the relay open (G05.FR.01) and is
-        reported (G05.FR.02)."""
-        return self._physical(now, lambda: self.hw.jam_lock(connector_id, active))
-
-    def set_parking_bay(self, now: datetime, occupied: bool) -> Outcome:
-        """A vehicle enters or leaves the parking bay (E01.FR.01 EVDetected, E06.FR.01
-        EVDeparted); refused without a bay sensor."""
-        return self._physical(now, lambda: (self.hw.park if occupied else self.hw.leave)(self._t))
+    def operate(self, now: datetime, change: Callable[[float], None]) -> list[Intent]:
+        """Something outside the driver interface changes the hardware: ``change(t)`` runs at
+        the driver clock ``t``, then a step sees its effects (a simulator's controls,
+        ``simulators/evse_controls.py``). An exception from ``change`` propagates, and the core
+        is as it was."""
+        self._set_now(now)
+        change(self._t)
+        self._dirty = True              # also a change no event shows (a jammed lock is saved)
+        self._step(now)
+        return self._finish()
 
     def present_token(self, now: datetime, id_token: dict) -> Outcome:
         """A card is presented at this EVSE.
@@ -651,16 +615,6 @@ class EvseCore(EvseStep):
         self._pending_auth[correlation_id] = pending
         self._sends.append(RequestAuthorization(correlation_id, pending.id_token,
                                                 remote_start=pending.purpose == "remote"))
-
-    def _physical(self, now: datetime, action: Callable[[], None]) -> Outcome:
-        self._set_now(now)
-        try:
-            action()
-        except SimulatorInputError as exc:
-            return self._refuse(now, str(exc))
-        self._dirty = True
-        self._step(now)
-        return Outcome((True, None), self._finish())
 
     def _refuse(self, now: datetime, error: str) -> Outcome:
         return Outcome((False, error), self.tick(now))

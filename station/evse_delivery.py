@@ -10,16 +10,18 @@ order:
 * TransactionEvents go stop-and-wait: only the oldest unacknowledged one is out, the next
   leaves when the session's TransactionEventQueued for it arrives
   (:meth:`DeliveryLines.event_queued`), and it is sent again if that takes
-  :data:`RESEND_AFTER_S`. The CSMS therefore gets every
-  event, once (the session drops a seqNo it already queued), in seqNo order (E01.FR.07).
+  :data:`RESEND_AFTER_S`. The CSMS therefore gets every event, once (the session drops a seqNo
+  it already queued), in seqNo order (E01.FR.07).
 * Status announcements go the same way, in their own line: each carries a sequence number,
   the next leaves when the session acknowledged the previous one
-  (:meth:`DeliveryLines.status_seen`), and one unacknowledged for :data:`RESEND_AFTER_S` is announced again. So the session sees
-  every change, in order: an Available lost in transit and overtaken by the next Occupied would
-  leave it holding Occupied, and the CSMS would hear of neither (G01.FR.01).
+  (:meth:`DeliveryLines.status_seen`), and one unacknowledged for :data:`RESEND_AFTER_S` is
+  announced again. So the session sees every change, in order: an Available lost in transit
+  and overtaken by the next Occupied would leave it holding Occupied, and the CSMS would hear
+  of neither (G01.FR.01).
 
 The unacknowledged TransactionEvents are part of the Evse's saved state
-(:attr:`DeliveryLines.events`); the statuses are not: a restarted Evse announces every connector afresh.
+(:attr:`DeliveryLines.events`); the statuses are not: a restarted Evse announces every
+connector afresh.
 """
 from __future__ import annotations
 

@@ -287,7 +287,9 @@ class EvseStep(EvseMetering):
             self._send_next_event()          # in the order things arose, when nothing waits
 
     def _snapshot(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, "tx": self.tx.snapshot(), "hw": self.hw.to_dict(self._t),
+        # The driver's own state, when it keeps one (the simulator: evse_hw.driver.KeepsState).
+        kept = self.hw.to_dict(self._t) if isinstance(self.hw, hw.KeepsState) else None
+        return {"version": STATE_VERSION, "tx": self.tx.snapshot(), "hw": kept,
                 "unacked": [[k, p] for k, p in self.lines.events.items()],
                 "collected": self._collected, "ev_timeout_at": self._ev_timeout_at,
                 "scheduled": {str(c): s for c, s in self._scheduled.items()},

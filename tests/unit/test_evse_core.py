@@ -26,6 +26,8 @@ from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
 from evse_hw.driver import SignRequest
+from simulators.evse_controls import ControlPanel
+from simulators.evse_hardware import simulated_hardware
 from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
@@ -79,11 +81,14 @@ class Station:
         self.lock_reports: list[tuple[int, bool]] = []
         self.availability_saved: list[tuple[int, str]] = []
         self.saved = saved
-        self.core = EvseCore(1, connectors, values or {},
-                             EvseState.load(1, connectors, availability or {}),
-                             id_generator=id_generator or ids(),
-                             parking_sensor=parking_sensor, signing_meter=signing_meter)
+        self.core = EvseCore(1, values or {}, EvseState.load(1, connectors, availability or {}),
+                             hardware=simulated_hardware(1, connectors,
+                                                         parking_sensor=parking_sensor,
+                                                         signing_meter=signing_meter),
+                             id_generator=id_generator or ids())
         self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
+        # The simulator's own inputs (plug_in, set_fault, ...), as the Evse actor reaches them.
+        self.panel = ControlPanel(self.core.hw, self.core)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -141,7 +146,8 @@ class Station:
     def call(self, method: str, *args, after: float = 1.0):
         """Call an input ``after`` seconds later; returns its answer (if any)."""
         self.advance(after)
-        result = getattr(self.core, method)(self.now, *args)
+        target = self.panel if hasattr(self.panel, method) else self.core
+        result = getattr(target, method)(self.now, *args)
         if isinstance(result, list):
             self._take(result)
             return None
@@ -491,7 +497,7 @@ class TestRestart:
         s.session()
         s.ack_statuses()
         s.advance()
-        lost = s.core.plug_out(s.now).intents          # Ended and Available, never carried out
+        lost = s.panel.plug_out(s.now).intents          # Ended and Available, never carried out
         assert AnnounceStatus(1, "Available") in lost
         s.core.intents_lost(lost)
         s.advance()
@@ -602,7 +608,7 @@ class TestDeliveryToTheSession:
     def test_sequence_and_time_of_an_announcement(self):
         s = Station()
         s.advance(3)
-        announced = [i for i in s.core.plug_in(s.now, 1).intents
+        announced = [i for i in s.panel.plug_in(s.now, 1).intents
                      if isinstance(i, AnnounceStatus)]
         assert [(a.status, a.sequence, a.at) for a in announced] == [("Occupied", 2, s.now)]
 
@@ -659,7 +665,8 @@ class TestStationStops:
         state = json.loads(json.dumps(s.saved))
         r = Station(saved=state, fresh_boot=True, now=s.now + timedelta(seconds=5))
         assert r.summary()[-1][2] == "AbnormalCondition"                # power loss
-        core = EvseCore(1, 1, {}, EvseState.load(1, 1, {}), id_generator=ids())
+        core = EvseCore(1, {}, EvseState.load(1, 1, {}), hardware=simulated_hardware(1, 1),
+                        id_generator=ids())
         intents = core.start(s.now, json.loads(json.dumps(state)), fresh_boot=True,
                              boot_reason="RemoteReset")
         ended = [i.payload for i in intents if isinstance(i, SendTransactionEvent)][-1]
