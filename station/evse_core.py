@@ -7,8 +7,10 @@ The Evse actor (``actors/evse.py``) owns one :class:`EvseCore` and does only I/O
 call with ``now`` (an aware datetime on the station clock); every call runs one *step* and
 returns an :class:`~station.evse_intents.Outcome`: the answer for the requester, if any, and a
 list of *intents* for the actor to carry out **in order**: first the saves (SaveAvailability,
-SaveState), then (after the actor sent the answer) the messages for the CsmsSession in the
-order they arose (SendTransactionEvent, SendMeterValues, RequestAuthorization, AnnounceStatus).
+SaveState), then (after the actor sent the answer) the messages for the CsmsSession:
+SendMeterValues, RequestAuthorization and ReportLockProblem in the order they arose, then the
+head of the delivery line of statuses and TransactionEvents (AnnounceStatus,
+SendTransactionEvent; ``station/evse_delivery.py``), if it may leave.
 
 The core is split by concern:
 
@@ -74,7 +76,7 @@ from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
 from blocks.tx_state import EvseTransactions, new_transaction_id
 from evse_hw import driver as hw
 from station.clock import parse_ocpp_time
-from station.evse_delivery import RESEND_AFTER_S, DeliveryLines
+from station.evse_delivery import RESEND_AFTER_S, DeliveryLine
 from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, ReportLockProblem,
                                   RequestAuthorization, SaveAvailability, SaveState,
                                   SendMeterValues, SendTransactionEvent)
@@ -139,7 +141,7 @@ class EvseCore(EvseStep):
         self._meter: TransactionMeter | None = None
         self._idle: IdleMeter | None = None
         self._collected: list[dict] = []
-        self.lines = DeliveryLines()                 # to the CsmsSession
+        self.lines = DeliveryLine()                  # to the CsmsSession
         self._pending_auth: dict[str, _PendingAuth] = {}
         self._auth_counter = 0
         self._ev_timeout_at: float | None = None
@@ -203,8 +205,7 @@ class EvseCore(EvseStep):
         # A station that lost power lost it at the EVSE too (a fresh boot).
         self.hw = self._open_hardware(saved.get("hw"), self._t, fresh_boot)
         self.tx.restore(saved["tx"])
-        for key, payload in saved.get("unacked", []):
-            self.lines.add_event(key, payload)
+        self.lines.restore_events(saved.get("unacked", []))
         self._collected = list(saved.get("collected", []))
         self._ev_timeout_at = saved.get("ev_timeout_at")
         self._scheduled = {int(c): s for c, s in saved.get("scheduled", {}).items()}

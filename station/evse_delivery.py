@@ -5,23 +5,36 @@ Theory of operation
 The actor transport may delay a message and let a later one overtake it (Thespian's TCP
 transport; station/actor_system.py patches the two ways it did so, but guarantees neither
 order nor delivery). So nothing here relies on one message arriving, or on two arriving in
-order:
+order. TransactionEvents and connector status announcements travel on **one line**,
+stop-and-wait:
 
-* TransactionEvents go stop-and-wait: only the oldest unacknowledged one is out, the next
-  leaves when the session's TransactionEventQueued for it arrives
-  (:meth:`DeliveryLines.event_queued`), and it is sent again if that takes
-  :data:`RESEND_AFTER_S`. The CSMS therefore gets every event, once (the session drops a seqNo
-  it already queued), in seqNo order (E01.FR.07).
-* Status announcements go the same way, in their own line: each carries a sequence number,
-  the next leaves when the session acknowledged the previous one
-  (:meth:`DeliveryLines.status_seen`), and one unacknowledged for :data:`RESEND_AFTER_S` is
-  announced again. So the session sees every change, in order: an Available lost in transit
-  and overtaken by the next Occupied would leave it holding Occupied, and the CSMS would hear
-  of neither (G01.FR.01).
+* Only the head of the line is out. The next leaves when the session acknowledged the head:
+  TransactionEventQueued once it committed an event to its durable queue
+  (:meth:`DeliveryLine.event_queued`), ConnectorStatusSeen once it took a status
+  (:meth:`DeliveryLine.status_seen`; each announcement carries a sequence number). A head
+  unacknowledged for :data:`RESEND_AFTER_S` is sent again. So the CSMS gets every event, once
+  (the session drops a seqNo it already queued), in seqNo order (E01.FR.07), and the session
+  sees every status change, in order: an Available lost in transit and overtaken by the next
+  Occupied would leave it holding Occupied, and the CSMS would hear of neither (G01.FR.01).
+* **Causal order.** What one step of the core produces joins the line at the end of the step,
+  statuses first, then TransactionEvents: a status changes with the hardware event that
+  caused it, and the transaction event follows from it. At plug-in with TxStartPoint
+  EVConnected the CSMS gets StatusNotification Occupied, then TransactionEvent Started
+  (E02 Figure "Start transaction options", E02.FR.05; at an unplug the same E06 diagram shows
+  StatusNotification Available before the Ended event), as EVerest's OCPP201 module reports a
+  session start (``on_session_started``) before the transaction it starts. This holds at the
+  CSMS because the session puts the StatusNotification on its link before it acknowledges
+  the status, and an event leaves the Evse only after that acknowledgement.
+
+Offline, the session cannot send the StatusNotification; it keeps the connector's latest
+status and reports it after the reconnect (B04.FR.01/02), before it resumes the queue of
+TransactionEvents (blocks/availability.py registers for the reconnect before the outbox). So
+a status still comes before the events it caused; intermediate statuses of the offline period
+are not reported, which B04 allows.
 
 The unacknowledged TransactionEvents are part of the Evse's saved state
-(:attr:`DeliveryLines.events`); the statuses are not: a restarted Evse announces every
-connector afresh.
+(:attr:`DeliveryLine.events`); the statuses are not: a restarted Evse announces every
+connector afresh, after the events it restored (what it saved unacknowledged arose before).
 """
 from __future__ import annotations
 
@@ -58,75 +71,104 @@ class Turn:
             self._since = None
 
 
-class DeliveryLines:
-    """The two lines from one Evse core to the CsmsSession (module docstring).
+class DeliveryLine:
+    """The one line from an Evse core to the CsmsSession (module docstring).
 
-    The core adds what arose (:meth:`add_event`, :meth:`add_status`) and, whenever it
-    collects intents, asks for the heads that may leave (:meth:`next_event`,
-    :meth:`next_status`); the session's acknowledgements release them.
+    During a step the core adds what arose (:meth:`add_event`, :meth:`add_status`); at the end
+    of the step it calls :meth:`close_step`, which puts the step's statuses and then its events
+    on the line, and :meth:`next`, which hands out the head if it may leave now. The session's
+    acknowledgements release the head.
     """
 
     def __init__(self) -> None:
-        # Unacknowledged TransactionEvents by event_key, oldest first; the head is out while
-        # the turn is taken. The same for statuses, whose line is ``statuses``.
-        self.events: dict[str, dict] = {}
-        self._event_turn = Turn()
+        self._line: deque[AnnounceStatus | SendTransactionEvent] = deque()
+        self._turn = Turn()                    # taken while the head is out
         self._status_sequence = 0
-        self.statuses: deque[AnnounceStatus] = deque()
-        self._status_turn = Turn()
+        self._step_statuses: list[AnnounceStatus] = []
+        self._step_events: list[SendTransactionEvent] = []
 
-    # -- TransactionEvents --------------------------------------------------------------------
+    # -- what arose ---------------------------------------------------------------------------
 
     def add_event(self, event_key: str, payload: dict) -> None:
-        self.events[event_key] = payload
-
-    def event_queued(self, event_key: str) -> bool:
-        """The session committed ``event_key``: forget it; the next one may leave. Returns
-        whether it was still unacknowledged (the saved state changes)."""
-        head = next(iter(self.events), None)            # the one out, if any is
-        known = self.events.pop(event_key, None) is not None
-        if event_key == head:
-            self._event_turn.release()
-        return known
-
-    def next_event(self, t: float) -> list[Intent]:
-        """The head of the event line if it may leave now (nothing of the line is out)."""
-        if self.events and self._event_turn.take(t):
-            key = next(iter(self.events))
-            return [SendTransactionEvent(key, self.events[key])]
-        return []
-
-    # -- statuses -----------------------------------------------------------------------------
+        """A TransactionEvent of this step."""
+        self._step_events.append(SendTransactionEvent(event_key, payload))
 
     def add_status(self, connector_id: int, status: str, at: datetime | None) -> None:
+        """A connector status of this step. One the line already carries as the connector's
+        latest (the core announces every connector again after :meth:`restart`) is on its way
+        and keeps its place."""
+        pending = [i.status for i in (*self._line, *self._step_statuses)
+                   if isinstance(i, AnnounceStatus) and i.connector_id == connector_id]
+        if pending and pending[-1] == status:
+            return
         self._status_sequence += 1
-        self.statuses.append(AnnounceStatus(connector_id, status,
-                                            sequence=self._status_sequence, at=at))
+        self._step_statuses.append(AnnounceStatus(connector_id, status,
+                                                  sequence=self._status_sequence, at=at))
 
-    def status_seen(self, connector_id: int, sequence: int) -> None:
-        """The session holds announcement ``sequence``: the next one may leave. A late copy of
-        an older acknowledgement changes nothing."""
-        head = self.statuses[0] if self.statuses else None
-        if head is not None and (head.connector_id, head.sequence) == (connector_id, sequence):
-            self.statuses.popleft()
-            self._status_turn.release()
+    def restore_events(self, events: list[list]) -> None:
+        """Events saved unacknowledged before a restart (``[[event_key, payload], ...]``)."""
+        self._line.extend(SendTransactionEvent(key, payload) for key, payload in events)
 
-    def next_status(self, t: float) -> list[Intent]:
-        """The head of the status line if it may leave now."""
-        if self.statuses and self._status_turn.take(t):
-            return [self.statuses[0]]
+    def close_step(self) -> None:
+        """The step is over: its statuses join the line, then its events (causal order)."""
+        self._line.extend(self._step_statuses)
+        self._line.extend(self._step_events)
+        self._step_statuses, self._step_events = [], []
+
+    @property
+    def events(self) -> dict[str, dict]:
+        """The TransactionEvents not yet acknowledged, by event_key, oldest first."""
+        return {i.event_key: i.payload for i in (*self._line, *self._step_events)
+                if isinstance(i, SendTransactionEvent)}
+
+    @property
+    def statuses(self) -> list[AnnounceStatus]:
+        """The status announcements not yet acknowledged, oldest first."""
+        return [i for i in (*self._line, *self._step_statuses) if isinstance(i, AnnounceStatus)]
+
+    # -- sending and acknowledgements ---------------------------------------------------------
+
+    def next(self, t: float) -> list[Intent]:
+        """The head of the line if it may leave now (nothing is out), counted out from ``t``."""
+        if self._line and self._turn.take(t):
+            return [self._line[0]]
         return []
 
-    # -- both ---------------------------------------------------------------------------------
+    def event_queued(self, event_key: str) -> bool:
+        """The session committed ``event_key``: forget it; after the head, the next may leave.
+        Returns whether it was still unacknowledged (the saved state changes)."""
+        head = self._line[0] if self._line else None
+        if isinstance(head, SendTransactionEvent) and head.event_key == event_key:
+            self._line.popleft()
+            self._turn.release()
+            return True
+        for item in self._line:                     # a copy's answer: not the one out
+            if isinstance(item, SendTransactionEvent) and item.event_key == event_key:
+                self._line.remove(item)
+                return True
+        return False
+
+    def status_seen(self, connector_id: int, sequence: int) -> None:
+        """The session holds announcement ``sequence``: the next may leave. A late copy of an
+        older acknowledgement changes nothing."""
+        head = self._line[0] if self._line else None
+        if isinstance(head, AnnounceStatus) and (head.connector_id, head.sequence) == (
+                connector_id, sequence):
+            self._line.popleft()
+            self._turn.release()
+
+    @property
+    def head(self) -> AnnounceStatus | SendTransactionEvent | None:
+        """The oldest unacknowledged item: the one out, or the next to leave."""
+        return self._line[0] if self._line else None
 
     def restart(self) -> None:
-        """Send again from the start (the session may be new): the oldest event, and no status
-        (the core announces every connector afresh: the news is the present)."""
-        self._event_turn.release()
-        self.statuses.clear()
-        self._status_turn.release()
+        """Send again from the head (the session may be new, or what went out was lost). The
+        line keeps its order, so a status still goes before the events it caused; the core
+        then announces every connector again (:meth:`add_status` skips the news already on
+        the line)."""
+        self._turn.release()
 
     def release_overdue(self, t: float) -> None:
-        """Heads unacknowledged for :data:`RESEND_AFTER_S` may leave again."""
-        self._event_turn.release_if_overdue(t)
-        self._status_turn.release_if_overdue(t)
+        """A head unacknowledged for :data:`RESEND_AFTER_S` may leave again."""
+        self._turn.release_if_overdue(t)

@@ -1,7 +1,7 @@
 """What one step of an Evse core asks its actor to do: the intents, and the Outcome of an input.
 
 The actor carries out the intents **in order**: first the saves (:data:`SAVES`), then (after
-the answer to the requester) the messages for the CsmsSession in the order they arose. So the
+the answer to the requester) the messages for the CsmsSession (``station/evse_core.py``). So the
 durable state is committed before anything that depends on it leaves the process
 (ARCHITECTURE.md, "persist before you acknowledge or send").
 """

@@ -43,7 +43,7 @@ from typing import Any
 from blocks.tx_state import DATA_SIGNED
 from evse_hw import driver as hw
 from station.clock import parse_ocpp_time
-from station.evse_delivery import DeliveryLines
+from station.evse_delivery import DeliveryLine
 from station.evse_intents import Intent, ReportLockProblem, SaveAvailability, SaveState
 from station.evse_metering import EvseMetering
 from station.evse_state import INOPERATIVE, OPERATIVE, EvseState
@@ -60,7 +60,7 @@ class EvseStep(EvseMetering):
     """Mixed into :class:`~station.evse_core.EvseCore`; uses the core's attributes below."""
 
     avail: EvseState
-    lines: DeliveryLines
+    lines: DeliveryLine
     _ev_timeout_at: float | None
     _scheduled: dict[int, str]
     _scheduled_station: str | None
@@ -253,17 +253,10 @@ class EvseStep(EvseMetering):
             if self._announced.get(connector_id) != status:
                 self._announced[connector_id] = status
                 self.lines.add_status(connector_id, status, self._now)
-                self._send_next_status()
 
     def _resend_overdue(self) -> None:
         # _finish sends the heads again.
         self.lines.release_overdue(self._t)
-
-    def _send_next_status(self) -> None:
-        self._sends.extend(self.lines.next_status(self._t))
-
-    def _send_next_event(self) -> None:
-        self._sends.extend(self.lines.next_event(self._t))
 
     def _unavailable_reason(self) -> str | None:
         """Why no new authorization may start here (F01.FR.23), or None."""
@@ -284,7 +277,6 @@ class EvseStep(EvseMetering):
             key = f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
             self.lines.add_event(key, payload)
             self._dirty = True
-            self._send_next_event()          # in the order things arose, when nothing waits
 
     def _snapshot(self) -> dict[str, Any]:
         # The driver's own state, when it keeps one (the simulator: evse_hw.driver.KeepsState).
@@ -310,6 +302,7 @@ class EvseStep(EvseMetering):
 
     def _finish(self) -> list[Intent]:
         """Saves first, then sends (module docstring)."""
+        self.lines.close_step()             # statuses before the events they caused
         intents: list[Intent] = list(self._saves)
         flowing = self.tx.charging_state == "Charging"
         if self._dirty or (flowing and self._t - self._last_save >= ENERGY_SAVE_INTERVAL_S):
@@ -317,8 +310,7 @@ class EvseStep(EvseMetering):
             intents.append(SaveState(state, self._running_row(state["tx"])))
             self._dirty = False
             self._last_save = self._t
-        self._send_next_event()
-        self._send_next_status()
+        self._sends.extend(self.lines.next(self._t))       # after the step's other sends
         intents.extend(self._sends)
         self._saves, self._sends = [], []
         return intents
