@@ -15,7 +15,7 @@ from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
 from blocks.data_transfer import DataTransfer
 from blocks.provisioning import Provisioning
-from blocks.remote_control import RemoteControl
+from blocks.remote_control import RemoteControl, wire_trigger
 from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
@@ -106,7 +106,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     # (B01.FR.05, B04) go out before the messages queued meanwhile.
     outbox.attach()
     remote = RemoteControl(session)
-    remote.add_trigger("StatusNotification", availability.trigger_status)
+    remote.add_trigger("StatusNotification", wire_trigger(availability.trigger_status))
     security = Security(session, sender)
     transactions = Transactions(session, sender, config.connectors_per_evse,
                                 availability.status_of, ongoing=ongoing)
@@ -151,7 +151,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     transactions.on_changed = transactions_changed
     transactions.aligned_measurands = lambda: dm.get("AlignedDataCtrlr", "Measurands") or ""
     for requested in ("MeterValues", "TransactionEvent"):
-        remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
+        remote.add_trigger(requested, wire_trigger(
+            lambda evse, r=requested: transactions.trigger(r, evse)))
 
     def on_registration(registration: str, previous: str, now: float) -> None:
         if registration == "Accepted" and session.heartbeat_interval > 0:

@@ -68,7 +68,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "RequestStartTransaction": transactions.on_request_start_transaction,
         "RequestStopTransaction": transactions.on_request_stop_transaction,
         "UnlockConnector": transactions.on_unlock_connector,
-        "TriggerMessage": remote_control.on_trigger_message,
+        "TriggerMessage": typed_handler("TriggerMessage", remote_control.on_trigger_message),
         # G: availability
         "ChangeAvailability": availability.on_change_availability,
         # K: smart charging
@@ -81,7 +81,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetCompositeSchedule": typed_handler(
             "GetCompositeSchedule", smart_charging.on_get_composite_schedule),
         # P: data transfer
-        "DataTransfer": data_transfer.on_data_transfer,
+        "DataTransfer": typed_handler("DataTransfer", data_transfer.on_data_transfer),
     }
     if reservations is not None:
         # H: reservations
