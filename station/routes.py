@@ -85,6 +85,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
     }
     if reservations is not None:
         # H: reservations
-        routes["ReserveNow"] = reservations.on_reserve_now
-        routes["CancelReservation"] = reservations.on_cancel_reservation
+        routes["ReserveNow"] = typed_handler("ReserveNow", reservations.on_reserve_now)
+        routes["CancelReservation"] = typed_handler("CancelReservation",
+                                                    reservations.on_cancel_reservation)
     return routes

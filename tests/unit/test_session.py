@@ -975,7 +975,7 @@ class TestReservations:
         assert self.reserve(h) == {"status": "Accepted"}                  # H01.FR.23
         [(target, made)] = h.session.messages_to_actors()
         assert target == ("evse", 2) and isinstance(made, ReservationMade)
-        assert (made.reservation_id, made.id_token) == (7, self.TOKEN)
+        assert (made.reservation_id, to_wire(made.id_token)) == (7, self.TOKEN)
         assert h.core.reservations.is_reserved(2)
         h.announce(2, 1, "Reserved")
         payload = started_event("tx-r", evse_id=2)
