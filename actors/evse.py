@@ -17,6 +17,13 @@ ImmediateReset after a reset (see the core). TransactionEvents stay unacknowledg
 session answers TransactionEventQueued and are sent again after every Directory change (the
 session may have restarted).
 
+Hardware: this actor is the composition root that chooses the EVSE's driver
+(:func:`open_hardware`, ``evses.driver`` in the configuration); the core only knows the driver
+interface. The operator and EV inputs of the control API (plug-in, EV state, faults, parking,
+a jammed lock) are a simulator's own port: they go to a
+:class:`~simulators.evse_controls.ControlPanel` when the driver offers
+:class:`~simulators.evse_controls.SimulatorControls`, and are refused otherwise.
+
 Device-model settings are read once, read-only, from the device-model database; the
 CsmsSession (its only writer) sends :class:`~messages.evse.EvseSettingsChanged` for changes.
 
@@ -25,14 +32,17 @@ multiprocTCPBase every Evse process shares them; per-process storage is plain ``
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Callable
 
 from thespian.actors import WakeupMessage
 
 from actors.base import ChildActor
+from evse_hw.driver import HardwareFactory
 from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchronized,
                            ConnectorStatusChanged, ConnectorStatusSeen, EndTransaction,
                            EvseAvailabilityChanged, EvseSettingsChanged, EvseStatus,
@@ -47,7 +57,10 @@ from messages.energy import ChargingLimitApplied
 from messages.ocpp201 import to_wire
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
+from simulators.evse_controls import ControlPanel, SimulatorControls
+from simulators.evse_hardware import simulated_hardware
 from station import clock as station_clock
+from station.config import EvsesSection
 from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS_KEYS,
                                AnnounceStatus, EvseCore, Intent, Outcome, ReportLockProblem,
                                RequestAuthorization, SaveAvailability, SaveState,
@@ -68,12 +81,24 @@ def system_now():
     return station_clock.utc_now()
 
 
+def open_hardware(evses: EvsesSection, evse_id: int) -> HardwareFactory:
+    """The driver of EVSE ``evse_id`` as configured (``evses.driver``): the simulator, or the
+    factory a ``package.module:name`` callable returns for (evse_id, connectors)."""
+    if evses.driver == "simulated":
+        return simulated_hardware(evse_id, evses.connectors_per_evse,
+                                  parking_sensor=evses.parking_bay_sensor,
+                                  signing_meter=evses.signing_meter)
+    module, _, name = evses.driver.partition(":")
+    return getattr(importlib.import_module(module), name)(evse_id, evses.connectors_per_evse)
+
+
 class Evse(ChildActor):
     role = "evse"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.core: EvseCore | None = None
+        self.panel: ControlPanel | None = None      # the simulator's inputs, if it is one
         self.tick_generation = 0
         # Names the core whose announcements ConnectorStatusChanged numbers (messages/evse.py).
         self.origin = ""
@@ -95,9 +120,8 @@ class Evse(ChildActor):
             values = {**read_device_model(cfg.device_model_db_path, SETTINGS_KEYS),
                       **read_evse_tier(cfg.device_model_db_path, EVSE_TIER_KEYS,
                                        EVSE_TIER_PREFIX).get(self.index, {})}
-        self.core = EvseCore(self.index, connectors, values, availability,
-                             parking_sensor=cfg.evses.parking_bay_sensor,
-                             signing_meter=cfg.evses.signing_meter)
+        self.core = EvseCore(self.index, values, availability,
+                             hardware=open_hardware(cfg.evses, self.index))
         self.origin = uuid.uuid4().hex          # a new core counts its announcements from 1
         saved = self.repo.load(self.index)
         running = saved["tx"].get("transaction_id") if saved else None
@@ -106,6 +130,9 @@ class Evse(ChildActor):
                         "restarted" if msg.restarted else f"started ({msg.boot_reason})", running)
         self._run(self.core.start(self.clock.now(), saved, fresh_boot=not msg.restarted,
                                   boot_reason=msg.boot_reason))
+        driver = self.core.hw
+        self.panel = ControlPanel(driver, self.core) if isinstance(driver, SimulatorControls) \
+            else None
         self._arm_tick()
 
     def directory_changed(self) -> None:
@@ -176,28 +203,35 @@ class Evse(ChildActor):
 
     # -- operator and EV inputs (control API, demo, tests) --------------------------------------
 
+    def _control(self, sender, control: Callable[[ControlPanel, datetime], Outcome]) -> None:
+        if self.panel is None:
+            self.send(sender, OperatorResult(
+                ok=False, error=f"the driver of EVSE {self.index} takes no simulated inputs"))
+            return
+        self._operator(control(self.panel, self.clock.now()), sender)
+
     def receiveMsg_PlugIn(self, msg: PlugIn, sender):
-        self._operator(self.core.plug_in(self.clock.now(), msg.connector_id), sender)
+        self._control(sender, lambda panel, now: panel.plug_in(now, msg.connector_id))
 
     def receiveMsg_PlugOut(self, msg: PlugOut, sender):
-        self._operator(self.core.plug_out(self.clock.now()), sender)
+        self._control(sender, lambda panel, now: panel.plug_out(now))
 
     def receiveMsg_PresentToken(self, msg: PresentToken, sender):
         token = {"idToken": msg.id_token, "type": msg.type}
         self._operator(self.core.present_token(self.clock.now(), token), sender)
 
     def receiveMsg_SetEvState(self, msg: SetEvState, sender):
-        self._operator(self.core.set_ev_state(self.clock.now(), msg.state), sender)
+        self._control(sender, lambda panel, now: panel.set_ev_state(now, msg.state))
 
     def receiveMsg_SetFault(self, msg: SetFault, sender):
-        self._operator(self.core.set_fault(self.clock.now(), msg.active, msg.code), sender)
+        self._control(sender, lambda panel, now: panel.set_fault(now, msg.active, msg.code))
 
     def receiveMsg_SetLockFailure(self, msg: SetLockFailure, sender):
-        self._operator(self.core.set_lock_failure(self.clock.now(), msg.connector_id,
-                                                  msg.active), sender)
+        self._control(sender, lambda panel, now: panel.set_lock_failure(now, msg.connector_id,
+                                                                        msg.active))
 
     def receiveMsg_SetParkingBay(self, msg: SetParkingBay, sender):
-        self._operator(self.core.set_parking_bay(self.clock.now(), msg.occupied), sender)
+        self._control(sender, lambda panel, now: panel.set_parking_bay(now, msg.occupied))
 
     # -- the CsmsSession ------------------------------------------------------------------------
 

@@ -5,12 +5,13 @@ The simulated driver lives in ``simulators.evse_hardware``; real drivers impleme
 """
 from evse_hw.driver import (AppliedLimit, ConnectorPlugged, ConnectorState, ConnectorUnplugged,
                             EvState, EvStateChanged, EvseHardware, Fault, FaultCleared,
-                            FaultRaised, HardwareEvent, HardwareInfo, HardwareState,
-                            MeterReading, ParkingBayOccupancy, PowerPathClosed, PowerPathOpened)
+                            FaultRaised, HardwareEvent, HardwareFactory, HardwareInfo,
+                            HardwareState, KeepsState, MeterReading, ParkingBayOccupancy,
+                            PowerPathClosed, PowerPathOpened)
 
 __all__ = [
     "AppliedLimit", "ConnectorPlugged", "ConnectorState", "ConnectorUnplugged", "EvState",
     "EvStateChanged", "EvseHardware", "Fault", "FaultCleared", "FaultRaised", "HardwareEvent",
-    "HardwareInfo", "HardwareState", "MeterReading", "ParkingBayOccupancy", "PowerPathClosed",
-    "PowerPathOpened",
+    "HardwareFactory", "HardwareInfo", "HardwareState", "KeepsState", "MeterReading",
+    "ParkingBayOccupancy", "PowerPathClosed", "PowerPathOpened",
 ]

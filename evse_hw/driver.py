@@ -56,12 +56,23 @@ meter that cannot sign.
 
 Real drivers (Modbus, an EVerest bridge, ...) implement :class:`EvseHardware` the same way as
 the simulator in ``simulators/evse_hardware.py``.
+
+Opening a driver: the Evse core gets a :data:`HardwareFactory` and calls it once at start-up
+with what the driver saved before (or None). A driver whose physical state lives in the
+controller (the simulator: nothing outside remembers that a cable is in the socket) also
+implements :class:`KeepsState`; the Evse saves that state with its own after every step and
+hands it back to the factory after a restart. A real driver reads the state from the hardware
+and implements neither ``to_dict`` nor anything beyond :class:`EvseHardware`.
+
+Inputs of the physical world (a plug going in, an EV asking for energy, a fault) reach a real
+driver from its hardware; they are no part of this interface. The simulator takes them through
+its own port (``simulators/evse_controls.py``), which the Evse actor finds on the driver.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, Union, runtime_checkable
+from typing import Any, Callable, Protocol, Union, runtime_checkable
 
 
 class EvState(StrEnum):
@@ -399,3 +410,20 @@ class EvseHardware(Protocol):
     def state(self, now: float) -> HardwareState:
         """A snapshot of the whole EVSE as of ``now``."""
         ...
+
+
+@runtime_checkable
+class KeepsState(Protocol):
+    """A driver whose physical state the Evse must save for it (see the module docstring)."""
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """The state as of ``now``, JSON-serialisable, for the :data:`HardwareFactory`."""
+        ...
+
+
+HardwareFactory = Callable[[Union[dict[str, Any], None], float, bool], EvseHardware]
+"""Opens the driver of one EVSE: ``factory(saved, now, power_lost)``.
+
+``saved`` is what the driver's :meth:`KeepsState.to_dict` returned before a restart (None on
+the first start, or from a driver that keeps no state); ``now`` the driver clock;
+``power_lost`` True when the whole station (and so the EVSE) was without power since then."""

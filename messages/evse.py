@@ -30,7 +30,7 @@ class ConnectorStatusChanged(Msg):
 
 class ConnectorStatusSeen(Msg):
     """The session holds announcement ``sequence`` of ``origin`` for this connector: the Evse
-    stops announcing it again (station/evse_core.py, "Delivery to the CsmsSession")."""
+    stops announcing it again (station/evse_delivery.py)."""
 
     evse_id: int
     connector_id: int

@@ -60,7 +60,10 @@ verify with the public key the meter shows afterwards.
 
 Because the simulator lives inside the Evse process, :meth:`to_dict` / :meth:`from_dict` let
 the Evse persist the *physical* state (plug, lock, EV, faults, meter register) and rebuild it
-after a restart: the cable did not leave the car because the controller crashed.
+after a restart: the cable did not leave the car because the controller crashed
+(:class:`evse_hw.driver.KeepsState`; :func:`simulated_hardware` is the driver factory the Evse
+actor opens it with). The inputs of the physical world are the simulator's own port,
+:class:`simulators.evse_controls.SimulatorControls`.
 """
 from __future__ import annotations
 
@@ -69,11 +72,14 @@ from typing import Any
 
 from evse_hw.driver import (AppliedLimit, ConnectorPlugged, ConnectorState, ConnectorUnplugged,
                             EvState, EvStateChanged, Fault, FaultCleared, FaultRaised,
-                            HardwareEvent, HardwareInfo, HardwareState, MeterReading,
+                            HardwareEvent, HardwareFactory, HardwareInfo, HardwareState, MeterReading,
                             ParkingBayOccupancy, PowerPathClosed, PowerPathOpened, SignRequest)
 from simulators.meter_signing import MeterSigner
 
 STATE_VERSION = 1
+# The EVSE the station simulates; the CsmsSession's composite schedules use the same maximum.
+SIMULATED_MAX_CURRENT_A = 32.0
+SIMULATED_PHASES = 3
 
 
 class SimulatorInputError(ValueError):
@@ -583,3 +589,19 @@ class SimulatedEvseHardware:
 
     def _emit(self, event: HardwareEvent) -> None:
         self._events.append(event)
+
+
+def simulated_hardware(evse_id: int, connectors: int, *, parking_sensor: bool = False,
+                       signing_meter: bool = True) -> HardwareFactory:
+    """The driver factory of a simulated 32 A, 3-phase AC EVSE (:data:`SIMULATED_MAX_CURRENT_A`,
+    :data:`SIMULATED_PHASES`); a saved state rebuilds the hardware as it was
+    (:meth:`SimulatedEvseHardware.from_dict`)."""
+    def open_driver(saved: dict[str, Any] | None, now: float,
+                    power_lost: bool) -> SimulatedEvseHardware:
+        if saved is not None:
+            return SimulatedEvseHardware.from_dict(saved, now, power_lost=power_lost)
+        return SimulatedEvseHardware(evse_id, connectors=connectors,
+                                     max_current_a=SIMULATED_MAX_CURRENT_A,
+                                     phases=SIMULATED_PHASES, has_parking_sensor=parking_sensor,
+                                     signing_meter=signing_meter)
+    return open_driver

@@ -198,7 +198,7 @@ restrict_to_address(DEFAULT_BIND_ADDRESS)
 # at once) after attempts x TRANSMIT_RETRY_PERIOD, 35 s; meanwhile newer messages to the same
 # actor go ahead on a fresh socket. A StatusNotification or TransactionEvent then came 35 s
 # late, after the ones that followed it. The Evse and the CsmsSession no longer rely on the
-# transport for order or delivery (station/evse_core.py, "Delivery to the CsmsSession"); this
+# transport for order or delivery (station/evse_delivery.py); this
 # shortens the stall for every other message. The period is a default argument of
 # TransmitIntent.__init__, bound when Thespian was imported, so setting the module constant
 # would change nothing: the patch sets the attribute the retry reads.

@@ -70,6 +70,9 @@ class EvsesSection(_Section):
     # The simulated meters sign their readings (SignReadings, J01.FR.21/J02.FR.21; TxStartPoint
     # DataSigned, E01.FR.04); false simulates meters that cannot sign.
     signing_meter: bool = True
+    # The EVSE driver (evse_hw.driver): "simulated", or "package.module:factory" naming a
+    # callable factory(evse_id, connectors) -> evse_hw.driver.HardwareFactory (actors/evse.py).
+    driver: str = Field("simulated", pattern=r"^(simulated|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
 
 
 class OcppSection(BaseModel):

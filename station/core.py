@@ -25,8 +25,8 @@ from station.config import StationConfig
 from messages.ocpp201 import ChargingStationType
 from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
-from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS,
-                               SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)
+from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
+from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.routes import build_routes

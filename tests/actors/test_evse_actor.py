@@ -333,3 +333,17 @@ class TestFailedSave:
         assert rig.saved()["hw"]["cable"] is None       # the state is saved again as well
         rig.operator(PlugIn(connector_id=1))
         assert [s[2] for s in rig.records().statuses][-1] == "Occupied"
+
+
+class TestFuncDriver:
+    """The Evse actor opens the driver named by ``evses.driver`` (issue #9): the core runs on
+    it, and the simulator's inputs are refused when the driver is not a simulator."""
+
+    def test_a_real_driver_takes_no_simulated_inputs(self, asys, config, clock):
+        real = config.model_copy(update={"evses": config.evses.model_copy(
+            update={"driver": "tests.unit.test_evse_controls:real_driver_factory"})})
+        rig = Rig(asys, real, clock)
+        answer = rig.ask(PlugIn(connector_id=1), OperatorResult)
+        assert not answer.ok and "no simulated inputs" in answer.error
+        assert rig.status().connectors == {1: "Available"}
+        assert [s[2] for s in rig.records().statuses] == ["Available"]

@@ -203,6 +203,36 @@ def test_tc_e_09_start_point_ev_connected(csms, station, evse, idle):
     assert started["seqNo"] == 0
 
 
+def first_record(csms: CsmsServer, action: str, after: int, match) -> int:
+    """The position in the CSMS's record of the first ``action`` after ``after`` that
+    ``match``es."""
+    return next(r.seq for r in csms.received(action, IDENTITY)
+                if r.seq > after and match(r.payload))
+
+
+def test_plug_in_reports_occupied_before_the_started_event(csms, station, evse, idle):
+    """Issue #9: at plug-in with TxStartPoint EVConnected the CSMS gets StatusNotification
+    Occupied, then TransactionEvent Started (the E02 figure, E02.FR.05), every time: the Evse
+    sends statuses and events on one line, the status of a step first. Five plug-ins in one
+    station, to catch the race the two lines had."""
+    configure(csms, "TxCtrlr", "TxStartPoint", "EVConnected")
+    for _ in range(5):
+        mark = csms.mark()
+        post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
+        wait_connector_status(csms, mark, "Occupied")
+        wait_tx(csms, mark, eventType="Started")
+        occupied = first_record(csms, "StatusNotification", mark,
+                                lambda p: p["evseId"] == EVSE_ID
+                                and p["connectorStatus"] == "Occupied")
+        started = first_record(csms, "TransactionEvent", mark,
+                               lambda p: p["eventType"] == "Started")
+        assert occupied < started, "TransactionEvent Started reached the CSMS before Occupied"
+        mark = csms.mark()
+        post(f"{evse}/plug-out")
+        wait_tx(csms, mark, eventType="Ended")                      # EVConnected stop point
+        wait_connector_status(csms, mark, "Available")
+
+
 def test_tc_e_01_start_point_power_path_closed(csms, station, evse, idle):
     """TC_E_01_CS: Start transaction options - PowerPathClosed (E01.FR.05, E01.FR.07, .10,
     .15, .16). Reusable state Authorized, then the EV and EVSE are connected."""

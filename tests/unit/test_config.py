@@ -21,6 +21,13 @@ def test_parking_bay_sensor_is_configurable():
     assert config.evses.parking_bay_sensor is True
 
 
+def test_the_evse_driver_is_the_simulator_or_a_named_factory():
+    assert parse_config({}, source="station.yaml").evses.driver == "simulated"
+    config = parse_config({"evses": {"driver": "site_drivers.modbus:open_evse"}},
+                          source="station.yaml")
+    assert config.evses.driver == "site_drivers.modbus:open_evse"
+
+
 def test_everest_keys_and_defaults():
     ocpp = OcppSection()
     assert ocpp.model_dump() == {
@@ -47,6 +54,7 @@ def test_everest_keys_and_defaults():
     ({"ocpp": {"RequestCompositeScheduleUnit": "kW"}}, "ocpp.RequestCompositeScheduleUnit"),
     ({"station": {"identity": "a b"}}, "station.identity: String should match pattern"),
     ({"evses": {"parking_bay_sensor": "maybe"}}, "evses.parking_bay_sensor: Input should be"),
+    ({"evses": {"driver": "modbus"}}, "evses.driver: String should match pattern"),
     (["not", "a", "mapping"], "the top level must be a mapping"),
 ])
 def test_bad_values_name_key_and_reason(data, expected):

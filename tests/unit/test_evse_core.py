@@ -26,6 +26,8 @@ from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
 from evse_hw.driver import SignRequest
+from simulators.evse_controls import ControlPanel
+from simulators.evse_hardware import simulated_hardware
 from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
@@ -79,11 +81,14 @@ class Station:
         self.lock_reports: list[tuple[int, bool]] = []
         self.availability_saved: list[tuple[int, str]] = []
         self.saved = saved
-        self.core = EvseCore(1, connectors, values or {},
-                             EvseState.load(1, connectors, availability or {}),
-                             id_generator=id_generator or ids(),
-                             parking_sensor=parking_sensor, signing_meter=signing_meter)
+        self.core = EvseCore(1, values or {}, EvseState.load(1, connectors, availability or {}),
+                             hardware=simulated_hardware(1, connectors,
+                                                         parking_sensor=parking_sensor,
+                                                         signing_meter=signing_meter),
+                             id_generator=id_generator or ids())
         self._take(self.core.start(self.now, saved, fresh_boot=fresh_boot))
+        # The simulator's own inputs (plug_in, set_fault, ...), as the Evse actor reaches them.
+        self.panel = ControlPanel(self.core.hw, self.core)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -126,14 +131,24 @@ class Station:
                                                       self.auto_authorize))
 
     def ack_statuses(self) -> None:
-        """Acknowledge every status announcement (with ``auto_ack`` False)."""
-        while pending := self.core.unacknowledged_statuses:
-            self._take(self.core.status_seen(self.now, pending[0].connector_id,
-                                             pending[0].sequence))
+        """Acknowledge the status announcements at the head of the line (with ``auto_ack``
+        False): statuses and events share one line (station/evse_delivery.py)."""
+        while isinstance(head := self.core.lines.head, AnnounceStatus):
+            self._take(self.core.status_seen(self.now, head.connector_id, head.sequence))
 
     def ack_events(self) -> None:
-        """Acknowledge the event in flight (with ``auto_ack`` False)."""
+        """Acknowledge the next event in flight, and the statuses ahead of it (with
+        ``auto_ack`` False)."""
+        self.ack_statuses()
         self._take(self.core.event_queued(self.now, self.core.unacknowledged[0]))
+
+    def ack_all(self) -> None:
+        """Acknowledge everything on the line (with ``auto_ack`` False)."""
+        while (head := self.core.lines.head) is not None:
+            if isinstance(head, AnnounceStatus):
+                self._take(self.core.status_seen(self.now, head.connector_id, head.sequence))
+            else:
+                self._take(self.core.event_queued(self.now, head.event_key))
 
     def advance(self, seconds: float = 1.0) -> None:
         self.now += timedelta(seconds=seconds)
@@ -141,7 +156,8 @@ class Station:
     def call(self, method: str, *args, after: float = 1.0):
         """Call an input ``after`` seconds later; returns its answer (if any)."""
         self.advance(after)
-        result = getattr(self.core, method)(self.now, *args)
+        target = self.panel if hasattr(self.panel, method) else self.core
+        result = getattr(target, method)(self.now, *args)
         if isinstance(result, list):
             self._take(result)
             return None
@@ -519,19 +535,20 @@ class TestRestart:
         unacknowledged event and every status (G01.FR.01)."""
         s = Station(auto_ack=False)
         s.session()
-        s.ack_statuses()
+        s.ack_all()
         s.advance()
-        lost = s.core.plug_out(s.now).intents          # Ended and Available, never carried out
-        assert AnnounceStatus(1, "Available") in lost
+        # The EV end comes out (Ended goes out), then the cable (Available waits behind it).
+        lost = s.panel.plug_out(s.now).intents
+        head = s.core.unacknowledged[:1]
+        assert [i.event_key for i in lost if isinstance(i, SendTransactionEvent)] == head
+        assert s.core.unacknowledged_statuses == [AnnounceStatus(1, "Available")]
         s.core.intents_lost(lost)
         s.advance()
         again = s.core.tick(s.now)
         assert any(isinstance(i, SaveState) for i in again)
-        assert len(s.core.unacknowledged) == 3
-        assert [i.event_key for i in again if isinstance(i, SendTransactionEvent)] == \
-            s.core.unacknowledged[:1]                          # one at a time, oldest first
-        assert [i for i in again if isinstance(i, AnnounceStatus)] == [
-            AnnounceStatus(1, "Available")]
+        assert [i.event_key for i in again if isinstance(i, SendTransactionEvent)] == head
+        s.ack_all()
+        assert s.statuses[-1] == (1, "Available") and s.core.unacknowledged == []
         assert [i for i in s.core.tick(s.now) if isinstance(i, (AnnounceStatus, SaveState))] == []
 
     def test_availability_lost_to_a_failed_save_is_saved_with_the_next_step(self):
@@ -550,11 +567,11 @@ class TestRestart:
     def test_station_restart_ends_the_transaction_with_power_loss(self):
         s = Station(auto_ack=False)
         s.session()
+        s.ack_statuses()                                # Started goes out, unacknowledged
         r = s.restart(fresh_boot=True, auto_ack=False)
         # The session hears the unacknowledged ones again, one at a time, oldest first.
         assert [e["seqNo"] for e in r.events] == [0]
-        for _ in range(2):
-            r.ack_events()
+        r.ack_all()
         ended = r.events[-1]
         assert r.summary()[1:] == [("Updated", 1, "ChargingStateChanged", "Charging", None),
                                    ("Ended", 2, "AbnormalCondition", None, "PowerLoss")]
@@ -580,13 +597,14 @@ class TestRestart:
 
 
 class TestDeliveryToTheSession:
-    """The actor transport may delay or reorder messages (module docstring, "Delivery to the
-    CsmsSession"): events go one at a time and both events and statuses are sent again until
-    the session acknowledges them (E01.FR.07 order, G01.FR.01 no status lost)."""
+    """The actor transport may delay or reorder messages (station/evse_delivery.py): events go
+    one at a time and both events and statuses are sent again until the session acknowledges
+    them (E01.FR.07 order, G01.FR.01 no status lost)."""
 
     def test_one_event_at_a_time_sent_again_until_acknowledged(self):
         s = Station({"SampledDataCtrlr.TxUpdatedInterval": "0"}, auto_ack=False)
         s.session()
+        s.ack_statuses()                                       # ahead of the events
         assert len(s.core.unacknowledged) == 2                 # Started, Charging
         assert [e["seqNo"] for e in s.events] == [0]
         s.run(1)
@@ -602,6 +620,7 @@ class TestDeliveryToTheSession:
     def test_a_late_acknowledgement_of_an_older_event_does_not_skip_the_one_in_flight(self):
         s = Station({"SampledDataCtrlr.TxUpdatedInterval": "0"}, auto_ack=False)
         s.session()
+        s.ack_statuses()
         first, second = s.core.unacknowledged
         s._take(s.core.event_queued(s.now, first))
         s._take(s.core.event_queued(s.now, first))             # a copy of the answer
@@ -629,10 +648,28 @@ class TestDeliveryToTheSession:
         s.run(5)
         assert len(s.statuses) == 4                            # nothing left to send
 
+    def test_at_plug_in_the_status_leaves_before_the_event_it_caused(self):
+        """TxStartPoint EVConnected: Occupied, then TransactionEvent Started (E02.FR.05, the
+        E02 figure; issue #9). The event waits until the session took the status: it puts the
+        StatusNotification on its link first."""
+        s = Station({"TxCtrlr.TxStartPoint": "EVConnected"}, auto_ack=False)
+        s._take(s.core.status_seen(s.now, 1, 1))               # the first Available
+        s.advance()
+        out = [i for i in s.panel.plug_in(s.now, 1).intents
+               if isinstance(i, (AnnounceStatus, SendTransactionEvent))]
+        assert out == [AnnounceStatus(1, "Occupied")]
+        assert len(s.core.unacknowledged) == 1                  # Started, saved, waiting
+        s.run(3)                                                # the status again, alone
+        assert not any(isinstance(i, SendTransactionEvent)
+                       for i in s.core.tick(s.now))
+        after = s.core.status_seen(s.now, 1, out[0].sequence)
+        assert [(i.payload["eventType"], i.payload["triggerReason"]) for i in after
+                if isinstance(i, SendTransactionEvent)] == [("Started", "CablePluggedIn")]
+
     def test_sequence_and_time_of_an_announcement(self):
         s = Station()
         s.advance(3)
-        announced = [i for i in s.core.plug_in(s.now, 1).intents
+        announced = [i for i in s.panel.plug_in(s.now, 1).intents
                      if isinstance(i, AnnounceStatus)]
         assert [(a.status, a.sequence, a.at) for a in announced] == [("Occupied", 2, s.now)]
 
@@ -689,10 +726,12 @@ class TestStationStops:
         state = json.loads(json.dumps(s.saved))
         r = Station(saved=state, fresh_boot=True, now=s.now + timedelta(seconds=5))
         assert r.summary()[-1][2] == "AbnormalCondition"                # power loss
-        core = EvseCore(1, 1, {}, EvseState.load(1, 1, {}), id_generator=ids())
+        core = EvseCore(1, {}, EvseState.load(1, 1, {}), hardware=simulated_hardware(1, 1),
+                        id_generator=ids())
         intents = core.start(s.now, json.loads(json.dumps(state)), fresh_boot=True,
                              boot_reason="RemoteReset")
-        ended = [i.payload for i in intents if isinstance(i, SendTransactionEvent)][-1]
+        assert any(isinstance(i, AnnounceStatus) for i in intents)     # the head: a status
+        ended = list(core.lines.events.values())[-1]
         assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == (
             "ResetCommand", "ImmediateReset")
 
