@@ -15,13 +15,14 @@ from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
 from blocks.data_transfer import DataTransfer
 from blocks.provisioning import Provisioning
-from blocks.remote_control import RemoteControl
+from blocks.remote_control import RemoteControl, wire_trigger
 from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
 from blocks.transactions import Transactions
 from station.config import StationConfig
+from messages.ocpp201 import ChargingStationType
 from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
 from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
@@ -105,7 +106,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     # (B01.FR.05, B04) go out before the messages queued meanwhile.
     outbox.attach()
     remote = RemoteControl(session)
-    remote.add_trigger("StatusNotification", availability.trigger_status)
+    remote.add_trigger("StatusNotification", wire_trigger(availability.trigger_status))
     security = Security(session, sender)
     transactions = Transactions(session, sender, config.connectors_per_evse,
                                 availability.status_of, ongoing=ongoing)
@@ -150,7 +151,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     transactions.on_changed = transactions_changed
     transactions.aligned_measurands = lambda: dm.get("AlignedDataCtrlr", "Measurands") or ""
     for requested in ("MeterValues", "TransactionEvent"):
-        remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
+        remote.add_trigger(requested, wire_trigger(
+            lambda evse, r=requested: transactions.trigger(r, evse)))
 
     def on_registration(registration: str, previous: str, now: float) -> None:
         if registration == "Accepted" and session.heartbeat_interval > 0:
@@ -213,13 +215,13 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                        smart_charging, auth)
 
 
-def _charging_station(config: StationConfig) -> dict:
-    info = {"model": config.station.model, "vendorName": config.station.vendor_name}
-    if config.station.serial_number:
-        info["serialNumber"] = config.station.serial_number
-    if config.station.firmware_version:
-        info["firmwareVersion"] = config.station.firmware_version
-    return info
+def _charging_station(config: StationConfig) -> ChargingStationType:
+    """BootNotification's chargingStation; an empty serial number or firmware version is left
+    out (the configuration's limits are the schema's, so this cannot fail)."""
+    station = config.station
+    return ChargingStationType(model=station.model, vendor_name=station.vendor_name,
+                               serial_number=station.serial_number or None,
+                               firmware_version=station.firmware_version or None)
 
 
 def _seed_station_identity(config: StationConfig, dm) -> None:

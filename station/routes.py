@@ -69,7 +69,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "RequestStartTransaction": transactions.on_request_start_transaction,
         "RequestStopTransaction": transactions.on_request_stop_transaction,
         "UnlockConnector": transactions.on_unlock_connector,
-        "TriggerMessage": remote_control.on_trigger_message,
+        "TriggerMessage": typed_handler("TriggerMessage", remote_control.on_trigger_message),
         # G: availability
         "ChangeAvailability": availability.on_change_availability,
         # K: smart charging
@@ -82,10 +82,11 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetCompositeSchedule": typed_handler(
             "GetCompositeSchedule", smart_charging.on_get_composite_schedule),
         # P: data transfer
-        "DataTransfer": data_transfer.on_data_transfer,
+        "DataTransfer": typed_handler("DataTransfer", data_transfer.on_data_transfer),
     }
     if reservations is not None:
         # H: reservations
-        routes["ReserveNow"] = reservations.on_reserve_now
-        routes["CancelReservation"] = reservations.on_cancel_reservation
+        routes["ReserveNow"] = typed_handler("ReserveNow", reservations.on_reserve_now)
+        routes["CancelReservation"] = typed_handler("CancelReservation",
+                                                    reservations.on_cancel_reservation)
     return routes
