@@ -1413,7 +1413,7 @@ def signed_session_ended(csms: CsmsServer, evse: str, settings, controller: str,
     settings(other, "TxEndedMeasurands", "")
     mark = csms.mark()
     transaction_id = energy_transfer_started_state(csms, evse)
-    time.sleep(3.5)
+    time.sleep(3.5)              # the values build up inside the Evse: nothing to probe
     return transaction_id, stop_and_unplug(csms, evse, mark)
 
 
