@@ -224,7 +224,7 @@ class Evse(ChildActor):
 
     def receiveMsg_TransactionEventAnswered(self, msg: TransactionEventAnswered, sender):
         self._run(self.core.event_answered(self.clock.now(), msg.transaction_id,
-                                           msg.id_token_info))
+                                           msg.id_token_info, msg.id_token))
 
     def receiveMsg_RemoteStart(self, msg: RemoteStart, sender):
         outcome = self.core.remote_start(self.clock.now(), msg.id_token, msg.group_id_token,

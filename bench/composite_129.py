@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from messages.ocpp201 import ChargingProfileType, CompositeScheduleType  # noqa: E402
 from smart_charging.composite import composite_schedule  # noqa: E402
 
 MAX_A = 32.0
@@ -53,8 +54,10 @@ def _profile(pid, purpose, stack, kind, periods, *, start=None, duration=None, *
         schedule["startSchedule"] = iso(start)
     if duration is not None:
         schedule["duration"] = duration
-    return {"id": pid, "stackLevel": stack, "chargingProfilePurpose": purpose,
-            "chargingProfileKind": kind, "chargingSchedule": [schedule], **extra}
+    # The block keeps profiles as models (parsed once, when they arrive): so does the bench.
+    return ChargingProfileType.model_validate({
+        "id": pid, "stackLevel": stack, "chargingProfilePurpose": purpose,
+        "chargingProfileKind": kind, "chargingSchedule": [schedule], **extra})
 
 
 def build_profiles(evses: int, now: datetime, seed: int = 5):
@@ -83,7 +86,7 @@ def build_profiles(evses: int, now: datetime, seed: int = 5):
 
 
 def compute_all(profiles, tx_starts, evses: int, now: datetime, duration: int,
-                unit: str = "A") -> list[dict]:
+                unit: str = "A") -> list[CompositeScheduleType]:
     """The 129 schedules as the block publishes them (EVSE 0: station-level limits)."""
     by_evse: dict[int, list] = {n: [] for n in range(evses + 1)}
     for on, p in profiles:
@@ -97,7 +100,8 @@ def compute_all(profiles, tx_starts, evses: int, now: datetime, duration: int,
     return out
 
 
-def compute_total(profiles, tx_starts, evses: int, now: datetime, duration: int) -> dict:
+def compute_total(profiles, tx_starts, evses: int, now: datetime,
+                  duration: int) -> CompositeScheduleType:
     return composite_schedule(profiles, evse_id=0, start=now, duration_s=duration, unit="A",
                               max_current_a=MAX_A * evses, evse_ids=list(range(1, evses + 1)),
                               transaction_starts=tx_starts,
@@ -248,13 +252,13 @@ def main() -> None:
     for duration in args.duration:
         best, median, schedules = timed(
             lambda: compute_all(profiles, tx_starts, args.evses, now, duration), args.runs)
-        periods = sum(len(s["chargingSchedulePeriod"]) for s in schedules)
+        periods = sum(len(s.charging_schedule_period) for s in schedules)
         print(f"duration {duration:>6} s: {len(schedules)} sinks: best {best * 1000:7.1f} ms, "
               f"median {median * 1000:7.1f} ms ({periods} periods)")
         best, median, total = timed(
             lambda: compute_total(profiles, tx_starts, args.evses, now, duration), args.runs)
         print(f"{'':17}EVSE 0 total: best {best * 1000:7.1f} ms, median {median * 1000:7.1f} ms "
-              f"({len(total['chargingSchedulePeriod'])} periods)")
+              f"({len(total.charging_schedule_period)} periods)")
     if args.deliver:
         deliver(args.evses, args.duration[0], args.runs)
 

@@ -120,27 +120,34 @@ class Availability:
             return
         self.report_now(msg)
 
-    def report_now(self, msg: ConnectorStatusChanged, *, triggered: bool = False) -> None:
+    def report_now(self, msg: ConnectorStatusChanged) -> None:
         """StatusNotification plus the NotifyEvent for Connector.AvailabilityState.
 
         G01.FR.03-07 allow either message; OCTT's reusable states (e.g. "Booted") check both, so
         the station sends both, as libocpp does.
         """
+        if not self._send_status(msg, msg.timestamp):
+            return
+        self._notify_event(msg.timestamp,
+                           {"name": "Connector",
+                            "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
+                           "AvailabilityState", msg.status)
+
+    def _send_status(self, msg: ConnectorStatusChanged, timestamp: str, *,
+                     triggered: bool = False) -> bool:
+        """One StatusNotification; True when it was sent (``reported`` then holds it)."""
         key = (msg.evse_id, msg.connector_id)
-        payload = {"timestamp": msg.timestamp, "connectorStatus": msg.status,
+        payload = {"timestamp": timestamp, "connectorStatus": msg.status,
                    "evseId": msg.evse_id, "connectorId": msg.connector_id}
         sent = self._session.call("StatusNotification", payload, triggered=triggered,
                                   on_error=lambda code, text: self._forget(key, msg.status))
         if sent is None:
-            return
+            return False
         self.reported[key] = msg.status
-        self._notify_event(msg.timestamp,
-                           {"name": "Connector",
-                            "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
-                           "AvailabilityState", msg.status, triggered=triggered)
+        return True
 
     def _notify_event(self, timestamp: str, component: dict, variable: str, value: str, *,
-                      cleared: bool | None = None, triggered: bool = False) -> None:
+                      cleared: bool | None = None) -> None:
         """One NotifyEvent, trigger Delta, for a value the station itself observed."""
         self._event_id += 1
         event = {"eventId": self._event_id, "timestamp": timestamp, "trigger": "Delta",
@@ -149,7 +156,7 @@ class Availability:
         if cleared is not None:
             event["cleared"] = cleared
         self._session.call("NotifyEvent", {"generatedAt": timestamp, "seqNo": 0,
-                                           "eventData": [event]}, triggered=triggered)
+                                           "eventData": [event]})
 
     def _forget(self, key: tuple[int, int], status: str) -> None:
         if self.reported.get(key) == status:
@@ -176,11 +183,18 @@ class Availability:
         """TriggerMessage(StatusNotification): only for one connector (F06.FR.12)."""
         if not evse or "connectorId" not in evse:
             return "Rejected"
-        msg = self.known.get((evse["id"], evse["connectorId"]))
-        if msg is None:
+        key = (evse["id"], evse["connectorId"])
+        if key not in self.known:
             return "Rejected"
-        self._session.after_reply(lambda: self.report_now(msg, triggered=True))
+        self._session.after_reply(lambda: self._report_triggered(key))
         return "Accepted"
+
+    def _report_triggered(self, key: tuple[int, int]) -> None:
+        """The connector's status as it is now, stamped now (F06.FR.09: only current
+        information): not the time of its last change, and no NotifyEvent, whose trigger Delta
+        would announce a change that did not happen. Sent even if the CSMS was told this status
+        already (F06.FR.10)."""
+        self._send_status(self.known[key], iso(self._session.wall_clock()), triggered=True)
 
     # -- ChangeAvailability (G03, G04) --------------------------------------------------------------
 
@@ -215,9 +229,12 @@ class Availability:
             self._session.send_to_actor(("evses", None),
                                         StationAvailabilityChanged(operational_status=status))
             self._dm.set_internal("ChargingStation", "AvailabilityState", state)
-            if self._transactions_ongoing():
+            if status == "Inoperative" and self._transactions_ongoing():
                 # The Evses apply it when their transactions end (G04.FR.06).
                 return {"status": "Scheduled"}
+            # Operative needs no wait: an Inoperative still scheduled never took effect where a
+            # transaction runs, so the station is operative there already (G04.FR.04) and the
+            # Evses drop the scheduled change; the others revert now (G04.FR.08).
         elif self._session.may_send("StatusNotification"):
             # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
             # expects every connector reported again and ChargingStation.AvailabilityState.

@@ -25,8 +25,11 @@ import logging
 from typing import Callable
 
 from messages.evse import EndTransaction
+from messages.ocpp201 import (BootReasonEnumType, ResetEnumType, ResetRequest, ResetResponse, ResetStatusEnumType,
+                              StatusInfoType)
 from messages.supervision import ResetStation
 from station.session import Reply, StationSession
+from station.typed_handler import typed_handler
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +45,35 @@ class Reset:
         self._reservations_pending = reservations_pending
         self._dm = device_model
         self._ongoing = ongoing
-        self.pending: str | None = None          # "OnIdle" / "Immediate" while waiting
+        self.pending: ResetEnumType | None = None    # the type of the reset waiting
         self._deadline: float | None = None
-        session.route("Reset", self.on_reset)
+        session.route("Reset", typed_handler("Reset", self.on_reset))
         self._idle_check: float | None = None
         session.add_timer(lambda: self._deadline, self._timed_out)
         # Reservations end without telling this block (expiry, cancel): look once a second.
         session.add_timer(lambda: self._idle_check, self._check_idle)
 
-    def on_reset(self, message_id: str, payload: dict) -> dict | Reply:
-        evse_id = payload.get("evseId")
-        if evse_id is not None:
-            allowed = self._dm.get_bool("EVSE", "AllowReset", evse_id=evse_id, default=False)
+    def on_reset(self, message_id: str, request: ResetRequest) -> ResetResponse | Reply:
+        if request.evse_id is not None:
+            allowed = self._dm.get_bool("EVSE", "AllowReset", evse_id=request.evse_id,
+                                        default=False)
             if not allowed:
-                return {"status": "Rejected",                              # B11.FR.09, B12.FR.09
-                        "statusInfo": {"reasonCode": "UnsupportedRequest",
-                                       "additionalInfo": "EVSE reset is not supported"}}
-        kind = payload["type"]
-        if not self._ongoing() and not (kind == "OnIdle" and self._reservations_pending()):
-            return Reply({"status": "Accepted"}, then=self._reset)         # B11.FR.03
-        if kind == "OnIdle":
-            self.pending = "OnIdle"
+                return ResetResponse(                                      # B11.FR.09, B12.FR.09
+                    status=ResetStatusEnumType.rejected,
+                    status_info=StatusInfoType(reason_code="UnsupportedRequest",
+                                               additional_info="EVSE reset is not supported"))
+        on_idle = request.type == ResetEnumType.on_idle
+        if not self._ongoing() and not (on_idle and self._reservations_pending()):
+            return Reply(ResetResponse(status=ResetStatusEnumType.accepted),     # B11.FR.03
+                         then=self._reset)
+        if on_idle:
+            self.pending = ResetEnumType.on_idle
             self._idle_check = self._session.now + 1.0
-            return {"status": "Scheduled"}                                 # B12.FR.01
-        self.pending = "Immediate"
+            return ResetResponse(status=ResetStatusEnumType.scheduled)         # B12.FR.01
+        self.pending = ResetEnumType.immediate
         self._deadline = self._session.now + END_TIMEOUT_S
-        return Reply({"status": "Accepted"}, then=self._end_transactions)  # B12.FR.02
+        return Reply(ResetResponse(status=ResetStatusEnumType.accepted),         # B12.FR.02
+                     then=self._end_transactions)
 
     def _end_transactions(self) -> None:
         for evse_id in sorted(set(self._ongoing().values())):
@@ -77,15 +83,15 @@ class Reset:
         """Call after every TransactionEvent queued: the last Ended one triggers a pending
         reset (B12.FR.03)."""
         if self.pending is not None and not self._ongoing() and not (
-                self.pending == "OnIdle" and self._reservations_pending()):
+                self.pending == ResetEnumType.on_idle and self._reservations_pending()):
             self._reset()
 
     def _check_idle(self) -> None:
         self._idle_check = None
-        if self.pending != "OnIdle":
+        if self.pending != ResetEnumType.on_idle:
             return
         self.transactions_changed()
-        if self.pending == "OnIdle":
+        if self.pending == ResetEnumType.on_idle:
             self._idle_check = self._session.now + 1.0
 
     def _timed_out(self) -> None:
@@ -95,7 +101,8 @@ class Reset:
             self._reset()
 
     def _reset(self) -> None:
-        reason = "ScheduledReset" if self.pending == "OnIdle" else "RemoteReset"
+        reason = (BootReasonEnumType.scheduled_reset if self.pending == ResetEnumType.on_idle
+                  else BootReasonEnumType.remote_reset)
         self.pending = None
         self._deadline = None
         self._idle_check = None

@@ -48,19 +48,34 @@ from datetime import datetime
 from typing import Callable
 
 from messages.energy import CompositeScheduleUpdated
+from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLimitType,
+                              ChargingProfileCriterionType, ChargingProfileKindEnumType,
+                              ChargingProfilePurposeEnumType as Purpose, ChargingProfileType,
+                              ChargingRateUnitEnumType as Unit, ChargingSchedulePeriodType,
+                              ChargingScheduleType, ClearChargingProfileRequest,
+                              ClearChargingProfileResponse, ClearChargingProfileStatusEnumType,
+                              ClearedChargingLimitRequest, CompositeScheduleType,
+                              GenericStatusEnumType, GetChargingProfilesRequest,
+                              GetChargingProfilesResponse, GetChargingProfileStatusEnumType,
+                              GetCompositeScheduleRequest, GetCompositeScheduleResponse,
+                              NotifyChargingLimitRequest, ReportChargingProfilesRequest,
+                              RequestStartStopStatusEnumType, RequestStartTransactionResponse,
+                              SetChargingProfileRequest, SetChargingProfileResponse,
+                              StatusInfoType, to_wire)
 from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
-from smart_charging.validation import (EXTERNAL, TX_PROFILE, Limits, Verdict,
-                                       validate_profile)
+from smart_charging.validation import Limits, Verdict, validate_profile
 from station.clock import parse_ocpp_time
 from station.session import Reply, StationSession, iso
+from station.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
 
 log = logging.getLogger(__name__)
 
 REPORT_PAGE = 10                 # profiles per ReportChargingProfilesRequest
 NOMINAL_VOLTAGE_V = 230.0        # K01.FR.50: the set voltage for the area, not a measurement
-CSO = "CSO"
+EXTERNAL = Purpose.charging_station_external_constraints
+TX_PROFILE = Purpose.tx_profile
 
 
 @dataclass(frozen=True)
@@ -88,13 +103,13 @@ class SmartCharging:
         hardware: each EVSE's hardware, EVSE 1 first.
         ongoing: running transactions, transactionId -> EVSE id (shared with Transactions).
         interval_s / duration_s / unit: CompositeScheduleIntervalS,
-            RequestCompositeScheduleDurationS, RequestCompositeScheduleUnit.
+            RequestCompositeScheduleDurationS, RequestCompositeScheduleUnit (A or W).
         wall_clock: the station time; defaults to the session's.
     """
 
     def __init__(self, session: StationSession, device_model, repo: ProfileRepository,
                  hardware: list[EvseHardware], ongoing: dict[str, int], *,
-                 interval_s: int = 30, duration_s: int = 600, unit: str = "A",
+                 interval_s: int = 30, duration_s: int = 600, unit: Unit | str = Unit.a,
                  wall_clock: Callable[[], datetime] | None = None) -> None:
         self._session = session
         self._dm = device_model
@@ -103,20 +118,24 @@ class SmartCharging:
         self.ongoing = ongoing
         self.interval_s = interval_s
         self.duration_s = duration_s
-        self.unit = unit
+        self.unit = Unit(unit)
         self._clock = wall_clock or session.wall_clock
         self.profiles: dict[int, StoredProfile] = {p.id: p for p in repo.all()}
         # RequestStartTransaction profiles waiting for their transaction: remoteStartId ->
         # (EVSE id, profile).
-        self._pending: dict[int, tuple[int, dict]] = {}
+        self._pending: dict[int, tuple[int, ChargingProfileType]] = {}
         self._tx_started: dict[str, datetime] = {}
         self._limited = False            # the last publication had profiles
         self._next_publish: float | None = session.now if interval_s > 0 else None
         self._update_entries()
-        session.route("SetChargingProfile", self.on_set_charging_profile)
-        session.route("GetChargingProfiles", self.on_get_charging_profiles)
-        session.route("ClearChargingProfile", self.on_clear_charging_profile)
-        session.route("GetCompositeSchedule", self.on_get_composite_schedule)
+        session.route("SetChargingProfile",
+                      typed_handler("SetChargingProfile", self.on_set_charging_profile))
+        session.route("GetChargingProfiles",
+                      typed_handler("GetChargingProfiles", self.on_get_charging_profiles))
+        session.route("ClearChargingProfile",
+                      typed_handler("ClearChargingProfile", self.on_clear_charging_profile))
+        session.route("GetCompositeSchedule",
+                      typed_handler("GetCompositeSchedule", self.on_get_composite_schedule))
         session.add_timer(lambda: self._next_publish, self._publish_due)
         session.on_registration(lambda registration, previous, now: self.publish())
 
@@ -148,19 +167,21 @@ class SmartCharging:
 
     # -- K01 SetChargingProfile ------------------------------------------------------------------
 
-    def on_set_charging_profile(self, message_id: str, payload: dict) -> dict | Reply:
+    def on_set_charging_profile(self, message_id: str, request: SetChargingProfileRequest,
+                                ) -> SetChargingProfileResponse | Reply:
         if not self.enabled:
             raise NotSupported("smart charging is not enabled (SmartChargingCtrlr)")  # K01.FR.29
-        evse_id, profile = payload["evseId"], payload["chargingProfile"]
+        evse_id, profile = request.evse_id, request.charging_profile
         verdict = self._validate(evse_id, profile)
         if not verdict.accepted:
-            log.info("SetChargingProfile %s rejected: %s (%s)", profile["id"], verdict.reason,
+            log.info("SetChargingProfile %s rejected: %s (%s)", profile.id, verdict.reason,
                      verdict.info)
             return verdict.response()
-        self._install(StoredProfile(evse_id, profile, CSO, profile.get("transactionId")))
+        self._install(StoredProfile(evse_id, profile, Source.cso, profile.transaction_id))
         return Reply(verdict.response(), then=self.publish_soon)           # K01.FR.07
 
-    def _validate(self, evse_id: int, profile: dict, *, remote_start: bool = False) -> Verdict:
+    def _validate(self, evse_id: int, profile: ChargingProfileType, *,
+                  remote_start: bool = False) -> Verdict:
         return validate_profile(evse_id, profile, installed=self.profiles.values(),
                                 evse_ids=self._hardware, ongoing=self.ongoing,
                                 limits=self.limits(), now=self._clock(),
@@ -183,40 +204,49 @@ class SmartCharging:
 
     # -- K05 RequestStartTransaction with a profile ----------------------------------------------
 
-    def check_remote_start(self, evse_id: int, profile: dict) -> dict | None:
-        """The RequestStartTransactionResponse that rejects ``profile``, or None if it is fine
-        (F01.FR.26, K05.FR.05). Without smart charging the profile is ignored (F01.FR.12)."""
+    # The Transactions block (RequestStartTransaction) still speaks dicts: these two take the
+    # profile as a model or as its wire dict, and check_remote_start answers a wire dict.
+
+    def check_remote_start(self, evse_id: int, profile: ChargingProfileType | dict) -> dict | None:
+        """The RequestStartTransactionResponse (wire dict) that rejects ``profile``, or None if
+        it is fine (F01.FR.26, K05.FR.05). Without smart charging the profile is ignored
+        (F01.FR.12)."""
         if not self.enabled:
             return None
-        verdict = self._validate(evse_id, profile, remote_start=True)
+        verdict = self._validate(evse_id, _profile(profile), remote_start=True)
         if verdict.accepted:
             return None
         # F01.FR.26 names only these two reason codes for a remote start.
         reason = "InvalidSchedule" if verdict.reason == "InvalidSchedule" else "InvalidProfile"
-        return {"status": "Rejected", "statusInfo": {"reasonCode": reason,
-                                                     "additionalInfo": verdict.info or ""}}
+        return to_wire(RequestStartTransactionResponse(
+            status=RequestStartStopStatusEnumType.rejected,
+            status_info=StatusInfoType(reason_code=reason,
+                                       additional_info=(verdict.info or "")[:512])))
 
-    def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
+    def remote_start_accepted(self, evse_id: int, remote_start_id: int,
+                              profile: ChargingProfileType | dict,
                               transaction_id: str | None) -> None:
         """The EVSE accepted the remote start: the profile is for its transaction
         (F01.FR.10, K05.FR.03), now if the transaction exists, else once it does."""
         if not self.enabled:
             return
+        profile = _profile(profile)
         if transaction_id is not None and self.ongoing.get(transaction_id) == evse_id:
             self._install_tx_profile(evse_id, profile, transaction_id)
         else:
             self._pending[remote_start_id] = (evse_id, profile)
 
-    def _install_tx_profile(self, evse_id: int, profile: dict, transaction_id: str) -> None:
-        profile = dict(profile, transactionId=transaction_id)
+    def _install_tx_profile(self, evse_id: int, profile: ChargingProfileType,
+                            transaction_id: str) -> None:
+        profile = profile.model_copy(update={"transaction_id": transaction_id})
         verdict = self._validate(evse_id, profile)
         if not verdict.accepted:
             # Checked at the request; only a change since (a duplicate stack level set in
             # between) can get here.
-            log.warning("TxProfile %s of the remote start not installed: %s", profile["id"],
+            log.warning("TxProfile %s of the remote start not installed: %s", profile.id,
                         verdict.info)
             return
-        self._install(StoredProfile(evse_id, profile, CSO, transaction_id))
+        self._install(StoredProfile(evse_id, profile, Source.cso, transaction_id))
         self.publish_soon()
 
     # -- transactions ----------------------------------------------------------------------------
@@ -256,29 +286,31 @@ class SmartCharging:
 
     # -- K09 GetChargingProfiles -----------------------------------------------------------------
 
-    def on_get_charging_profiles(self, message_id: str, payload: dict) -> dict | Reply:
-        matching = self.matching(payload.get("evseId"), payload["chargingProfile"])
+    def on_get_charging_profiles(self, message_id: str, request: GetChargingProfilesRequest,
+                                 ) -> GetChargingProfilesResponse | Reply:
+        matching = self.matching(request.evse_id, request.charging_profile)
         if not matching:
-            return {"status": "NoProfiles"}
-        request_id = payload["requestId"]
-        return Reply({"status": "Accepted"},
+            return GetChargingProfilesResponse(status=GetChargingProfileStatusEnumType.no_profiles)
+        request_id = request.request_id
+        return Reply(GetChargingProfilesResponse(status=GetChargingProfileStatusEnumType.accepted),
                      then=lambda: self._report(request_id, matching))
 
-    def matching(self, evse_id: int | None, criteria: dict) -> list[StoredProfile]:
+    def matching(self, evse_id: int | None,
+                 criteria: ChargingProfileCriterionType) -> list[StoredProfile]:
         """Profiles matching GetChargingProfilesRequest's evseId and chargingProfile
         criteria, every given field ANDed (K09.FR.03-06)."""
-        ids = criteria.get("chargingProfileId")
-        sources = criteria.get("chargingLimitSource")
+        ids = criteria.charging_profile_id
+        sources = criteria.charging_limit_source
+        purpose, level = criteria.charging_profile_purpose, criteria.stack_level
         out = []
         for stored in self.profiles.values():
             if evse_id is not None and stored.evse_id != evse_id:           # K09.FR.04/05
                 continue
             if ids is not None and stored.id not in ids:
                 continue
-            if "chargingProfilePurpose" in criteria and \
-                    stored.purpose != criteria["chargingProfilePurpose"]:
+            if purpose is not None and stored.purpose != purpose:
                 continue
-            if "stackLevel" in criteria and stored.stack_level != criteria["stackLevel"]:
+            if level is not None and stored.stack_level != level:
                 continue
             if sources is not None and stored.source not in sources:
                 continue
@@ -286,66 +318,66 @@ class SmartCharging:
         return out
 
     def _report(self, request_id: int, matching: list[StoredProfile]) -> None:
-        groups: dict[tuple[str, int], list[dict]] = {}
+        groups: dict[tuple[Source, int], list[ChargingProfileType]] = {}
         for stored in sorted(matching, key=lambda p: (p.source, p.evse_id, p.id)):
             groups.setdefault((stored.source, stored.evse_id), []).append(stored.profile)
         pages = [(source, evse_id, profiles[i:i + REPORT_PAGE])
                  for (source, evse_id), profiles in groups.items()
                  for i in range(0, len(profiles), REPORT_PAGE)]
         for n, (source, evse_id, profiles) in enumerate(pages):
-            self._session.call("ReportChargingProfiles", {
-                "requestId": request_id,                                    # K09.FR.01
-                "chargingLimitSource": source,
-                "evseId": evse_id,
-                "chargingProfile": profiles,
-                "tbc": n < len(pages) - 1,                                  # K09.FR.02
-            })
+            self._session.call("ReportChargingProfiles", to_wire(ReportChargingProfilesRequest(
+                request_id=request_id,                                      # K09.FR.01
+                charging_limit_source=source,
+                evse_id=evse_id,
+                charging_profile=tuple(profiles),
+                tbc=n < len(pages) - 1,                                     # K09.FR.02
+            )))
 
     # -- K10 ClearChargingProfile ----------------------------------------------------------------
 
-    def on_clear_charging_profile(self, message_id: str, payload: dict) -> dict | Reply:
-        profile_id = payload.get("chargingProfileId")
+    def on_clear_charging_profile(self, message_id: str, request: ClearChargingProfileRequest,
+                                  ) -> ClearChargingProfileResponse | Reply:
+        unknown = ClearChargingProfileResponse(status=ClearChargingProfileStatusEnumType.unknown)
+        profile_id = request.charging_profile_id
         if profile_id is not None:
             stored = self.profiles.get(profile_id)
             if stored is None or stored.purpose == EXTERNAL:                # K10.FR.09
-                return {"status": "Unknown"}
+                return unknown
             doomed = [profile_id]                                           # K10.FR.03
         else:
-            criteria = {k: v for k, v in (payload.get("chargingProfileCriteria") or {}).items()
-                        if k != "customData"}
+            # Every criterion given must match; none given (or only customData) matches all.
+            criteria = request.charging_profile_criteria
+            wanted = [] if criteria is None else [
+                (field, value) for field, value in ((lambda p: p.evse_id, criteria.evse_id),
+                                                    (lambda p: p.purpose,
+                                                     criteria.charging_profile_purpose),
+                                                    (lambda p: p.stack_level,
+                                                     criteria.stack_level))
+                if value is not None]
             doomed = [p.id for p in self.profiles.values() if p.purpose != EXTERNAL
-                      and all(self._field(p, key) == value for key, value in criteria.items())]
+                      and all(field(p) == value for field, value in wanted)]
             if not doomed:
-                return {"status": "Unknown"}                                # K10.FR.01/08
+                return unknown                                              # K10.FR.01/08
         self._remove(doomed)                                                # K10.FR.04
-        return Reply({"status": "Accepted"}, then=self.publish_soon)       # K10.FR.05
-
-    @staticmethod
-    def _field(stored: StoredProfile, key: str):
-        if key == "evseId":
-            return stored.evse_id
-        if key == "chargingProfilePurpose":
-            return stored.purpose
-        if key == "stackLevel":
-            return stored.stack_level
-        return object()                 # a key the schema does not have matches nothing
+        return Reply(ClearChargingProfileResponse(                         # K10.FR.05
+            status=ClearChargingProfileStatusEnumType.accepted), then=self.publish_soon)
 
     # -- K08 GetCompositeSchedule ----------------------------------------------------------------
 
-    def on_get_composite_schedule(self, message_id: str, payload: dict) -> dict:
-        evse_id = payload["evseId"]
-        unit = payload.get("chargingRateUnit") or self.unit
+    def on_get_composite_schedule(self, message_id: str, request: GetCompositeScheduleRequest,
+                                  ) -> GetCompositeScheduleResponse:
+        evse_id = request.evse_id
+        unit = request.charging_rate_unit or self.unit
         if evse_id != 0 and evse_id not in self._hardware:
-            return {"status": "Rejected",                                   # K08.FR.05
-                    "statusInfo": {"reasonCode": "UnknownEvse"}}
+            return _composite_rejected("UnknownEvse")                       # K08.FR.05
         if unit not in self.limits().rate_units:
-            return {"status": "Rejected",                                   # K08.FR.07
-                    "statusInfo": {"reasonCode": "UnsupportedRateUnit"}}
-        schedule = self.composite(evse_id, self._clock(), payload["duration"], unit)
-        return {"status": "Accepted", "schedule": schedule}                 # K08.FR.02
+            return _composite_rejected("UnsupportedRateUnit")               # K08.FR.07
+        schedule = self.composite(evse_id, self._clock(), request.duration, unit)
+        return GetCompositeScheduleResponse(status=GenericStatusEnumType.accepted,  # K08.FR.02
+                                            schedule=schedule)
 
-    def composite(self, evse_id: int, start: datetime, duration_s: int, unit: str, *,
-                  total: bool = True) -> dict:
+    def composite(self, evse_id: int, start: datetime, duration_s: int, unit: Unit, *,
+                  total: bool = True) -> CompositeScheduleType:
         """CompositeScheduleType of one EVSE id (see the module docstring).
 
         For EVSE 0 with ``total`` the expected consumption of the whole station: the sum of
@@ -391,7 +423,8 @@ class SmartCharging:
                 running[stored.evse_id] = stored.transaction_id
         return running
 
-    def _profiles_for(self, evse_id: int | None, running: dict[int, str]) -> list[tuple[int, dict]]:
+    def _profiles_for(self, evse_id: int | None,
+                      running: dict[int, str]) -> list[tuple[int, ChargingProfileType]]:
         """(EVSE id, profile) installed on 0 and ``evse_id`` (None: every EVSE); a TxProfile
         only while its transaction runs on its EVSE (K02.FR.04, K08.FR.06)."""
         out = []
@@ -437,7 +470,8 @@ class SmartCharging:
 
     # -- K11-K13 external limits -----------------------------------------------------------------
 
-    def set_external_limit(self, evse_id: int, limit: float, unit: str, source: str) -> str | None:
+    def set_external_limit(self, evse_id: int, limit: float, unit: Unit | str,
+                           source: Source | str) -> str | None:
         """An external system limits ``evse_id`` (0: the station) to ``limit`` ``unit``.
 
         Returns:
@@ -448,16 +482,17 @@ class SmartCharging:
             return error
         if limit < 0:
             return "the limit must not be negative"
+        source = Source(source)
         now = self._clock()
         pid = external_profile_id(evse_id)
         previous = self.profiles.get(pid)
-        profile = {
-            "id": pid, "stackLevel": 0, "chargingProfilePurpose": EXTERNAL,
-            "chargingProfileKind": "Absolute",
-            "chargingSchedule": [{"id": pid, "startSchedule": iso(now), "chargingRateUnit": unit,
-                                  "chargingSchedulePeriod": [{"startPeriod": 0,
-                                                              "limit": float(limit)}]}],
-        }
+        profile = ChargingProfileType(
+            id=pid, stack_level=0, charging_profile_purpose=EXTERNAL,
+            charging_profile_kind=ChargingProfileKindEnumType.absolute,
+            charging_schedule=(ChargingScheduleType(
+                id=pid, start_schedule=iso(now), charging_rate_unit=Unit(unit),
+                charging_schedule_period=(ChargingSchedulePeriodType(start_period=0,
+                                                                     limit=float(limit)),)),))
         self._install(StoredProfile(evse_id, profile, source))              # durable, like libocpp
         if self._significant(previous, profile):
             self._notify_limit(evse_id, profile, source)                    # K11.FR.02, K12.FR.02
@@ -471,50 +506,59 @@ class SmartCharging:
         if stored is None or (evse_id != 0 and evse_id not in self._hardware):
             return f"no external limit on EVSE {evse_id}"
         self._remove([pid])                                                 # K13.FR.01
-        payload = {"chargingLimitSource": stored.source}
-        if evse_id:
-            payload["evseId"] = evse_id
-        self._session.call("ClearedChargingLimit", payload)                 # K13.FR.02
+        self._session.call("ClearedChargingLimit", to_wire(ClearedChargingLimitRequest(  # K13.FR.02
+            charging_limit_source=stored.source, evse_id=evse_id or None)))
         self.publish_soon()
         return None
 
     def external_limits(self) -> list[StoredProfile]:
         return [p for p in self.profiles.values() if p.purpose == EXTERNAL]
 
-    def _external_error(self, evse_id: int, unit: str, source: str) -> str | None:
+    def _external_error(self, evse_id: int, unit: Unit | str, source: Source | str) -> str | None:
         if evse_id != 0 and evse_id not in self._hardware:
             return f"EVSE {evse_id} does not exist"
-        if unit not in ("A", "W"):
+        if unit not in (Unit.a, Unit.w):
             return f"unit {unit} is not A or W"
-        if source == CSO:
+        if source == Source.cso:
             return "an external limit cannot have source CSO"               # K11.FR.05
         if not self._dm.get_bool("SmartChargingCtrlr", "ExternalControlSignalsEnabled",
                                  default=True):
             return "external control signals are disabled (ExternalControlSignalsEnabled)"
         return None
 
-    def _significant(self, previous: StoredProfile | None, profile: dict) -> bool:
+    def _significant(self, previous: StoredProfile | None, profile: ChargingProfileType) -> bool:
         """SC.03, K11.FR.02: a change below LimitChangeSignificance percent may stay quiet."""
         if previous is None:
             return True
-        old = previous.profile["chargingSchedule"][0]
-        new = profile["chargingSchedule"][0]
-        if old["chargingRateUnit"] != new["chargingRateUnit"]:
+        old = previous.profile.charging_schedule[0]
+        new = profile.charging_schedule[0]
+        if old.charging_rate_unit != new.charging_rate_unit:
             return True
-        before = old["chargingSchedulePeriod"][0]["limit"]
-        after = new["chargingSchedulePeriod"][0]["limit"]
+        before = old.charging_schedule_period[0].limit
+        after = new.charging_schedule_period[0].limit
         significance = self._dm.get_float("SmartChargingCtrlr", "LimitChangeSignificance",
                                           default=0.0) or 0.0
         if before == 0:
             return after != 0
         return abs(after - before) / before * 100.0 > significance
 
-    def _notify_limit(self, evse_id: int, profile: dict, source: str) -> None:
-        payload: dict = {"chargingLimit": {"chargingLimitSource": source}}   # K11.FR.05
-        if evse_id:
-            payload["evseId"] = evse_id
-        if self._dm.get_bool("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules",
-                             default=False):
-            payload["chargingSchedule"] = profile["chargingSchedule"]       # K11.FR.03
-        self._session.call("NotifyChargingLimit", payload)
+    def _notify_limit(self, evse_id: int, profile: ChargingProfileType, source: Source) -> None:
+        with_schedules = self._dm.get_bool("SmartChargingCtrlr",
+                                           "NotifyChargingLimitWithSchedules", default=False)
+        self._session.call("NotifyChargingLimit", to_wire(NotifyChargingLimitRequest(
+            charging_limit=ChargingLimitType(charging_limit_source=source),  # K11.FR.05
+            evse_id=evse_id or None,
+            charging_schedule=profile.charging_schedule if with_schedules else None)))  # K11.FR.03
 
+
+
+def _profile(profile: ChargingProfileType | dict) -> ChargingProfileType:
+    # A wire dict comes from a block that is not typed yet; it passed the schema at the edge.
+    if isinstance(profile, ChargingProfileType):
+        return profile
+    return ChargingProfileType.model_validate(profile)
+
+
+def _composite_rejected(reason: str) -> GetCompositeScheduleResponse:
+    return GetCompositeScheduleResponse(status=GenericStatusEnumType.rejected,
+                                        status_info=StatusInfoType(reason_code=reason))

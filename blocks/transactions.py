@@ -78,6 +78,9 @@ class Transactions:
         self.reservations = None
         # The SmartCharging block (K), set by build_core; None: profiles are ignored (F01.FR.12).
         self.smart_charging = None
+        # AlignedDataCtrlr.Measurands (what a triggered MeterValues carries, F06.FR.06), set by
+        # build_core.
+        self.aligned_measurands: Callable[[], str] = lambda: "Energy.Active.Import.Register"
         # Called with (payload, evse id) for every TransactionEvent queued (K02.FR.05).
         self.event_listeners: list[Callable[[dict, int | None], None]] = []
         # Blocks C/D (the AuthCache's session side), set by build_core.
@@ -143,7 +146,7 @@ class Transactions:
                                       result.get("idTokenInfo"))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
-            id_token_info=result.get("idTokenInfo")))
+            id_token_info=result.get("idTokenInfo"), id_token=msg.payload.get("idToken")))
 
     def meter_values_ready(self, msg: MeterValuesReady) -> None:
         # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
@@ -282,9 +285,20 @@ class Transactions:
         return result
 
     def trigger(self, requested_message: str, evse: dict | None) -> str:
-        """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11)."""
+        """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11).
+
+        Accepted only when the message will be sent (F06.FR.10); with nothing to send the
+        answer is Rejected (F06.FR.05): a TransactionEvent needs a transaction on the EVSE (on
+        any EVSE when ``evse`` is absent), MeterValues at least one AlignedDataMeasurand.
+        """
         evse_id = (evse or {}).get("id")
         if evse_id is not None and evse_id not in self._layout:
+            return "Rejected"
+        if requested_message == "TransactionEvent":
+            busy = set(self.ongoing.values())
+            if not busy or (evse_id and evse_id not in busy):
+                return "Rejected"
+        elif requested_message == "MeterValues" and not self.aligned_measurands().strip():
             return "Rejected"
         target = ("evse", evse_id) if evse_id else ("evses", None)
         self._session.after_reply(lambda: self._session.send_to_actor(

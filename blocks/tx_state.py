@@ -268,6 +268,20 @@ class EvseTransactions:
     def group_id_token(self) -> dict | None:
         return copy.deepcopy(self._s.group_id_token)
 
+    def group_answered(self, id_token: dict | None, group_id_token: dict) -> bool:
+        """The CSMS named the group of ``id_token`` in a TransactionEventResponse (C09.FR.12).
+
+        If that is the token that authorized this session, the group is the session's from now
+        on, whatever its Authorize answer said: another token of the group may stop it
+        (C09.FR.03). Returns True when the state changed (the caller persists it).
+        """
+        s = self._s
+        if not s.authorized or not _same_token(id_token, s.id_token) \
+                or s.group_id_token == group_id_token:
+            return False
+        s.group_id_token = copy.deepcopy(group_id_token)
+        return True
+
     @property
     def remote_start_id(self) -> int | None:
         return self._s.remote_start_id if self.active else None

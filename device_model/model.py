@@ -10,10 +10,10 @@ when the database accepted it, so a restarted process rebuilds the same state
 (STYLE §5 "SQLite is the truth"). There is one writer per database file: the
 process that owns the CSMS session; it announces changes to whoever cares.
 
-Addressing follows the OCPP wire form::
+Requests from the CSMS address variables with the OCPP models (``messages.ocpp201``)::
 
-    component = {"name": "EVSE", "instance": "left"?, "evse": {"id": 1, "connectorId": 1?}?}
-    variable  = {"name": "AvailabilityState", "instance": "x"?}
+    ComponentType(name="EVSE", instance="left"?, evse=EVSEType(id=1, connector_id=1?)?)
+    VariableType(name="AvailabilityState", instance="x"?)
 
 Look-ups are exact on the key (name, instance, evse id, connector id): a
 request without ``instance`` (or with ``""``) addresses the component/variable
@@ -25,9 +25,11 @@ and VariableType: "Case Insensitive").
 Three kinds of access:
 
 * CSMS requests: :meth:`DeviceModel.get_variable` (B06) and
-  :meth:`DeviceModel.set_variable` (B05) return the status enum value the
-  response needs; :meth:`DeviceModel.report_data` builds ReportDataType lists
-  for GetBaseReport (B07) and GetReport (B08).
+  :meth:`DeviceModel.set_variable` (B05) return the status enum the response
+  needs; :meth:`DeviceModel.report_data` builds the ``ReportDataType`` models
+  for GetBaseReport (B07) and GetReport (B08). The component, variable and
+  characteristics models of a report are built once per index and reused:
+  only the attributes (their values change) are new for every report.
 * Station reads: :meth:`DeviceModel.get` and the typed ``get_int``/``get_bool``/
   ``get_float`` (WriteOnly values readable, unknown variables give the default).
 * Station writes: :meth:`DeviceModel.set_internal` (e.g. AvailabilityState),
@@ -51,6 +53,21 @@ from device_model.store import (
     DeviceModelStore,
     VariableRecord,
 )
+from messages.ocpp201 import (
+    AttributeEnumType,
+    ComponentCriterionEnumType,
+    ComponentType,
+    ComponentVariableType,
+    EVSEType,
+    GetVariableStatusEnumType,
+    MutabilityEnumType,
+    ReportBaseEnumType,
+    ReportDataType,
+    SetVariableStatusEnumType,
+    VariableAttributeType,
+    VariableCharacteristicsType,
+    VariableType,
+)
 
 __all__ = ["BASE_REPORTS", "COMPONENT_CRITERIA", "DeviceModel"]
 
@@ -72,6 +89,9 @@ _ZERO_MEANS_OFF = frozenset({
     ("sampleddatactrlr", "txupdatedinterval"),
     ("sampleddatactrlr", "txendedinterval"),
 })
+
+# What the operator can set (B07.FR.07).
+_SETTABLE = (MutabilityEnumType.read_write, MutabilityEnumType.write_only)
 
 # B07.FR.09 / ReportBaseEnumType SummaryInventory: the problem variables
 # reported for components in an abnormal state, plus their diagnostics.
@@ -100,9 +120,10 @@ def _ocpp_text(value: Any) -> str:
 
 
 class _Component:
-    """Index entry: a component record and its variables by folded key."""
+    """Index entry: a component record and its variables by folded key, plus the OCPP models
+    of the component and its variables once a report has needed them."""
 
-    __slots__ = ("record", "variables", "ordered")
+    __slots__ = ("record", "variables", "ordered", "_typed", "_typed_variables")
 
     def __init__(self, record: ComponentRecord) -> None:
         self.record = record
@@ -110,6 +131,9 @@ class _Component:
             record.variables, key=lambda v: (v.name.casefold(), _fold(v.instance) or ""))
         self.variables: dict[_VariableKey, VariableRecord] = {
             (v.name.casefold(), _fold(v.instance)): v for v in self.ordered}
+        # Built on first use: the station's own reads never need them.
+        self._typed: ComponentType | None = None
+        self._typed_variables: dict[int, tuple[VariableType, VariableCharacteristicsType]] = {}
 
     def actual(self, variable_name: str) -> str | None:
         """Actual value of the component's variable without instance, or None."""
@@ -119,17 +143,26 @@ class _Component:
         attribute = variable.attributes.get("Actual")
         return attribute.value if attribute is not None else None
 
-    def wire(self) -> dict:
-        record = self.record
-        component: dict[str, Any] = {"name": record.name}
-        if record.instance:
-            component["instance"] = record.instance
-        if record.evse_id is not None:
-            evse: dict[str, int] = {"id": record.evse_id}
-            if record.connector_id is not None:
-                evse["connectorId"] = record.connector_id
-            component["evse"] = evse
-        return component
+    def typed(self) -> ComponentType:
+        """The component as a report names it (no instance when it has none or "")."""
+        if self._typed is None:
+            record = self.record
+            evse = None if record.evse_id is None else EVSEType(id=record.evse_id,
+                                                                 connector_id=record.connector_id)
+            self._typed = ComponentType(name=record.name, instance=record.instance or None,
+                                        evse=evse)
+        return self._typed
+
+    def typed_variable(self, variable: VariableRecord) -> tuple[VariableType,
+                                                                VariableCharacteristicsType]:
+        """A variable's name and characteristics as a report gives them. Both only change
+        with the component config, which rebuilds the index (:meth:`DeviceModel.reload`)."""
+        typed = self._typed_variables.get(variable.id)
+        if typed is None:
+            typed = (VariableType(name=variable.name, instance=variable.instance or None),
+                     VariableCharacteristicsType.model_validate(variable.characteristics))
+            self._typed_variables[variable.id] = typed
+        return typed
 
 
 class DeviceModel:
@@ -222,10 +255,11 @@ class DeviceModel:
             return None
         return self._components.get((name.casefold(), _fold(instance), evse_id, connector_id))
 
-    def _wire_component(self, component: dict) -> _Component | None:
-        evse = component.get("evse") or {}
-        return self._component(component.get("name"), component.get("instance"),
-                               evse.get("id"), evse.get("connectorId"))
+    def _requested_component(self, component: ComponentType) -> _Component | None:
+        evse = component.evse
+        if evse is None:
+            return self._component(component.name, component.instance, None, None)
+        return self._component(component.name, component.instance, evse.id, evse.connector_id)
 
     @staticmethod
     def _variable(component: _Component, name: Any, instance: str | None) -> VariableRecord | None:
@@ -255,76 +289,94 @@ class DeviceModel:
 
     # -- B06 GetVariables --------------------------------------------------
 
-    def get_variable(self, component: dict, variable: dict,
-                     attribute_type: str | None = "Actual") -> tuple[str, str | None]:
+    def get_variable(self, component: ComponentType, variable: VariableType,
+                     attribute_type: AttributeEnumType | None = AttributeEnumType.actual,
+                     ) -> tuple[GetVariableStatusEnumType, str | None]:
         """Answer one GetVariableData element.
 
         Args:
-            component: wire ComponentType.
-            variable: wire VariableType.
-            attribute_type: AttributeEnumType; None means Actual (B06.FR.11).
+            component: the requested component.
+            variable: the requested variable.
+            attribute_type: None means Actual (B06.FR.11).
 
         Returns:
-            (GetVariableStatusEnumType value, attributeValue or None when it
-            must be omitted).
+            (status, attributeValue or None when it must be omitted).
         """
-        found = self._wire_component(component)
+        found = self._requested_component(component)
         if found is None:
-            return "UnknownComponent", None  # B06.FR.06, B06.FR.15
-        record = self._variable(found, variable.get("name"), variable.get("instance"))
+            return GetVariableStatusEnumType.unknown_component, None  # B06.FR.06, B06.FR.15
+        record = self._variable(found, variable.name, variable.instance)
         if record is None:
-            return "UnknownVariable", None  # B06.FR.07, B06.FR.15
-        attribute = record.attributes.get(attribute_type or "Actual")
+            return GetVariableStatusEnumType.unknown_variable, None  # B06.FR.07, B06.FR.15
+        attribute = record.attributes.get(attribute_type or AttributeEnumType.actual)
         if attribute is None:
-            return "NotSupportedAttributeType", None  # B06.FR.08
-        if attribute.mutability == "WriteOnly":
-            return "Rejected", None  # B06.FR.09
+            return GetVariableStatusEnumType.not_supported_attribute_type, None  # B06.FR.08
+        if attribute.mutability == MutabilityEnumType.write_only:
+            return GetVariableStatusEnumType.rejected, None  # B06.FR.09
         value = self._actual_value(found, record, attribute)
         value = value if value is not None else ""  # B06.FR.13
-        return "Accepted", value[: self._size_limit("ReportingValueSize", _MAX_REPORT_VALUE_LENGTH)]  # B06.FR.10
+        return (GetVariableStatusEnumType.accepted,
+                value[: self._size_limit("ReportingValueSize", _MAX_REPORT_VALUE_LENGTH)])  # B06.FR.10
 
     # -- B05 SetVariables --------------------------------------------------
 
-    def set_variable(self, component: dict, variable: dict, attribute_type: str | None, value: str,
-                     *, source: str = SOURCE_CSMS) -> str:
+    def set_variable(self, component: ComponentType, variable: VariableType,
+                     attribute_type: AttributeEnumType | None, value: str,
+                     *, source: str = SOURCE_CSMS) -> SetVariableStatusEnumType:
         """Apply one SetVariableData element; persist before answering Accepted.
 
         Returns:
-            SetVariableStatusEnumType value (Accepted, Rejected, UnknownComponent,
-            UnknownVariable, NotSupportedAttributeType).
+            Accepted, Rejected, UnknownComponent, UnknownVariable or
+            NotSupportedAttributeType.
         """
         return self.set_variable_with_reason(component, variable, attribute_type, value, source=source)[0]
 
-    def set_variable_with_reason(self, component: dict, variable: dict, attribute_type: str | None,
-                                 value: str, *, source: str = SOURCE_CSMS) -> tuple[str, str | None]:
+    def set_variable_with_reason(self, component: ComponentType, variable: VariableType,
+                                 attribute_type: AttributeEnumType | None, value: str,
+                                 *, source: str = SOURCE_CSMS,
+                                 ) -> tuple[SetVariableStatusEnumType, str | None]:
         """Like :meth:`set_variable`, plus a reason for statusInfo.additionalInfo when not Accepted."""
-        found = self._wire_component(component)
+        rejected = SetVariableStatusEnumType.rejected
+        found = self._requested_component(component)
         if found is None:
-            return "UnknownComponent", "unknown component"  # B05.FR.04
-        record = self._variable(found, variable.get("name"), variable.get("instance"))
+            return SetVariableStatusEnumType.unknown_component, "unknown component"  # B05.FR.04
+        record = self._variable(found, variable.name, variable.instance)
         if record is None:
-            return "UnknownVariable", "unknown variable"  # B05.FR.05
-        attr_type = attribute_type or "Actual"  # B05.FR.12
+            return SetVariableStatusEnumType.unknown_variable, "unknown variable"  # B05.FR.05
+        attr_type = attribute_type or AttributeEnumType.actual  # B05.FR.12
         attribute = record.attributes.get(attr_type)
         if attribute is None:
-            return "NotSupportedAttributeType", f"no {attr_type} attribute"  # B05.FR.06
-        if attribute.mutability == "ReadOnly":
-            return "Rejected", "read-only"  # B05.FR.09
+            return (SetVariableStatusEnumType.not_supported_attribute_type,
+                    f"no {attr_type} attribute")  # B05.FR.06
+        if attribute.mutability == MutabilityEnumType.read_only:
+            return rejected, "read-only"  # B05.FR.09
         if not isinstance(value, str):
-            return "Rejected", "value is not a string"  # B05.FR.07
+            return rejected, "value is not a string"  # B05.FR.07
         max_length = self._size_limit("ConfigurationValueSize", _MAX_SET_VALUE_LENGTH)
         if len(value) > max_length:
-            return "Rejected", f"longer than {max_length} characters"  # B05.FR.07
+            return rejected, f"longer than {max_length} characters"  # B05.FR.07
         allow_zero = (found.record.name.casefold(), record.name.casefold()) in _ZERO_MEANS_OFF
         reason = check_value(record.characteristics, value, allow_zero=allow_zero)  # B05.FR.07, B05.FR.08
-        if reason is None and attr_type == "Target":
+        if reason is None and attr_type == AttributeEnumType.target:
             reason = self._outside_set_range(record, value)  # B05.FR.08
+        if reason is None and record.name.casefold() == "enabled" and value == "true":
+            reason = self._not_available(found, record)
         if reason is not None:
-            return "Rejected", reason
+            return rejected, reason
         self.store.set_value(attribute.id, value, source)  # persist first ...
         attribute.value = value  # ... then the cache
         attribute.value_source = source
-        return "Accepted", None  # B05.FR.10
+        return SetVariableStatusEnumType.accepted, None  # B05.FR.10
+
+    def _not_available(self, component: _Component, enabled: VariableRecord) -> str | None:
+        # Part 2, Available: "the Component exists and is locally configured/wired for use, but
+        # may not be (remotely) Enabled". A component the station does not implement ships
+        # Available false; enabling it would make the report claim what the station cannot do.
+        available = self._variable(component, "Available", enabled.instance)
+        actual = available.attributes.get("Actual") if available is not None else None
+        if actual is not None and actual.value == "false":
+            return "the component is not available on this station"
+        return None
 
     @staticmethod
     def _outside_set_range(record: VariableRecord, value: str) -> str | None:
@@ -451,20 +503,22 @@ class DeviceModel:
 
     # -- B07/B08 reports -------------------------------------------------------
 
-    def report_data(self, base: str | None = None, component_criteria: list[str] | None = None,
-                    component_variables: list[dict] | None = None) -> list[dict]:
+    def report_data(self, base: ReportBaseEnumType | None = None,
+                    component_criteria: Sequence[ComponentCriterionEnumType] | None = None,
+                    component_variables: Sequence[ComponentVariableType] | None = None,
+                    ) -> list[ReportDataType]:
         """Build the reportData for a GetBaseReport or a GetReport.
 
         Args:
-            base: ReportBaseEnumType value for GetBaseReport (B07); None for a
+            base: the report base of a GetBaseReport (B07); None for a
                 GetReport (B08) filtered by the other two arguments.
-            component_criteria: GetReportRequest.componentCriteria.
-            component_variables: GetReportRequest.componentVariable (wire dicts).
+            component_criteria: GetReportRequest.component_criteria.
+            component_variables: GetReportRequest.component_variable.
 
         Returns:
-            ReportDataType dicts in wire form, components and variables in a
-            stable order. ``[]`` means an empty result (GetReport answers
-            EmptyResultSet, B08.FR.15). Feed it to ``reports.paginate_report``.
+            The report's items, components and variables in a stable order.
+            ``[]`` means an empty result (GetReport answers EmptyResultSet,
+            B08.FR.15). Feed it to ``reports.paginate_report``.
 
         Raises:
             ValueError: unknown ``base`` or criterion (answer NotSupported,
@@ -474,16 +528,16 @@ class DeviceModel:
         if base is not None:
             if base not in BASE_REPORTS:
                 raise ValueError(f"unsupported reportBase {base!r}")
-            if base == "SummaryInventory":
+            if base == ReportBaseEnumType.summary_inventory:
                 return self._summary_inventory(max_length)
-            configuration_only = base == "ConfigurationInventory"
+            configuration_only = base == ReportBaseEnumType.configuration_inventory
             items = []
             for component in self._ordered:
                 for variable in component.ordered:
                     attributes = self._attributes(variable)
                     if configuration_only:
                         # B07.FR.07: what the operator can set, i.e. the writable attributes.
-                        attributes = [a for a in attributes if a.mutability in ("ReadWrite", "WriteOnly")]
+                        attributes = [a for a in attributes if a.mutability in _SETTABLE]
                     if attributes:  # B07.FR.08, B07.FR.11: all attribute types, set or not
                         items.append(self._item(component, variable, attributes, max_length))
             return items
@@ -511,18 +565,21 @@ class DeviceModel:
         return [variable.attributes[t] for t in ATTRIBUTE_TYPES if t in variable.attributes]
 
     @staticmethod
-    def _meets_criteria(component: _Component, criteria: list[str]) -> bool:
+    def _meets_criteria(component: _Component, criteria: list[ComponentCriterionEnumType]) -> bool:
         for criterion in criteria:
-            value = component.actual(criterion)
-            if criterion == "Problem":
-                if value == "true":
+            # Every instance counts: TariffCostCtrlr has Enabled/Available only per instance
+            # (Tariff, Cost), and lacks neither variable.
+            values = [v.attributes["Actual"].value for (name, _), v in component.variables.items()
+                      if name == criterion.casefold() and "Actual" in v.attributes]
+            if criterion == ComponentCriterionEnumType.problem:
+                if "true" in values:
                     return True  # B08.FR.10
-            elif value is None or value == "true":
+            elif not values or "true" in values:
                 # B08.FR.07-09: set to true, or the component lacks the variable.
                 return True
         return False
 
-    def _summary_inventory(self, max_length: int) -> list[dict]:
+    def _summary_inventory(self, max_length: int) -> list[ReportDataType]:
         # B07.FR.09 / ReportBaseEnumType SummaryInventory.
         items = []
         for component in self._ordered:
@@ -543,64 +600,59 @@ class DeviceModel:
                 chosen.extend(_DIAGNOSTIC_VARIABLES)  # "Include TechCode and TechInfo where available"
             for variable_name in chosen:
                 variable = component.variables.get((variable_name.casefold(), None))
-                if variable is not None and "Actual" in variable.attributes:
-                    items.append(self._item(component, variable, [variable.attributes["Actual"]], max_length))
+                actual = (None if variable is None else
+                          variable.attributes.get(AttributeEnumType.actual))
+                if actual is not None:
+                    items.append(self._item(component, variable, [actual], max_length))
         return items
 
     def _item(self, component: _Component, variable: VariableRecord,
-              attributes: list[AttributeRecord], max_length: int) -> dict:
-        wire_variable: dict[str, str] = {"name": variable.name}
-        if variable.instance:
-            wire_variable["instance"] = variable.instance
-        wire_attributes = []
-        for attribute in attributes:
-            entry: dict[str, Any] = {"type": attribute.type}
-            if attribute.mutability != "WriteOnly":
-                # B07.FR.03/B08.FR.03 (errata 2025-01): never the value of a
-                # WriteOnly attribute. VariableAttributeType: value "may only be
-                # omitted when mutability is WriteOnly", so unset is "".
-                entry["value"] = (self._actual_value(component, variable, attribute)
-                                  or "")[:max_length]
-            entry["mutability"] = attribute.mutability
-            entry["persistent"] = attribute.persistent
-            entry["constant"] = attribute.constant
-            wire_attributes.append(entry)
-        return {
-            "component": component.wire(),
-            "variable": wire_variable,
-            "variableAttribute": wire_attributes,
-            "variableCharacteristics": dict(variable.characteristics),  # B07.FR.07/08, B08.FR.12
-        }
+              attributes: list[AttributeRecord], max_length: int) -> ReportDataType:
+        variable_type, characteristics = component.typed_variable(variable)
+        return ReportDataType(
+            component=component.typed(),
+            variable=variable_type,
+            variable_attribute=tuple(
+                VariableAttributeType(
+                    type=attribute.type,
+                    # B07.FR.03/B08.FR.03 (errata 2025-01): never the value of a WriteOnly
+                    # attribute. VariableAttributeType: value "may only be omitted when
+                    # mutability is WriteOnly", so unset is "".
+                    value=(None if attribute.mutability == MutabilityEnumType.write_only else
+                           (self._actual_value(component, variable, attribute) or "")[:max_length]),
+                    mutability=attribute.mutability,
+                    persistent=attribute.persistent,
+                    constant=attribute.constant)
+                for attribute in attributes),
+            variable_characteristics=characteristics,  # B07.FR.07/08, B08.FR.12
+        )
 
 
-def _selects(selector: dict, component: _Component, variable: VariableRecord) -> bool:
+def _selects(selector: ComponentVariableType, component: _Component, variable: VariableRecord) -> bool:
     """Whether a GetReport componentVariable selects this component variable."""
-    wanted = selector.get("component") or {}
+    wanted = selector.component
     record = component.record
-    name = wanted.get("name")
-    if not isinstance(name, str) or name.casefold() != record.name.casefold():
+    if wanted.name.casefold() != record.name.casefold():
         return False
     # B08.FR.24/25: an instance selects that instance; none selects every
     # instance and the component without one.
-    instance = _fold(wanted.get("instance"))
+    instance = _fold(wanted.instance)
     if instance is not None and instance != _fold(record.instance):
         return False
-    evse = wanted.get("evse")
+    evse = wanted.evse
     if evse is not None:
-        if record.evse_id != evse.get("id"):
+        if record.evse_id != evse.id:
             return False
         # B08.FR.22: evse.id without connectorId selects every connector of
         # that EVSE (and the EVSE-tier component).
-        connector_id = evse.get("connectorId")
-        if connector_id is not None and record.connector_id != connector_id:
+        if evse.connector_id is not None and record.connector_id != evse.connector_id:
             return False
     # B08.FR.23: no evse selects every tier, top level included.
-    wanted_variable = selector.get("variable")
+    wanted_variable = selector.variable
     if wanted_variable is None:
         return True  # B08.FR.20
-    variable_name = wanted_variable.get("name")
-    if not isinstance(variable_name, str) or variable_name.casefold() != variable.name.casefold():
+    if wanted_variable.name.casefold() != variable.name.casefold():
         return False
-    variable_instance = _fold(wanted_variable.get("instance"))
+    variable_instance = _fold(wanted_variable.instance)
     # B08.FR.21: no variable instance selects every instance.
     return variable_instance is None or variable_instance == _fold(variable.instance)

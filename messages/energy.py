@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from messages.base import Msg
+from messages.ocpp201 import CompositeScheduleType
 
 
 class CompositeScheduleUpdated(Msg):
@@ -16,7 +17,7 @@ class CompositeScheduleUpdated(Msg):
     """
 
     evse_id: int
-    schedule: dict                  # CompositeScheduleType, wire form
+    schedule: CompositeScheduleType
     computed_at: str
     charging_evses: list[int] = []
 

@@ -120,6 +120,7 @@ class TransactionEventAnswered(Msg):
     evse_id: int
     transaction_id: str
     id_token_info: dict | None = None
+    id_token: dict | None = None          # the idToken of the answered event, if it had one
 
 
 class MeterValuesReady(Msg):

@@ -70,9 +70,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from smart_charging.schedule import Interval, epoch_seconds, iso_utc, profile_intervals, schedule_intervals
+from messages.ocpp201 import (ChargingProfilePurposeEnumType as Purpose, ChargingProfileType,
+                              ChargingRateUnitEnumType, ChargingScheduleType,
+                              CompositeScheduleType)
+from smart_charging.schedule import (Interval, epoch_seconds, iso_utc, profile_intervals,
+                                     schedule_intervals)
 
 __all__ = [
     "DEFAULT_LIMIT_A",
@@ -84,20 +87,23 @@ __all__ = [
 DEFAULT_LIMIT_A = 48.0  # libocpp CompositeScheduleDefaultLimitAmps
 DEFAULT_LIMIT_W = 33_120.0  # libocpp CompositeScheduleDefaultLimitWatts
 
-TX = "TxProfile"
-TX_DEFAULT = "TxDefaultProfile"
-STATION_MAX = "ChargingStationMaxProfile"
-EXTERNAL = "ChargingStationExternalConstraints"
-
 Stack = list[list[Interval]]  # layers in precedence order, each sorted and non-overlapping
 
+# Inside the computation a unit is the plain value of ChargingRateUnitEnumType (as in
+# Interval.unit): the loops below compare units per interval and per moment, and a str
+# compares about twice as fast as a StrEnum member (which is also slow to look up on its class).
+_A = ChargingRateUnitEnumType.a.value
+_W = ChargingRateUnitEnumType.w.value
 
-def convert_limit(limit: float, from_unit: str, to_unit: str, phases: int,
-                  voltage: float) -> float:
-    """``limit`` in ``to_unit``: A is per phase (K01.FR.51), I = P / (U * phases) (K01.FR.50)."""
+
+def convert_limit(limit: float, from_unit: ChargingRateUnitEnumType | str,
+                  to_unit: ChargingRateUnitEnumType | str, phases: int, voltage: float) -> float:
+    """``limit`` in ``to_unit``: A is per phase (K01.FR.51), I = P / (U * phases) (K01.FR.50).
+
+    The units are ChargingRateUnitEnumType members or their values (equal as str)."""
     if from_unit == to_unit:
         return limit
-    if from_unit == "A":
+    if from_unit == _A:
         return limit * voltage * phases
     return limit / (voltage * phases)
 
@@ -112,12 +118,13 @@ def _stack(entries: list[tuple[tuple, list[Interval]]]) -> Stack:
     return [intervals for _, intervals in entries if intervals]
 
 
-def _precedence(profile: Mapping[str, Any], installed_on: int) -> tuple:
+def _precedence(profile: ChargingProfileType, installed_on: int) -> tuple:
     # Highest stackLevel first; on a tie the EVSE-specific profile before the station-wide one.
-    return (-profile["stackLevel"], installed_on == 0, profile["id"])
+    return (-profile.stack_level, installed_on == 0, profile.id)
 
 
-def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: str, voltage: float,
+def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: str,
+              voltage: float,
               default_phases: int, max_current_a: float | None, max_power_w: float | None,
               default_tenths: int) -> list[tuple[int, int, int | None, int | None]]:
     """The minimum of the leading periods of ``stacks`` and the hardware caps over [w0, w1).
@@ -164,7 +171,7 @@ def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: str, voltage: 
             if limit is None or v < limit:
                 limit = v
         cap_phases = phases or default_phases
-        for cap, cap_unit in ((max_current_a, "A"), (max_power_w, "W")):
+        for cap, cap_unit in ((max_current_a, _A), (max_power_w, _W)):
             if cap is not None:
                 v = _tenths(convert_limit(cap, cap_unit, unit, cap_phases, voltage))
                 if limit is None or v < limit:
@@ -177,7 +184,8 @@ def _evaluate(stacks: Sequence[Stack], *, w0: int, w1: int, unit: str, voltage: 
     return out
 
 
-def _evse_stacks(profiles: Sequence[tuple[int, Mapping[str, Any]]], external_limits, *,
+def _evse_stacks(profiles: Sequence[tuple[int, ChargingProfileType]],
+                 external_limits: Sequence[tuple[int, ChargingScheduleType]], *,
                  evse_id: int, w0: int, w1: int, tx_start: int | None,
                  with_tx: bool, with_station_max: bool) -> list[Stack]:
     """The stacks that limit ``evse_id`` (see the table in the module docstring)."""
@@ -188,20 +196,20 @@ def _evse_stacks(profiles: Sequence[tuple[int, Mapping[str, Any]]], external_lim
     for installed_on, profile in profiles:
         if installed_on not in (0, evse_id):
             continue
-        purpose = profile["chargingProfilePurpose"]
-        if purpose == TX:
+        purpose = profile.charging_profile_purpose
+        if purpose == Purpose.tx_profile:
             if not with_tx or installed_on == 0:  # K01.FR.16: TxProfile only on an EVSE
                 continue
             target = tx_layers
-        elif purpose == TX_DEFAULT:
+        elif purpose == Purpose.tx_default_profile:
             if not with_tx:
                 continue
             target = default_layers
-        elif purpose == STATION_MAX:
+        elif purpose == Purpose.charging_station_max_profile:
             if not with_station_max or installed_on != 0:  # §3.2: only on EVSE 0
                 continue
             target = max_layers
-        elif purpose == EXTERNAL:
+        elif purpose == Purpose.charging_station_external_constraints:
             target = ext_layers
         else:
             continue
@@ -217,10 +225,10 @@ def _evse_stacks(profiles: Sequence[tuple[int, Mapping[str, Any]]], external_lim
     return stacks
 
 
-def _external_intervals(schedule: Mapping[str, Any], w0: int, w1: int) -> list[Interval]:
+def _external_intervals(schedule: ChargingScheduleType, w0: int, w1: int) -> list[Interval]:
     # An external limit without startSchedule counts from the composite's start: a single
     # period is then simply a constant cap.
-    start = schedule.get("startSchedule")
+    start = schedule.start_schedule
     occurrence = w0 if start is None else epoch_seconds(start)
     return schedule_intervals(schedule, [occurrence], window_start=w0, window_end=w1)
 
@@ -259,10 +267,10 @@ def _sum_evses(per_evse: Sequence[list[tuple[int, int, int | None, int | None]]]
     return out
 
 
-def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, start: datetime,
-                       duration_s: int, unit: str,
+def composite_schedule(profiles: Sequence[tuple[int, ChargingProfileType]], *, evse_id: int,
+                       start: datetime, duration_s: int, unit: ChargingRateUnitEnumType | str,
                        transaction_start: datetime | None = None,
-                       external_limits: Sequence[tuple[int, dict]] = (),
+                       external_limits: Sequence[tuple[int, ChargingScheduleType]] = (),
                        max_current_a: float | None = None, max_power_w: float | None = None,
                        nominal_voltage: float = 230.0, default_phases: int = 3,
                        default_limit_a: float = DEFAULT_LIMIT_A,
@@ -271,21 +279,21 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
                        transaction_starts: Mapping[int, datetime] | None = None,
                        evse_max: Mapping[int, tuple[float | None, float | None]] | None = None,
                        evse_phases: Mapping[int, int] | None = None,
-                       ) -> dict:
+                       ) -> CompositeScheduleType:
     """The CompositeScheduleType of ``evse_id`` for ``[start, start + duration_s)`` (K08.FR.02).
 
     Args:
-        profiles: (EVSE id the profile is installed on, ChargingProfileType dict as OCPP JSON)
+        profiles: (EVSE id the profile is installed on, its ChargingProfileType)
             for every profile installed on EVSE 0 and on ``evse_id`` (for EVSE 0 with
             ``evse_ids``: on those EVSEs too). Pass a TxProfile only while its transaction
             runs. Profiles on other EVSEs are ignored.
         evse_id: 0 (the grid connection) or an EVSE.
         start: the schedule start (the moment the request was received); floored to seconds.
         duration_s: the requested duration in seconds.
-        unit: "A" or "W", the unit of the result.
+        unit: A or W (the enum or its value), the unit of the result.
         transaction_start: when the transaction on ``evse_id`` became ready to deliver energy,
             the origin of Relative profiles; None: ``start`` (K08.FR.06).
-        external_limits: (EVSE id, ChargingScheduleType dict) limits set from outside
+        external_limits: (EVSE id, ChargingScheduleType) limits set from outside
             (K11-K14); those on 0 and on ``evse_id`` cap the result.
         max_current_a, max_power_w: the hardware maximum of ``evse_id`` (A per phase, W).
         nominal_voltage: line voltage for A <-> W (K01.FR.50).
@@ -297,18 +305,19 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
         evse_phases: for the sum: EVSE id -> its default phases (else ``default_phases``).
 
     Returns:
-        A CompositeScheduleType dict: evseId, duration, scheduleStart (UTC, ``Z``),
+        The CompositeScheduleType: evseId, duration, scheduleStart (UTC, ``Z``),
         chargingRateUnit and chargingSchedulePeriod (startPeriod from 0, strictly increasing,
         all below ``duration``, adjacent equal periods merged; numberPhases / phaseToUse only
         where known).
     """
     if unit not in ("A", "W"):
         raise ValueError(f"unit must be 'A' or 'W', not {unit!r}")
+    unit = ChargingRateUnitEnumType(unit).value
     if duration_s <= 0:
         raise ValueError("duration_s must be positive")
     w0 = epoch_seconds(start)
     w1 = w0 + duration_s
-    default_tenths = _tenths(default_limit_a if unit == "A" else default_limit_w)
+    default_tenths = _tenths(default_limit_a if unit == _A else default_limit_w)
     common = dict(w0=w0, w1=w1, unit=unit, voltage=nominal_voltage, default_phases=default_phases,
                   default_tenths=default_tenths)
 
@@ -339,18 +348,23 @@ def composite_schedule(profiles: Sequence[tuple[int, dict]], *, evse_id: int, st
                               with_tx=True, with_station_max=True)
     entries = _evaluate(stacks, max_current_a=max_current_a, max_power_w=max_power_w, **common)
 
+    # The model is built here, once, at the boundary: everything above works on plain tuples,
+    # ints and floats (Interval, tenths), since a model per interval or per evaluated moment
+    # would cost more than the computation. One model_validate of the wire dict builds the
+    # periods in pydantic-core, about twice as fast as a ChargingSchedulePeriodType(...) each
+    # (for 129 schedules of 24 h, ~4,000 periods: ~4 ms instead of ~8 ms).
     periods = []
     for t, tenths, phases, phase_to_use in entries:
-        period: dict[str, Any] = {"startPeriod": t - w0, "limit": tenths / 10}
+        period: dict[str, int | float] = {"startPeriod": t - w0, "limit": tenths / 10}
         if phases is not None:
             period["numberPhases"] = phases
         if phase_to_use is not None:
             period["phaseToUse"] = phase_to_use
         periods.append(period)
-    return {
+    return CompositeScheduleType.model_validate({
         "evseId": evse_id,
         "duration": duration_s,
         "scheduleStart": iso_utc(w0),
         "chargingRateUnit": unit,
         "chargingSchedulePeriod": periods,
-    }
+    })

@@ -37,7 +37,11 @@ TxProfiles (K01.FR.34), where the EV picks one; this station does not play that 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, NamedTuple
+from typing import NamedTuple
+
+from messages.ocpp201 import (ChargingProfileKindEnumType, ChargingProfileType,
+                              ChargingSchedulePeriodType, ChargingScheduleType,
+                              RecurrencyKindEnumType)
 
 __all__ = [
     "DAY_S",
@@ -55,6 +59,8 @@ WEEK_S = 7 * DAY_S
 #: An end time later than any window: "lasts until further notice".
 FOREVER = 1 << 62
 
+_RECURRENCE_S = {RecurrencyKindEnumType.daily: DAY_S, RecurrencyKindEnumType.weekly: WEEK_S}
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SECOND = timedelta(seconds=1)
 
@@ -65,7 +71,7 @@ class Interval(NamedTuple):
     start: int
     end: int
     limit: float
-    unit: str  # "A" (per phase, K01.FR.51) or "W"
+    unit: str  # ChargingRateUnitEnumType's value, A (per phase, K01.FR.51) or W; see below
     number_phases: int | None
     phase_to_use: int | None
 
@@ -87,18 +93,22 @@ def iso_utc(seconds: int) -> str:
     return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _optional_epoch(value: Any) -> int | None:
+def _start_period(period: ChargingSchedulePeriodType) -> int:
+    return period.start_period
+
+
+def _optional_epoch(value: str | None) -> int | None:
     return None if value is None else epoch_seconds(value)
 
 
-def schedule_intervals(schedule: Mapping[str, Any], occurrence_starts: list[int], *,
+def schedule_intervals(schedule: ChargingScheduleType, occurrence_starts: list[int], *,
                        window_start: int, window_end: int,
                        valid_from: int | None = None, valid_to: int | None = None,
                        recurrence_s: int | None = None) -> list[Interval]:
     """The intervals of one ChargingScheduleType started at each of ``occurrence_starts``.
 
     Args:
-        schedule: a ChargingScheduleType dict (OCPP JSON).
+        schedule: the ChargingScheduleType.
         occurrence_starts: ascending epoch seconds at which the schedule (re)starts.
         window_start, window_end: only ``[window_start, window_end)`` is returned.
         valid_from, valid_to: the profile's validity (K01.FR.36/37); None = unbounded.
@@ -108,9 +118,15 @@ def schedule_intervals(schedule: Mapping[str, Any], occurrence_starts: list[int]
     Returns:
         Sorted, non-overlapping intervals, each non-empty.
     """
-    unit = schedule["chargingRateUnit"]
-    periods = sorted(schedule["chargingSchedulePeriod"], key=lambda p: p["startPeriod"])  # K01.FR.35
-    duration = schedule.get("duration")
+    # The unit and the periods as plain values, read from the models once per call: the loop
+    # below runs once per period and occurrence, and the composite schedule compares the units
+    # of the intervals at every moment (a str compares about twice as fast as a StrEnum).
+    unit = schedule.charging_rate_unit.value
+    periods = sorted(schedule.charging_schedule_period, key=_start_period)  # K01.FR.35
+    offsets = [p.start_period for p in periods]
+    next_offsets = offsets[1:] + [None]
+    values = [(float(p.limit), p.number_phases, p.phase_to_use) for p in periods]
+    duration = schedule.duration
     lo = window_start if valid_from is None else max(window_start, valid_from)
     hi = window_end if valid_to is None else min(window_end, valid_to)
     out: list[Interval] = []
@@ -124,24 +140,26 @@ def schedule_intervals(schedule: Mapping[str, Any], occurrence_starts: list[int]
             occ_end = min(occ_end, occ + recurrence_s)
         if occ_end <= lo or occ >= hi:
             continue
-        for i, period in enumerate(periods):
-            p_start = occ + period["startPeriod"]
-            p_end = occ + periods[i + 1]["startPeriod"] if i + 1 < len(periods) else occ_end
+        for offset, next_offset, (limit, phases, phase_to_use) in zip(offsets, next_offsets,
+                                                                       values):
+            p_start = occ + offset
+            if p_start >= hi:
+                break  # sorted: this and every later period start after the window
+            p_end = occ_end if next_offset is None else occ + next_offset
             p_end = min(p_end, occ_end)  # K01.FR.11: a period past the duration is not executed
             s = max(p_start, lo)
             e = min(p_end, hi)
             if s < e:
-                out.append(Interval(s, e, float(period["limit"]), unit,
-                                    period.get("numberPhases"), period.get("phaseToUse")))
+                out.append(Interval(s, e, limit, unit, phases, phase_to_use))
     return out
 
 
-def profile_intervals(profile: Mapping[str, Any], *, window_start: int, window_end: int,
+def profile_intervals(profile: ChargingProfileType, *, window_start: int, window_end: int,
                       transaction_start: int | None = None) -> list[Interval]:
     """The intervals in which ``profile``'s first ChargingSchedule is in force in the window.
 
     Args:
-        profile: a ChargingProfileType dict (OCPP JSON).
+        profile: the ChargingProfileType.
         window_start, window_end: epoch seconds; only this window is computed.
         transaction_start: epoch seconds at which the transaction became ready to deliver
             energy; used by ``Relative`` profiles (§3.3, K01.FR.42). None: the window start
@@ -150,17 +168,17 @@ def profile_intervals(profile: Mapping[str, Any], *, window_start: int, window_e
     Returns:
         Sorted, non-overlapping intervals (see the module docstring for the rules).
     """
-    schedule = profile["chargingSchedule"][0]
-    kind = profile["chargingProfileKind"]
-    valid_from = _optional_epoch(profile.get("validFrom"))
-    valid_to = _optional_epoch(profile.get("validTo"))
-    start_schedule = _optional_epoch(schedule.get("startSchedule"))
+    schedule = profile.charging_schedule[0]
+    kind = profile.charging_profile_kind
+    valid_from = _optional_epoch(profile.valid_from)
+    valid_to = _optional_epoch(profile.valid_to)
+    start_schedule = _optional_epoch(schedule.start_schedule)
     recurrence_s = None
-    if kind == "Relative":
+    if kind == ChargingProfileKindEnumType.relative:
         # K01.FR.41: a Relative schedule has no startSchedule; it runs from the transaction.
         starts = [window_start if transaction_start is None else transaction_start]
-    elif kind == "Recurring":
-        recurrence_s = {"Daily": DAY_S, "Weekly": WEEK_S}.get(profile.get("recurrencyKind", ""))
+    elif kind == ChargingProfileKindEnumType.recurring:
+        recurrence_s = _RECURRENCE_S.get(profile.recurrency_kind)
         if recurrence_s is None or start_schedule is None:
             return []
         lo = window_start if valid_from is None else max(window_start, valid_from)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
 
+from messages.ocpp201 import ChargingRateUnitEnumType, CompositeScheduleType
 from smart_charging.composite import convert_limit
 from smart_charging.schedule import epoch_seconds
 
@@ -42,7 +42,7 @@ class AppliedLimit:
     power_w: float
     number_phases: int
     phase_to_use: int | None
-    unit: str  # the unit the schedule was computed in; the other value is converted
+    unit: ChargingRateUnitEnumType  # the schedule's unit; the other value is converted
     period_start: datetime
     expired: bool  # the schedule's duration has run out
 
@@ -51,24 +51,24 @@ class SinkLimits:
     """The limits of one composite schedule over time; pure, no clock of its own.
 
     Args:
-        schedule: a CompositeScheduleType dict (as :func:`composite_schedule` returns it).
+        schedule: the CompositeScheduleType (as :func:`composite_schedule` returns it).
         nominal_voltage: line voltage for A <-> W.
         default_phases: phases where a period gives none (K01.FR.49).
     """
 
-    def __init__(self, schedule: Mapping[str, Any], *, nominal_voltage: float = 230.0,
+    def __init__(self, schedule: CompositeScheduleType, *, nominal_voltage: float = 230.0,
                  default_phases: int = 3) -> None:
-        periods = schedule["chargingSchedulePeriod"]
+        periods = schedule.charging_schedule_period
         if not periods:
             raise ValueError("a composite schedule has at least one period")
-        self.evse_id: int = schedule["evseId"]
-        self.unit: str = schedule["chargingRateUnit"]
-        self._start = epoch_seconds(schedule["scheduleStart"])
-        self._end = self._start + int(schedule["duration"])
+        self.evse_id: int = schedule.evse_id
+        self.unit = schedule.charging_rate_unit
+        self._start = epoch_seconds(schedule.schedule_start)
+        self._end = self._start + int(schedule.duration)
         self._voltage = nominal_voltage
         self._default_phases = default_phases
-        self._periods = sorted(periods, key=lambda p: p["startPeriod"])
-        self._starts = [self._start + p["startPeriod"] for p in self._periods]
+        self._periods = sorted(periods, key=lambda p: p.start_period)
+        self._starts = [self._start + p.start_period for p in self._periods]
 
     @property
     def ends_at(self) -> datetime:
@@ -80,14 +80,15 @@ class SinkLimits:
         t = epoch_seconds(now)
         i = max(0, bisect.bisect_right(self._starts, t) - 1)
         period = self._periods[i]
-        phases = period.get("numberPhases") or self._default_phases
-        limit = float(period["limit"])
-        if self.unit == "A":
-            current, power = limit, convert_limit(limit, "A", "W", phases, self._voltage)
+        phases = period.number_phases or self._default_phases
+        limit = float(period.limit)
+        a, w = ChargingRateUnitEnumType.a, ChargingRateUnitEnumType.w
+        if self.unit == a:
+            current, power = limit, convert_limit(limit, a, w, phases, self._voltage)
         else:
-            current, power = convert_limit(limit, "W", "A", phases, self._voltage), limit
+            current, power = convert_limit(limit, w, a, phases, self._voltage), limit
         return AppliedLimit(current_a=current, power_w=power, number_phases=phases,
-                            phase_to_use=period.get("phaseToUse"), unit=self.unit,
+                            phase_to_use=period.phase_to_use, unit=self.unit,
                             period_start=_EPOCH + timedelta(seconds=self._starts[i]),
                             expired=t >= self._end)
 

@@ -155,6 +155,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                 any_transaction=station_busy[0]))
 
     transactions.on_changed = transactions_changed
+    transactions.aligned_measurands = lambda: dm.get("AlignedDataCtrlr", "Measurands") or ""
     for requested in ("MeterValues", "TransactionEvent"):
         remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 

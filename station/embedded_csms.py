@@ -1,4 +1,4 @@
-"""``csms.url: embedded``: the test CSMS of simulators/csms.py in a process of its own.
+"""``csms.url: embedded``: the test CSMS of simulators/csms/ in a process of its own.
 
 It listens on a free loopback port, answers the station as a permissive CSMS would, and logs
 every message it receives to a file next to the message log, so a newcomer can see both sides.

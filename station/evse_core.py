@@ -617,13 +617,17 @@ class EvseCore:
         return self._finish()
 
     def event_answered(self, now: datetime, transaction_id: str,
-                       id_token_info: dict | None) -> list[Intent]:
-        """The CSMS answered a TransactionEvent; a token it does not accept ends or suspends
-        the transaction per StopTxOnInvalidId (E05, F01.FR.03)."""
+                       id_token_info: dict | None, id_token: dict | None = None) -> list[Intent]:
+        """The CSMS answered a TransactionEvent (that carried ``id_token``); a token it does
+        not accept ends or suspends the transaction per StopTxOnInvalidId (E05, F01.FR.03); the
+        groupIdToken it gives the session's token is the session's group (C09.FR.12)."""
         self._set_now(now)
-        if (id_token_info is not None and id_token_info.get("status") != "Accepted"
-                and self.tx.active and self.tx.transaction_id == transaction_id):
+        ours = self.tx.active and self.tx.transaction_id == transaction_id
+        if ours and id_token_info is not None and id_token_info.get("status") != "Accepted":
             self._emit(self.tx.invalid_id(now))
+        elif ours and id_token_info is not None and id_token_info.get("groupIdToken") \
+                and self.tx.group_answered(id_token, id_token_info["groupIdToken"]):
+            self._dirty = True
         self._step(now)
         return self._finish()
 

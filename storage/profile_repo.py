@@ -13,6 +13,10 @@ ChargingProfileType as JSON), ``CHARGING_LIMIT_SOURCE`` (who set it: CSO for the
 external system's source, K09) and ``TRANSACTION_ID`` (for TxProfiles: the transaction whose
 end deletes it, K02.FR.05).
 
+In memory a profile is a :class:`~messages.ocpp201.ChargingProfileType`; ``PROFILE`` stays its
+wire JSON (``to_wire``), as libocpp and earlier versions of this station wrote it, so existing
+databases load and the stored form does not depend on the models' Python names.
+
 Like the other repositories of the core database this speaks ``sqlite3`` directly
 (``storage/lite.py``); each method is one short transaction.
 """
@@ -22,6 +26,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from messages.ocpp201 import (ChargingLimitSourceEnumType, ChargingProfilePurposeEnumType,
+                              ChargingProfileType, to_wire)
 from storage.lite import transaction
 
 __all__ = ["StoredProfile", "ProfileRepository"]
@@ -43,27 +49,27 @@ class StoredProfile:
 
     Attributes:
         evse_id: the EVSE it is installed on; 0 for the whole station.
-        profile: ChargingProfileType, wire form (``transactionId`` set for a TxProfile).
-        source: ChargingLimitSourceEnumType of who set it (CSO for the CSMS).
+        profile: the ChargingProfileType (``transaction_id`` set for a TxProfile).
+        source: who set it (CSO for the CSMS).
         transaction_id: for a TxProfile, the transaction it belongs to.
     """
 
     evse_id: int
-    profile: dict
-    source: str = "CSO"
+    profile: ChargingProfileType
+    source: ChargingLimitSourceEnumType = ChargingLimitSourceEnumType.cso
     transaction_id: str | None = None
 
     @property
     def id(self) -> int:
-        return self.profile["id"]
+        return self.profile.id
 
     @property
-    def purpose(self) -> str:
-        return self.profile["chargingProfilePurpose"]
+    def purpose(self) -> ChargingProfilePurposeEnumType:
+        return self.profile.charging_profile_purpose
 
     @property
     def stack_level(self) -> int:
-        return self.profile["stackLevel"]
+        return self.profile.stack_level
 
 
 class ProfileRepository:
@@ -81,13 +87,18 @@ class ProfileRepository:
         """Every installed profile, by EVSE then id.
 
         Raises:
-            ValueError: a stored profile is not a JSON object (a damaged database).
+            ValueError: a stored profile is not a ChargingProfileType, or not the one of its
+                row, or its source is unknown (a damaged database).
         """
         out = []
         for pid, evse_id, _level, _purpose, text, source, transaction_id in \
                 self._db.execute(_SELECT_ALL):
-            profile = json.loads(text)
-            if not isinstance(profile, dict) or profile.get("id") != pid:
+            try:
+                profile = ChargingProfileType.model_validate(json.loads(text))
+                source = ChargingLimitSourceEnumType(source)
+            except ValueError as exc:       # pydantic's ValidationError is one too
+                raise ValueError(f"charging profile {pid}: the stored row is damaged") from exc
+            if profile.id != pid:
                 raise ValueError(f"charging profile {pid}: the stored PROFILE does not match")
             out.append(StoredProfile(int(evse_id), profile, source, transaction_id))
         return out
@@ -95,11 +106,12 @@ class ProfileRepository:
     def save(self, stored: StoredProfile) -> None:
         """Insert, or replace the profile with the same id (K01.FR.05); returns once committed."""
         profile = stored.profile
+        text = json.dumps(to_wire(profile), separators=(",", ":"), allow_nan=False)
         with transaction(self._db) as db:
-            db.execute(_UPSERT, (profile["id"], stored.evse_id, profile["stackLevel"],
-                                 profile["chargingProfilePurpose"],
-                                 json.dumps(profile, separators=(",", ":"), allow_nan=False),
-                                 stored.source, stored.transaction_id))
+            db.execute(_UPSERT, (profile.id, stored.evse_id, profile.stack_level,
+                                 profile.charging_profile_purpose.value, text,
+                                 ChargingLimitSourceEnumType(stored.source).value,
+                                 stored.transaction_id))
 
     def delete(self, profile_ids: list[int]) -> int:
         """Delete these profiles in one transaction; returns how many rows went."""

@@ -706,6 +706,30 @@ def test_tc_c_39_group_id_stops(csms, case):
     assert stop["idToken"] == second
 
 
+def test_tc_c_39_group_from_the_transaction_event_response(csms, case):
+    """TC_C_39_CS with the group named only where C09.FR.12 puts it: the first card's
+    Authorize answer has no groupIdToken, the TransactionEventResponse to the Started event
+    carrying it does (E05: the CSMS checks the token of the transaction). A second card the
+    CSMS answers with that group stops the transaction (C09.FR.03)."""
+    first, second = new_token(), new_token()
+    case.authorize_answers({first["idToken"]: {"status": "Accepted"},
+                            second["idToken"]: {"status": "Accepted", "groupIdToken": GROUP}})
+    case.csms.set_handler("TransactionEvent", lambda identity, payload: (
+        {"idTokenInfo": {"status": "Accepted", "groupIdToken": GROUP}}
+        if payload.get("idToken") == first else {}))
+    case.plug_in()
+    mark = csms.mark()
+    case.present(first)
+    assert wait_tx(csms, mark, eventType="Started")["idToken"] == first
+    case.charge()
+    mark = csms.mark()
+    case.present(second)
+    assert csms.wait_for("Authorize", identity=IDENTITY, after=mark,
+                         timeout=10)["idToken"] == second
+    stop = wait_tx(csms, mark, triggerReason="StopAuthorized")
+    assert stop["idToken"] == second
+
+
 @pytest.mark.parametrize("case_id, other_group", [
     ("TC_C_04", None), ("TC_C_42", {"idToken": "OTHER", "type": "Central"})])
 def test_tc_c_04_42_other_token_does_not_stop(csms, case, case_id, other_group):

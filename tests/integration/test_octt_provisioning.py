@@ -880,6 +880,50 @@ def test_tc_b_16_get_custom_report_with_component_criteria(csms, station):
     assert enabled_in_full - {item_key(i) for i in enabled} == set()
 
 
+# One CALL per controller of a block the station may lack, and the file transfer that
+# OCPPCommCtrlr.FileTransferProtocols serves (GetLog, N01).
+CONTROLLER_PROBES = {
+    "DisplayMessageCtrlr": ("GetDisplayMessages", {"requestId": 1}),
+    "TariffCostCtrlr": ("CostUpdated", {"totalCost": 1.0, "transactionId": "none"}),
+    "MonitoringCtrlr": ("GetMonitoringReport", {"requestId": 1}),
+    "ISO15118Ctrlr": ("GetInstalledCertificateIds", {}),
+}
+FILE_TRANSFER_PROBE = ("GetLog", {"logType": "DiagnosticsLog", "requestId": 1,
+                                  "log": {"remoteLocation": "https://127.0.0.1/log"}})
+
+
+def not_supported(csms: CsmsServer, action: str, payload: dict) -> bool:
+    try:
+        csms.call(IDENTITY, action, payload)
+    except CallErrorResult as error:
+        return error.code == "NotSupported"
+    return False
+
+
+def test_base_report_claims_only_what_the_station_supports(csms, station):
+    """Issue #9: a CSMS picks its tests from the FullInventory, so a controller whose actions
+    are answered NotSupported must not report Available/Enabled true (part 2 "Available"),
+    nor may the CSMS enable it (B05.FR.07 Rejected), and the required FileTransferProtocols
+    (2.1.4) names no protocol the station cannot use."""
+    lacking = [name for name, (action, payload) in CONTROLLER_PROBES.items()
+               if not_supported(csms, action, payload)]
+    items = full_inventory(csms, IDENTITY)
+    for item in items:
+        if item["component"]["name"] in lacking \
+                and item["variable"]["name"] in ("Available", "Enabled"):
+            assert actual_attribute(item).get("value") == "false", item
+    for name in lacking:
+        result = csms.call(IDENTITY, "SetVariables", {"setVariableData": [
+            variable_data(name, "Enabled", "true",
+                          instance="Tariff" if name == "TariffCostCtrlr" else None)]}
+        )["setVariableResult"][0]
+        assert result["attributeStatus"] == "Rejected", result
+    if not_supported(csms, *FILE_TRANSFER_PROBE):
+        (protocols,) = [i for i in items if item_key(i)[0] == "OCPPCommCtrlr"
+                        and i["variable"]["name"] == "FileTransferProtocols"]
+        assert actual_attribute(protocols).get("value", "") == ""
+
+
 # --------------------------------------------------------------------------------------------
 # TC_B_17..19, 53..56: custom reports (B08) and the mandatory DM variables (B07)
 # --------------------------------------------------------------------------------------------

@@ -865,29 +865,56 @@ def test_tc_f_20_trigger_heartbeat(csms, station, idle):
     csms.wait_for("Heartbeat", identity=IDENTITY, after=mark, timeout=10)
 
 
-def trigger_status(csms: CsmsServer) -> int:
+def assert_triggered_status(csms: CsmsServer, status: str) -> None:
+    """TriggerMessage(StatusNotification) for <Configured connectorId>; step 3 "notifies the
+    CSMS about the current state of the connector" with a StatusNotification stamped now, not
+    at the connector's last change, and no NotifyEvent, whose trigger Delta would announce a
+    change that did not happen (F06.FR.09: only current information)."""
     mark = csms.mark()
+    asked = datetime.now().astimezone()
     assert csms.call(IDENTITY, "TriggerMessage", {
         "requestedMessage": "StatusNotification",
         "evse": {"id": EVSE_ID, "connectorId": CONNECTOR_ID}}) == {"status": "Accepted"}
-    return mark
+    sent = wait_connector_status(csms, mark, status)
+    assert sent["connectorId"] == CONNECTOR_ID
+    stamped = datetime.fromisoformat(sent["timestamp"].replace("Z", "+00:00"))
+    assert (stamped - asked).total_seconds() > -0.01, (sent["timestamp"], asked)
+    # The station sends one CALL at a time, in order: once a Heartbeat triggered after the
+    # StatusNotification arrived, a NotifyEvent queued behind it would have arrived too.
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "Heartbeat"}) \
+        == {"status": "Accepted"}
+    csms.wait_for("Heartbeat", identity=IDENTITY, after=mark, timeout=10)
+    assert [r.payload for r in csms.received("NotifyEvent", IDENTITY) if r.seq > mark] == []
 
 
 def test_tc_f_23_trigger_status_notification_available(csms, station, idle):
     """TC_F_23_CS: Trigger message - StatusNotification - Specific EVSE - Available
-    (F06.FR.02, .12)."""
-    mark = trigger_status(csms)
-    assert_available_reported(csms, mark)
+    (F06.FR.02, .09, .12)."""
+    assert_triggered_status(csms, "Available")
 
 
 def test_tc_f_24_trigger_status_notification_occupied(csms, station, evse, idle):
     """TC_F_24_CS: Trigger message - StatusNotification - Specific EVSE - Occupied, from
-    EVConnectedPreSession."""
+    EVConnectedPreSession (F06.FR.09)."""
     mark = csms.mark()
     post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
     assert_occupied_reported(csms, mark)
-    mark = trigger_status(csms)
-    assert_occupied_reported(csms, mark)
+    assert_triggered_status(csms, "Occupied")
+
+
+@pytest.mark.parametrize("address", [{"evse": {"id": EVSE_ID}}, {}], ids=["evse", "all"])
+def test_trigger_transaction_event_without_transaction_is_rejected(csms, station, idle,
+                                                                   address):
+    """TC_F_13/14_CS without their EnergyTransferStarted: with no transaction there is no
+    TransactionEvent to send, and an Accepted trigger must be sent (F06.FR.10), so the answer
+    is Rejected (F06.FR.05); nothing follows."""
+    mark = csms.mark()
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "TransactionEvent",
+                                                  **address}) == {"status": "Rejected"}
+    assert csms.call(IDENTITY, "TriggerMessage", {"requestedMessage": "Heartbeat"}) \
+        == {"status": "Accepted"}
+    csms.wait_for("Heartbeat", identity=IDENTITY, after=mark, timeout=10)
+    assert [r.payload for r in csms.received("TransactionEvent", IDENTITY) if r.seq > mark] == []
 
 
 def test_tc_f_26_trigger_boot_notification_rejected(csms, station, idle):
@@ -1097,6 +1124,33 @@ def test_tc_g_14_station_inoperative_with_ongoing_transaction(csms, station, evs
     assert status["evseId"] != 0 and status["connectorId"] != 0
     wait_availability_event(csms, mark, "Unavailable")
     assert_seq_continuous(csms, transaction_id)
+
+
+@pytest.mark.parametrize("target", ["station", "evse", "connector"])
+def test_operative_while_inoperative_is_scheduled(csms, station, evse, idle, operative_again,
+                                                  target):
+    """TC_G_11/14/17_CS step 2, then Operative before the transaction ended: the Inoperative
+    never took effect where the transaction runs, so that is the state the station is in:
+    Accepted (G03.FR.03, G04.FR.04), not Scheduled, and the scheduled change is dropped: the
+    connector is not made Unavailable when the transaction ends. Station-wide, the EVSE
+    without transaction that went Unavailable at once reverts to Available (G04.FR.08)."""
+    energy_transfer_started_state(csms, evse)
+    address = {"station": (), "evse": (EVSE_ID,), "connector": (EVSE_ID, CONNECTOR_ID)}[target]
+    mark = csms.mark()
+    assert change_availability(csms, "Inoperative", *address) == "Scheduled"
+    if target == "station":
+        wait_connector_status(csms, mark, "Unavailable", evse_id=2)
+    mark = csms.mark()
+    assert change_availability(csms, "Operative", *address) == "Accepted"
+    if target == "station":
+        wait_connector_status(csms, mark, "Available", evse_id=2)
+    present_token(evse)                                          # StopAuthorized
+    wait_tx(csms, mark, eventType="Ended")
+    post(f"{evse}/plug-out")
+    wait_connector_status(csms, mark, "Available")
+    assert [r.payload for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark
+            and r.payload["evseId"] == EVSE_ID
+            and r.payload["connectorStatus"] == "Unavailable"] == []
 
 
 def test_tc_g_01_connector_status_available_to_occupied(csms, station, evse, idle):

@@ -15,14 +15,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 import thespian.actors
-
-# Modules of issue #9 that other work moves out of tests/unit (or rewrites); they keep their
-# real I/O until then. Remove a name once its file has left this folder.
-NOT_YET_MOVED = {"test_csms_simulator.py", "test_transmit_retry.py"}
 
 
 class UnitLayerIOError(AssertionError):
@@ -46,12 +41,8 @@ class _NoPopen(subprocess.Popen):
 
 
 @pytest.fixture(autouse=True)
-def _no_real_io(request, monkeypatch):
-    if Path(str(request.node.fspath)).name in NOT_YET_MOVED:
-        yield
-        return
+def _no_real_io(monkeypatch):
     monkeypatch.setattr(socket, "socket", _NoSocket)
     monkeypatch.setattr(subprocess, "Popen", _NoPopen)
     monkeypatch.setattr(os, "fork", _refuse("os.fork (processes)"))
     monkeypatch.setattr(thespian.actors.ActorSystem, "__init__", _refuse("an ActorSystem"))
-    yield

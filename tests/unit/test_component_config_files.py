@@ -757,3 +757,81 @@ class TestConsistency:
         ciphers = set(_actual(_get("InternalCtrlr", "SupportedCiphers12")).split(","))
         assert {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"} <= ciphers
         assert {"AES128-GCM-SHA256", "AES256-GCM-SHA384"} <= ciphers
+
+
+# --------------------------------------------------------------------------------------------
+# Claims the station can keep (issue #9)
+# --------------------------------------------------------------------------------------------
+
+# The CSMS-to-station actions each controller stands for (part 2: blocks O, I, N, M and L/N
+# for file transfer). A CSMS reads Available/Enabled in the base report to decide what to use.
+CONTROLLER_ACTIONS = {
+    "DisplayMessageCtrlr": ("SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage"),
+    "TariffCostCtrlr": ("CostUpdated",),
+    "MonitoringCtrlr": ("SetVariableMonitoring", "ClearVariableMonitoring", "SetMonitoringBase",
+                        "SetMonitoringLevel", "GetMonitoringReport"),
+    # M03-M05: certificate management for ISO 15118 (contract and V2G certificates).
+    "ISO15118Ctrlr": ("InstallCertificate", "DeleteCertificate", "GetInstalledCertificateIds"),
+}
+# FileTransferProtocols serves firmware download (L01), log upload (N01) and publishing (L03).
+FILE_TRANSFER_ACTIONS = ("UpdateFirmware", "GetLog", "PublishFirmware")
+
+
+@pytest.fixture(scope="module")
+def not_supported(tmp_path_factory) -> set[str]:
+    """The actions the real station core answers with CALLERROR NotSupported, as a CSMS sees
+    them after an Accepted boot."""
+    from tests.unit.station_harness import Harness
+
+    harness = Harness(tmp_path_factory.mktemp("claims"))
+    harness.boot()
+    harness.drain_calls()
+    actions = {a for actions in CONTROLLER_ACTIONS.values() for a in actions}
+    refused = set()
+    for action in sorted(actions | set(FILE_TRANSFER_ACTIONS)):
+        reply = harness.csms_call(action, {})[0]
+        if reply[0] == 4 and reply[2] == "NotSupported":
+            refused.add(action)
+        harness.drain_calls()
+    return refused
+
+
+def _actual_values(component: str, variable: str) -> list:
+    return [_actual(prop) for prop in _components()[component]["properties"].values()
+            if prop["variable_name"] == variable]
+
+
+class TestClaims:
+    """The device model says only what the station implements: a CSMS picks its tests from the
+    base report (part 2 "Available": the component exists and is configured for use)."""
+
+    @pytest.mark.parametrize("component", sorted(CONTROLLER_ACTIONS))
+    def test_a_controller_whose_actions_are_not_supported_is_neither_available_nor_enabled(
+            self, component, not_supported):
+        if not set(CONTROLLER_ACTIONS[component]) <= not_supported:
+            pytest.skip(f"{component} is implemented")
+        for variable in ("Available", "Enabled"):
+            values = _actual_values(component, variable)
+            assert values, f"{component}.{variable} missing"
+            assert all(value in (False, "false") for value in values), \
+                f"{component}.{variable} claims {values}"
+
+    def test_file_transfer_protocols_claim_none_without_a_transfer(self, not_supported):
+        # 2.1.4 FileTransferProtocols is required: with nothing to transfer it is empty.
+        if not set(FILE_TRANSFER_ACTIONS) <= not_supported:
+            pytest.skip("a file transfer is implemented")
+        assert _actual(_get("OCPPCommCtrlr", "FileTransferProtocols")) == ""
+
+    def test_iso15118_features_are_off_without_iso15118(self, not_supported):
+        if not set(CONTROLLER_ACTIONS["ISO15118Ctrlr"]) <= not_supported:
+            pytest.skip("ISO 15118 is implemented")
+        for variable in ("ContractValidationOffline", "PnCEnabled",
+                         "V2GCertificateInstallationEnabled",
+                         "ContractCertificateInstallationEnabled"):
+            assert _actual(_get("ISO15118Ctrlr", variable)) is False, variable
+
+    def test_display_supports_no_message_priorities_without_set_display_message(
+            self, not_supported):
+        if "SetDisplayMessage" not in not_supported:
+            pytest.skip("display messages are implemented")
+        assert _actual(_get("DisplayMessageCtrlr", "SupportedPriorities")) == ""

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from messages.ocpp201 import (ChargingProfileType, ChargingScheduleType, CompositeScheduleType,
+                              to_wire)
 from smart_charging.composite import (DEFAULT_LIMIT_A, DEFAULT_LIMIT_W, _tenths, composite_schedule,
                                       convert_limit)
 from smart_charging.schedule import epoch_seconds
@@ -263,8 +265,13 @@ def per_second(result):
 
 
 def call(profs, externals, kwargs, evse_id):
-    return composite_schedule(profs, evse_id=evse_id, start=T0, external_limits=externals,
-                              nominal_voltage=VOLTAGE, **kwargs)
+    """The composite schedule's wire dict; the strategies draw wire dicts (the brute force
+    reads those), the models are built here."""
+    return to_wire(composite_schedule(
+        [(on, ChargingProfileType.model_validate(p)) for on, p in profs], evse_id=evse_id,
+        start=T0, external_limits=[(on, ChargingScheduleType.model_validate(s))
+                                   for on, s in externals],
+        nominal_voltage=VOLTAGE, **kwargs))
 
 
 SETTINGS = settings(max_examples=200, deadline=None,
@@ -337,7 +344,8 @@ class TestInvariants:
     def test_sink_applies_the_period_of_every_second_and_wakes_at_each_change(self, case):
         profs, externals, kwargs = case
         result = call(profs, externals, kwargs, 1)
-        sink = SinkLimits(result, nominal_voltage=VOLTAGE, default_phases=kwargs["default_phases"])
+        sink = SinkLimits(CompositeScheduleType.model_validate(result), nominal_voltage=VOLTAGE,
+                          default_phases=kwargs["default_phases"])
         expected = per_second(result)
         for offset in range(0, kwargs["duration_s"], 7):
             applied = sink.limit_at(T0 + timedelta(seconds=offset))

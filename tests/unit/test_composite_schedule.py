@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from messages.ocpp201 import ChargingProfileType, ChargingScheduleType, to_wire
 from smart_charging.composite import composite_schedule, convert_limit
 from smart_charging.schedule import epoch_seconds, iso_utc, profile_intervals
 
@@ -17,7 +18,7 @@ def iso(dt: datetime) -> str:
 
 def profile(pid, purpose, stack, periods, *, start=None, duration=None, kind="Absolute",
             unit="A", phases=None, **extra):
-    """A ChargingProfileType dict; ``periods`` is [(startPeriod, limit)] or
+    """A ChargingProfileType; ``periods`` is [(startPeriod, limit)] or
     [(startPeriod, limit, numberPhases[, phaseToUse])]."""
     sched_periods = []
     for p in periods:
@@ -37,16 +38,19 @@ def profile(pid, purpose, stack, periods, *, start=None, duration=None, kind="Ab
     prof = {"id": pid, "stackLevel": stack, "chargingProfilePurpose": purpose,
             "chargingProfileKind": kind, "chargingSchedule": [schedule]}
     prof.update(extra)
-    return prof
+    return ChargingProfileType.model_validate(prof)
 
 
 def periods(result):
     return [(p["startPeriod"], p["limit"]) for p in result["chargingSchedulePeriod"]]
 
 
-def compose(profiles, evse_id=1, duration=3600, unit="A", start=T0, **kw):
-    return composite_schedule(profiles, evse_id=evse_id, start=start, duration_s=duration,
-                              unit=unit, **kw)
+def compose(profiles, evse_id=1, duration=3600, unit="A", start=T0, external_limits=(), **kw):
+    """The composite schedule as its wire dict; ``external_limits`` as wire dicts."""
+    kw["external_limits"] = [(on, ChargingScheduleType.model_validate(schedule))
+                             for on, schedule in external_limits]
+    return to_wire(composite_schedule(profiles, evse_id=evse_id, start=start,
+                                      duration_s=duration, unit=unit, **kw))
 
 
 class TestOctt:

@@ -17,6 +17,7 @@ import ocpp.v201
 from device_model.loader import AttributeSpec, ComponentSpec, MonitorSpec, VariableSpec, load_component_config
 from device_model.model import DeviceModel
 from device_model.store import DeviceModelStore
+from messages.ocpp201 import ComponentType, ComponentVariableType, EVSEType, VariableType, to_wire
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations" / "device_model"
@@ -165,18 +166,19 @@ def dm(store, specs) -> DeviceModel:
 
 
 def C(name, instance=None, evse=None, connector=None):
-    component = {"name": name}
-    if instance is not None:
-        component["instance"] = instance
-    if evse is not None:
-        component["evse"] = {"id": evse}
-        if connector is not None:
-            component["evse"]["connectorId"] = connector
-    return component
+    return ComponentType(name=name, instance=instance,
+                         evse=None if evse is None else EVSEType(id=evse, connector_id=connector))
 
 
 def V(name, instance=None):
-    return {"name": name} if instance is None else {"name": name, "instance": instance}
+    return VariableType(name=name, instance=instance)
+
+
+def report(dm, base=None, component_criteria=None, component_variables=None):
+    """dm.report_data in wire form; component_variables as {"component": C(), "variable": V()}."""
+    selectors = None if component_variables is None else [
+        ComponentVariableType(**selector) for selector in component_variables]
+    return [to_wire(item) for item in dm.report_data(base, component_criteria, selectors)]
 
 
 # --------------------------------------------------------------------------
@@ -296,7 +298,7 @@ class TestSeeding:
                         extra=(AttributeSpec("MaxSet", "ReadOnly", "600"),)))
         dm = DeviceModel.from_specs(store, station_specs(OCPPCommCtrlr=comm))
         assert dm.set_variable(C("OCPPCommCtrlr"), V("HeartbeatInterval"), None, "60") == "Rejected"
-        (item,) = dm.report_data(component_variables=[{"component": C("OCPPCommCtrlr"),
+        (item,) = report(dm, component_variables=[{"component": C("OCPPCommCtrlr"),
                                                        "variable": V("HeartbeatInterval")}])
         assert item["variableCharacteristics"] == {"dataType": "integer", "supportsMonitoring": True,
                                                    "unit": "s", "minLimit": 10}
@@ -365,7 +367,7 @@ class TestOpen:
         dm = DeviceModel.open(":memory:", MIGRATIONS, EVEREST_CONFIG, [1, 1])
         assert dm.get_variable(C("OCPPCommCtrlr"), V("MessageTimeout", "Default")) == ("Accepted", "60")
         assert dm.get_variable(C("SecurityCtrlr"), V("BasicAuthPassword"))[0] == "Rejected"
-        assert dm.report_data("FullInventory")
+        assert report(dm, "FullInventory")
 
 
 # --------------------------------------------------------------------------
@@ -486,7 +488,7 @@ class TestSetVariable:
         (C("Fan", evse=1), V("FanSpeed"), "1001"),                        # Target above maxLimit
     ])
     def test_badly_formatted_or_out_of_range_values_are_rejected(self, dm, component, variable, value):
-        attribute_type = "Target" if component["name"] == "Fan" else None
+        attribute_type = "Target" if component.name == "Fan" else None
         assert dm.set_variable(component, variable, attribute_type, value) == "Rejected"  # B05.FR.07, B05.FR.08
 
     @pytest.mark.parametrize("component, variable, value", [
@@ -499,7 +501,7 @@ class TestSetVariable:
     ])
     def test_valid_values_are_accepted(self, dm, component, variable, value):
         assert dm.set_variable(component, variable, None, value) == "Accepted"
-        assert dm.get(component["name"], variable["name"]) == value
+        assert dm.get(component.name, variable.name) == value
 
     def test_zero_means_off_for_interval_variables(self, dm):
         assert dm.set_variable(C("AlignedDataCtrlr"), V("Interval"), None, "0") == "Accepted"
@@ -533,6 +535,25 @@ class TestSetVariable:
 
     def test_non_string_value_is_rejected(self, dm):
         assert dm.set_variable(C("OCPPCommCtrlr"), V("HeartbeatInterval"), None, 60) == "Rejected"
+
+    def test_a_component_that_is_not_available_cannot_be_enabled(self, store):
+        # Part 2 "Available": the component exists and is configured for use, "but may not be
+        # (remotely) Enabled"; one the station lacks (Available false) stays disabled, else the
+        # report would claim it (issue #9). Per instance, as TariffCostCtrlr has Tariff/Cost.
+        tariff = comp("TariffCostCtrlr",
+                      var("Available", "boolean", "ReadOnly", "false", instance="Tariff"),
+                      var("Enabled", "boolean", value="false", instance="Tariff"),
+                      var("Available", "boolean", "ReadOnly", "true", instance="Cost"),
+                      var("Enabled", "boolean", value="false", instance="Cost"))
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff))
+        tariff_cost = C("TariffCostCtrlr")
+        assert dm.set_variable_with_reason(tariff_cost, V("Enabled", "Tariff"), None, "true") == (
+            "Rejected", "the component is not available on this station")
+        assert dm.get("TariffCostCtrlr", "Enabled", instance="Tariff") == "false"
+        assert dm.set_variable(tariff_cost, V("Enabled", "Tariff"), None, "false") == "Accepted"
+        assert dm.set_variable(tariff_cost, V("Enabled", "Cost"), None, "true") == "Accepted"
+        # Without an Available variable nothing is known against enabling it.
+        assert dm.set_variable(C("OCPPCommCtrlr"), V("Enabled"), None, "true") == "Accepted"
 
 
 # --------------------------------------------------------------------------
@@ -607,7 +628,7 @@ class TestBaseReports:
     """B07 - Get Base Report."""
 
     def test_full_inventory_reports_every_variable_with_characteristics(self, dm, specs):
-        items = dm.report_data("FullInventory")
+        items = report(dm, "FullInventory")
         assert_valid_report(items)
         assert len(items) == sum(len(s.variables) for s in specs)  # B07.FR.08
         assert all("variableCharacteristics" in item for item in items)
@@ -622,12 +643,12 @@ class TestBaseReports:
 
     def test_write_only_values_are_never_reported(self, dm):
         for base in ("FullInventory", "ConfigurationInventory"):
-            (item,) = [i for i in dm.report_data(base) if i["variable"]["name"] == "BasicAuthPassword"]
+            (item,) = [i for i in report(dm, base) if i["variable"]["name"] == "BasicAuthPassword"]
             assert item["variableAttribute"] == [{"type": "Actual", "mutability": "WriteOnly",
                                                   "persistent": True, "constant": False}]  # B07.FR.03 errata
 
     def test_configuration_inventory_only_has_what_the_operator_can_set(self, dm):
-        items = dm.report_data("ConfigurationInventory")
+        items = report(dm, "ConfigurationInventory")
         assert_valid_report(items)
         names = {(i["component"]["name"], i["variable"]["name"]) for i in items}
         assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
@@ -641,7 +662,7 @@ class TestBaseReports:
     def test_summary_inventory(self, dm):
         # B07.FR.09: availability of station/EVSEs/connectors (when different) and problems.
         dm.set_internal("Connector", "AvailabilityState", "Faulted", evse_id=2, connector_id=2)
-        items = dm.report_data("SummaryInventory")
+        items = report(dm, "SummaryInventory")
         assert_valid_report(items)
         assert sorted(keys(items)) == sorted([
             ("ChargingStation", None, None, None, "AvailabilityState", None),
@@ -655,14 +676,14 @@ class TestBaseReports:
 
     def test_unknown_base_is_refused(self, dm):
         with pytest.raises(ValueError):
-            dm.report_data("EverythingInventory")
+            report(dm, "EverythingInventory")
 
 
 class TestCustomReports:
     """B08 - Get Custom Report."""
 
     def test_enabled_criterion(self, dm):
-        items = dm.report_data(component_criteria=["Enabled"])
+        items = report(dm, component_criteria=["Enabled"])
         assert_valid_report(items)
         components = {(i["component"]["name"], i["component"].get("instance")) for i in items}
         # B08.FR.09: Enabled true, or no Enabled variable; AlignedDataCtrlr has Enabled=false.
@@ -673,21 +694,37 @@ class TestCustomReports:
         assert sum(1 for i in items if i["component"]["name"] == "OCPPCommCtrlr") == 5
         assert all("variableCharacteristics" in i for i in items)
 
+    def test_enabled_criterion_counts_variables_with_an_instance(self, store):
+        # TariffCostCtrlr has Enabled only per instance (Tariff, Cost): with both false it does
+        # not have "Enabled = 1" and must not be reported as if it lacked the variable
+        # (B08.FR.07-09, TC_B_16_CS); one instance true is enough.
+        def tariff(cost: str):
+            return comp("TariffCostCtrlr",
+                        var("Enabled", "boolean", value="false", instance="Tariff"),
+                        var("Enabled", "boolean", value=cost, instance="Cost"))
+
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff("false")))
+        names = {i["component"]["name"] for i in report(dm, component_criteria=["Enabled"])}
+        assert "TariffCostCtrlr" not in names and "OCPPCommCtrlr" in names
+        dm = DeviceModel.from_specs(store, station_specs(TariffCostCtrlr=tariff("true")))
+        names = {i["component"]["name"] for i in report(dm, component_criteria=["Enabled"])}
+        assert "TariffCostCtrlr" in names
+
     def test_active_criterion(self, dm):
-        components = {i["component"]["name"] for i in dm.report_data(component_criteria=["Active"])}
+        components = {i["component"]["name"] for i in report(dm, component_criteria=["Active"])}
         assert "Fan" not in components and "OCPPCommCtrlr" in components  # B08.FR.07
 
     def test_problem_criterion_needs_problem_true(self, dm):
-        components = {i["component"]["name"] for i in dm.report_data(component_criteria=["Problem"])}
+        components = {i["component"]["name"] for i in report(dm, component_criteria=["Problem"])}
         assert components == {"Controller"}  # B08.FR.10
 
     def test_criteria_are_or_ed(self, dm):
-        components = {i["component"]["name"] for i in dm.report_data(component_criteria=["Problem", "Active"])}
+        components = {i["component"]["name"] for i in report(dm, component_criteria=["Problem", "Active"])}
         assert "Controller" in components and "Fan" not in components and "EVSE" in components  # B08.FR.13
 
     def test_component_with_variable(self, dm):
         # TC_B_17_CS
-        items = dm.report_data(component_variables=[{"component": C("EVSE", evse=1),
+        items = report(dm, component_variables=[{"component": C("EVSE", evse=1),
                                                      "variable": V("AvailabilityState")}])
         assert keys(items) == [("EVSE", None, 1, None, "AvailabilityState", None)]
         assert items[0]["variableAttribute"] == [{"type": "Actual", "value": "Available", "mutability": "ReadOnly",
@@ -697,68 +734,68 @@ class TestCustomReports:
     def test_criteria_and_component_variables_together(self, dm):
         # TC_B_18_CS: Available -> reported; Problem -> empty result (EmptyResultSet).
         selector = [{"component": C("EVSE", evse=1), "variable": V("AvailabilityState")}]
-        assert len(dm.report_data(component_criteria=["Available"], component_variables=selector)) == 1
-        assert dm.report_data(component_criteria=["Problem"], component_variables=selector) == []  # B08.FR.15
+        assert len(report(dm, component_criteria=["Available"], component_variables=selector)) == 1
+        assert report(dm, component_criteria=["Problem"], component_variables=selector) == []  # B08.FR.15
 
     def test_component_without_variable_reports_all_its_variables(self, dm):
-        items = dm.report_data(component_variables=[{"component": C("SecurityCtrlr")}])
+        items = report(dm, component_variables=[{"component": C("SecurityCtrlr")}])
         assert [k[4] for k in keys(items)] == ["BasicAuthPassword", "Identity", "OrganizationName"]  # B08.FR.20
 
     def test_variable_without_instance_reports_every_instance(self, dm):
         # B08.FR.21 / TC_B_54_CS
-        items = dm.report_data(component_variables=[{"component": C("DeviceDataCtrlr"),
+        items = report(dm, component_variables=[{"component": C("DeviceDataCtrlr"),
                                                      "variable": V("ItemsPerMessage")}])
         assert [k[5] for k in keys(items)] == ["GetReport", "GetVariables"]
-        items = dm.report_data(component_variables=[{"component": C("DeviceDataCtrlr"),
+        items = report(dm, component_variables=[{"component": C("DeviceDataCtrlr"),
                                                      "variable": V("ItemsPerMessage", "GetReport")}])
         assert [k[5] for k in keys(items)] == ["GetReport"]  # TC_B_55_CS
 
     def test_evse_without_connector_reports_every_connector(self, dm):
-        items = dm.report_data(component_variables=[{"component": C("Connector", evse=2),
+        items = report(dm, component_variables=[{"component": C("Connector", evse=2),
                                                      "variable": V("ConnectorType")}])
         assert [(k[2], k[3]) for k in keys(items)] == [(2, 1), (2, 2)]  # B08.FR.22
 
     def test_no_evse_reports_every_tier(self, dm):
-        items = dm.report_data(component_variables=[{"component": C("Connector"), "variable": V("Available")}])
+        items = report(dm, component_variables=[{"component": C("Connector"), "variable": V("Available")}])
         assert [(k[2], k[3]) for k in keys(items)] == [(1, 1), (2, 1), (2, 2)]  # B08.FR.23
-        items = dm.report_data(component_variables=[{"component": C("ChargingStation"),
+        items = report(dm, component_variables=[{"component": C("ChargingStation"),
                                                      "variable": V("Available")}])
         assert keys(items) == [("ChargingStation", None, None, None, "Available", None)]
 
     def test_component_instance(self, dm):
-        items = dm.report_data(component_variables=[{"component": C("TokenReader", "Rear")}])
+        items = report(dm, component_variables=[{"component": C("TokenReader", "Rear")}])
         assert [k[1] for k in keys(items)] == ["Rear"]  # B08.FR.24
-        items = dm.report_data(component_variables=[{"component": C("TokenReader")}])
+        items = report(dm, component_variables=[{"component": C("TokenReader")}])
         assert [k[1] for k in keys(items)] == ["Front", "Rear"]  # B08.FR.25
 
     def test_several_component_variables(self, dm):
-        items = dm.report_data(component_variables=[
+        items = report(dm, component_variables=[
             {"component": C("OCPPCommCtrlr"), "variable": V("HeartbeatInterval")},
             {"component": C("ClockCtrlr"), "variable": V("TimeSource")},
         ])
         assert [k[4] for k in keys(items)] == ["TimeSource", "HeartbeatInterval"]
 
     def test_unknown_component_variable_gives_an_empty_result(self, dm):
-        assert dm.report_data(component_variables=[{"component": C("Nope")}]) == []  # B08.FR.15
+        assert report(dm, component_variables=[{"component": C("Nope")}]) == []  # B08.FR.15
 
     def test_write_only_value_omitted(self, dm):
-        (item,) = dm.report_data(component_variables=[{"component": C("SecurityCtrlr"),
+        (item,) = report(dm, component_variables=[{"component": C("SecurityCtrlr"),
                                                        "variable": V("BasicAuthPassword")}])
         assert "value" not in item["variableAttribute"][0]  # B08.FR.03 errata
 
     def test_no_filter_reports_everything(self, dm):
-        assert len(dm.report_data()) == len(dm.report_data("FullInventory"))
+        assert len(report(dm)) == len(report(dm, "FullInventory"))
 
     def test_unknown_criterion_is_refused(self, dm):
         with pytest.raises(ValueError):
-            dm.report_data(component_criteria=["Broken"])  # B08.FR.02: caller answers NotSupported
+            report(dm, component_criteria=["Broken"])  # B08.FR.02: caller answers NotSupported
 
     @pytest.mark.skipif(not EVEREST_CONFIG.is_dir(), reason="EVerest reference config not present")
     def test_everest_reports_are_schema_valid(self, store):
         dm = DeviceModel.from_specs(store, load_component_config(EVEREST_CONFIG, [1, 1]))
         for base in ("FullInventory", "ConfigurationInventory", "SummaryInventory"):
-            assert_valid_report(dm.report_data(base))
-        assert_valid_report(dm.report_data(component_criteria=["Enabled", "Available"]))
+            assert_valid_report(report(dm, base))
+        assert_valid_report(report(dm, component_criteria=["Enabled", "Available"]))
 
 
 @pytest.mark.skipif(open_database is None, reason="storage.database not written yet")

@@ -288,6 +288,36 @@ class TestLocalSession:
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
         assert ended["idToken"] == OTHER
 
+    def test_group_from_the_transaction_event_response_lets_a_group_token_stop(self):
+        # C09.FR.12, C09.FR.03 (TC_C_39 with the group only in the TransactionEventResponse):
+        # the first card's Authorize answer names no group, the answer to the Started event
+        # that carried it does; a second card Authorize answers with that group ends the
+        # transaction.
+        group = {"idToken": "FLEET", "type": "Central"}
+        s = Station()
+        s.session()
+        started = next(e for e in s.events if e.get("idToken") == CARD)
+        tx_id = started["transactionInfo"]["transactionId"]
+        s.call("event_answered", tx_id, {"status": "Accepted", "groupIdToken": group}, CARD)
+        # The group survives a restart of the Evse process (it is part of the saved state).
+        s = s.restart(fresh_boot=False, auto_authorize={"status": "Accepted",
+                                                         "groupIdToken": group})
+        s.call("present_token", OTHER)
+        ended = s.events[-1]
+        assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
+        assert ended["idToken"] == OTHER
+
+    def test_group_in_the_answer_to_another_token_is_not_the_sessions(self):
+        # Only the answer about the session's own token names its group.
+        group = {"idToken": "FLEET", "type": "Central"}
+        s = Station()
+        s.session()
+        tx_id = s.events[0]["transactionInfo"]["transactionId"]
+        s.call("event_answered", tx_id, {"status": "Accepted", "groupIdToken": group}, OTHER)
+        s.auto_authorize = {"status": "Accepted", "groupIdToken": group}
+        s.call("present_token", OTHER)
+        assert s.events[-1]["eventType"] != "Ended" and s.hw.power_w > 0
+
     def test_master_pass_ends_the_transaction_whoever_started_it(self):
         # C16.FR.02 (TC_C_14/49): StopAuthorized with the master's token, reason MasterPass.
         s = Station()
@@ -751,6 +781,28 @@ class TestAvailability:
         assert s.availability_saved == [(0, "Inoperative")]
         assert s.statuses[-1] == (1, "Unavailable")                          # G01.FR.05
 
+    @pytest.mark.parametrize("connector_id", [None, 1], ids=["evse", "connector"])
+    def test_operative_while_inoperative_is_scheduled_drops_it(self, connector_id):
+        # G03.FR.03: the EVSE (connector) is still Operative while its Inoperative waits for
+        # the transaction, so Operative is Accepted and the scheduled change is dropped.
+        s = Station()
+        s.session()
+        assert s.call("change_availability", connector_id, "Inoperative") == "Scheduled"
+        assert s.call("change_availability", connector_id, "Operative") == "Accepted"
+        s.call("plug_out")
+        assert s.availability_saved == [] and s.status == "Available"
+
+    def test_station_operative_while_inoperative_is_scheduled_drops_it(self):
+        # G04.FR.04/.08: the station's Inoperative waited for this EVSE's transaction; the
+        # station is Operative again before it ended, so it never takes effect here.
+        s = Station()
+        s.session()
+        s.call("station_availability", "Inoperative")
+        assert s.status == "Occupied"
+        s.call("station_availability", "Operative")
+        s.call("plug_out")
+        assert s.status == "Available"
+
     def test_scheduled_change_survives_a_restart(self):
         s = Station()
         s.session()
@@ -911,10 +963,12 @@ class TestRepository:
 class TestDeviceModelReader:
     def test_reads_the_seeded_device_model(self, tmp_path):
         from device_model.model import DeviceModel
+        from messages.ocpp201 import ComponentType, VariableType
         path = tmp_path / "dm.db"
         dm = DeviceModel.open(path, PROJECT_DIR / "migrations" / "device_model",
                               PROJECT_DIR / "component_config", [1])
-        dm.set_variable({"name": "TxCtrlr"}, {"name": "TxStartPoint"}, None, "EVConnected")
+        dm.set_variable(ComponentType(name="TxCtrlr"), VariableType(name="TxStartPoint"), None,
+                        "EVConnected")
         values = read_device_model(path, SETTINGS_KEYS)
         assert values["TxCtrlr.TxStartPoint"] == "EVConnected"
         assert values["AlignedDataCtrlr.Interval"] == "900"

@@ -1,10 +1,12 @@
 """CHARGING_PROFILES repository (K01.FR.27, libocpp's table from core migrations 5 and 6)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
+from messages.ocpp201 import ChargingProfileType
 from station.config import PROJECT_DIR
 from storage import lite
 from storage.profile_repo import ProfileRepository, StoredProfile
@@ -12,12 +14,13 @@ from storage.profile_repo import ProfileRepository, StoredProfile
 MIGRATIONS = PROJECT_DIR / "migrations" / "core"
 
 
-def _profile(pid: int, limit: float = 16.0, purpose: str = "TxDefaultProfile") -> dict:
-    return {"id": pid, "stackLevel": 2, "chargingProfilePurpose": purpose,
-            "chargingProfileKind": "Relative",
-            "chargingSchedule": [{"id": 1, "chargingRateUnit": "A",
-                                  "chargingSchedulePeriod": [{"startPeriod": 0,
-                                                              "limit": limit}]}]}
+def _profile(pid: int, limit: float = 16.0, purpose: str = "TxDefaultProfile",
+             ) -> ChargingProfileType:
+    return ChargingProfileType.model_validate({
+        "id": pid, "stackLevel": 2, "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": [{"id": 1, "chargingRateUnit": "A",
+                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}]})
 
 
 @pytest.fixture
@@ -71,3 +74,22 @@ def test_a_damaged_profile_row_is_an_error(db_path):
         "UPDATE CHARGING_PROFILES SET PROFILE = '[1]'")
     with pytest.raises(ValueError, match="charging profile 5"):
         repo.all()
+
+
+def test_a_row_written_before_the_models_loads(db_path):
+    """Earlier versions stored the profile as the CSMS sent it (its key order, an integer
+    limit): such a database still loads, and PROFILE stays the wire JSON."""
+    repo = ProfileRepository(lite.connect(db_path, MIGRATIONS))
+    old = ('{"chargingSchedule":[{"chargingSchedulePeriod":[{"limit":16,"startPeriod":0}],'
+           '"chargingRateUnit":"A","id":1}],"chargingProfileKind":"Relative",'
+           '"chargingProfilePurpose":"TxProfile","stackLevel":2,"id":5,"transactionId":"tx-1"}')
+    sqlite3.connect(db_path, isolation_level=None).execute(
+        "INSERT INTO CHARGING_PROFILES (ID, EVSE_ID, STACK_LEVEL, CHARGING_PROFILE_PURPOSE, "
+        "PROFILE, CHARGING_LIMIT_SOURCE, TRANSACTION_ID) VALUES (5, 1, 2, 'TxProfile', ?, 'CSO', "
+        "'tx-1')", (old,))
+    [stored] = repo.all()
+    assert stored.profile.charging_schedule[0].charging_schedule_period[0].limit == 16
+    assert (stored.source, stored.transaction_id) == ("CSO", "tx-1")
+    repo.save(stored)
+    [(text,)] = sqlite3.connect(db_path).execute("SELECT PROFILE FROM CHARGING_PROFILES")
+    assert json.loads(text) == json.loads(old)

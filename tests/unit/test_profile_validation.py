@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from messages.ocpp201 import ChargingProfileType, to_wire
 from smart_charging.validation import Limits, validate_profile, validity
 from storage.profile_repo import StoredProfile
 
@@ -40,9 +41,17 @@ def profile(**changes) -> dict:
 _DROP = object()
 
 
+def model(prof: dict) -> ChargingProfileType:
+    return ChargingProfileType.model_validate(prof)
+
+
 def check(evse_id: int, prof: dict, *, installed=(), limits: Limits = Limits(),
           remote_start: bool = False):
-    return validate_profile(evse_id, prof, installed=installed, evse_ids=EVSES,
+    """validate_profile on the models of ``prof`` and of the installed profiles (the tests
+    write profiles as wire dicts, which read and vary more easily)."""
+    installed = [StoredProfile(s.evse_id, model(s.profile), s.source, s.transaction_id)
+                 for s in installed]
+    return validate_profile(evse_id, model(prof), installed=installed, evse_ids=EVSES,
                             ongoing=ONGOING, limits=limits, now=NOW, remote_start=remote_start)
 
 
@@ -178,7 +187,7 @@ REJECTIONS = [
 def test_rejected_with_reason(case, evse_id, prof, installed, limits, reason):
     verdict = check(evse_id, copy.deepcopy(prof), installed=installed, limits=limits)
     assert (verdict.status, verdict.reason) == ("Rejected", reason)
-    response = verdict.response()
+    response = to_wire(verdict.response())
     assert response["statusInfo"]["reasonCode"] == reason
     assert response["statusInfo"]["additionalInfo"]
 
@@ -196,7 +205,7 @@ class TestRemoteStart:
 
 
 def test_accepted_response_has_no_status_info():
-    assert check(1, profile()).response() == {"status": "Accepted"}
+    assert to_wire(check(1, profile()).response()) == {"status": "Accepted"}
 
 
 # -- properties --------------------------------------------------------------------------------
@@ -254,5 +263,5 @@ def test_accepted_profiles_never_conflict(sequence):
             if pa["chargingProfilePurpose"] == "TxDefaultProfile":
                 assert (a.evse_id == 0) == (b.evse_id == 0)                      # K01.FR.52/53
             if a.evse_id == b.evse_id:
-                (a_from, a_to), (b_from, b_to) = validity(pa), validity(pb)
+                (a_from, a_to), (b_from, b_to) = validity(model(pa)), validity(model(pb))
                 assert a_to <= b_from or b_to <= a_from                           # K01.FR.06

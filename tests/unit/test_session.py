@@ -5,13 +5,14 @@ import json
 
 import pytest
 
-from messages.evse import ChangeEvseAvailability, EvseAvailabilityChanged
+from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
+                           EvseAvailabilityChanged, TriggerEvse)
 from ocppj.schemas import ACTIONS
 from station.core import CSMS_TO_CS_ACTIONS
-from station.session import BOOT_RETRY_FALLBACK_S
+from station.session import BOOT_RETRY_FALLBACK_S, iso
 
 from storage import lite
-from tests.unit.station_harness import Harness
+from tests.unit.station_harness import FIXED_TIME, Harness
 
 
 @pytest.fixture
@@ -214,6 +215,50 @@ class TestVariables:
         assert all("attributeValue" not in r for r in results)            # B06.FR.06-08
         assert results[2]["attributeType"] == "Target"                     # B06.FR.03
 
+    def test_answers_echo_what_was_asked_exactly(self, h):
+        # The whole answers, so the typed handlers are pinned to what the dict ones sent: the
+        # component and variable as received (customData, evse, instance), attributeType
+        # Actual when absent, WriteOnly with its reason, reasons of refused writes.
+        h.boot()
+        h.drain_calls()
+        component = {"name": "OCPPCommCtrlr", "customData": {"vendorId": "x", "note": None}}
+        connector = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
+        frames = h.csms_call("GetVariables", {"getVariableData": [
+            {"component": component, "variable": {"name": "MessageTimeout", "instance": "Default"}},
+            {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+            {"component": connector, "variable": {"name": "AvailabilityState"},
+             "attributeType": "Actual"},
+        ]})
+        assert frames[0][2] == {"getVariableResult": [
+            {"attributeStatus": "Accepted", "attributeType": "Actual", "attributeValue": "30",
+             "component": component, "variable": {"name": "MessageTimeout", "instance": "Default"}},
+            {"attributeStatus": "Rejected", "attributeType": "Actual",                # B06.FR.09
+             "attributeStatusInfo": {"reasonCode": "WriteOnly"},
+             "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+            {"attributeStatus": "Accepted", "attributeType": "Actual", "attributeValue": "Available",
+             "component": connector, "variable": {"name": "AvailabilityState"}},
+        ]}
+        frames = h.csms_call("SetVariables", {"setVariableData": [
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+             "attributeValue": "abc"},
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+             "attributeValue": "5", "attributeType": "Target"},
+            {"component": {"name": "Nope"}, "variable": {"name": "X"}, "attributeValue": "1"},
+        ]})
+        assert frames[0][2] == {"setVariableResult": [
+            {"attributeStatus": "Rejected", "attributeType": "Actual",
+             "attributeStatusInfo": {"reasonCode": "InvalidValue",
+                                     "additionalInfo": "'abc' is not an integer"},
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            {"attributeStatus": "NotSupportedAttributeType", "attributeType": "Target",
+             "attributeStatusInfo": {"reasonCode": "UnsupportedParam",
+                                     "additionalInfo": "no Target attribute"},
+             "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            {"attributeStatus": "UnknownComponent", "attributeType": "Actual",
+             "attributeStatusInfo": {"reasonCode": "NotFound", "additionalInfo": "unknown component"},
+             "component": {"name": "Nope"}, "variable": {"name": "X"}},
+        ]}
+
     def test_set_heartbeat_interval_takes_effect(self, h):
         h.boot(interval=300)
         h.drain_calls()
@@ -287,6 +332,62 @@ class TestTriggerMessage:
                                                 "evse": {"id": 2, "connectorId": 1}})
         assert frames[0][2] == {"status": "Accepted"}
         assert frames[1][2] == "StatusNotification" and frames[1][3]["evseId"] == 2
+
+    def test_status_notification_is_stamped_now_and_announces_no_change(self, h):
+        # F06.FR.09: only current information. The connector became Available yesterday; the
+        # triggered StatusNotification says it is Available now, and no NotifyEvent (trigger
+        # Delta) follows, since nothing changed.
+        h.announce_all()
+        h.core.availability.connector_status_changed(ConnectorStatusChanged(
+            evse_id=2, connector_id=1, status="Occupied", timestamp="2026-01-01T00:00:00.000Z"))
+        h.boot()
+        h.drain_calls()
+        frames = h.csms_call("TriggerMessage", {"requestedMessage": "StatusNotification",
+                                                "evse": {"id": 2, "connectorId": 1}})
+        assert frames[0][2] == {"status": "Accepted"}
+        status = frames[1]
+        assert status[2] == "StatusNotification"
+        assert status[3]["connectorStatus"] == "Occupied"
+        assert status[3]["timestamp"] == iso(FIXED_TIME)
+        h.answer(status, {})
+        assert h.drain_calls() == []
+
+    def test_transaction_event_needs_a_transaction(self, h):
+        # F06.FR.10: an Accepted trigger must be sent, so with no transaction on the EVSE (or
+        # none at all for every EVSE) the answer is Rejected (F06.FR.05).
+        h.boot()
+        h.drain_calls()
+        h.session.messages_to_actors()
+        for evse in ({"id": 1}, None):
+            payload = {"requestedMessage": "TransactionEvent"}
+            if evse:
+                payload["evse"] = evse
+            assert h.csms_call("TriggerMessage", payload)[0][2] == {"status": "Rejected"}
+        assert not [m for _, m in h.session.messages_to_actors() if isinstance(m, TriggerEvse)]
+        h.core.transactions.ongoing["tx-2"] = 2
+        assert h.csms_call("TriggerMessage", {"requestedMessage": "TransactionEvent",
+                                              "evse": {"id": 1}})[0][2] == {"status": "Rejected"}
+        for evse, target in (({"id": 2}, ("evse", 2)), (None, ("evses", None))):
+            payload = {"requestedMessage": "TransactionEvent"}
+            if evse:
+                payload["evse"] = evse
+            assert h.csms_call("TriggerMessage", payload)[0][2] == {"status": "Accepted"}
+            assert [t for t, m in h.session.messages_to_actors()
+                    if isinstance(m, TriggerEvse)] == [target]
+
+    def test_meter_values_need_an_aligned_measurand(self, h):
+        # F06.FR.06 sends the AlignedDataMeasurands; with none configured there is nothing to
+        # send, so Rejected (F06.FR.05, .10).
+        h.boot()
+        h.drain_calls()
+        assert h.csms_call("TriggerMessage", {"requestedMessage": "MeterValues"})[0][2] == \
+            {"status": "Accepted"}
+        result = h.csms_call("SetVariables", {"setVariableData": [{
+            "component": {"name": "AlignedDataCtrlr"}, "variable": {"name": "Measurands"},
+            "attributeValue": ""}]})[0][2]["setVariableResult"][0]
+        assert result["attributeStatus"] == "Accepted"
+        assert h.csms_call("TriggerMessage", {"requestedMessage": "MeterValues",
+                                              "evse": {"id": 1}})[0][2] == {"status": "Rejected"}
 
     def test_status_notification_without_connector_rejected(self, h):
         h.boot()
@@ -720,7 +821,9 @@ class TestReset:
         h.boot()
         h.drain_calls()
         frames = h.csms_call("Reset", {"type": "OnIdle", "evseId": 1})
-        assert frames[0][2]["status"] == "Rejected"                        # B11.FR.09
+        assert frames[0][2] == {"status": "Rejected",                      # B11.FR.09
+                                "statusInfo": {"reasonCode": "UnsupportedRequest",
+                                               "additionalInfo": "EVSE reset is not supported"}}
         assert self.resets(h) == []
 
     def test_on_idle_waits_for_the_transaction_to_end(self, h):
@@ -801,6 +904,24 @@ def test_station_inoperative_is_scheduled_while_a_transaction_runs(h):
     frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})
     assert frames[0][2] == {"status": "Scheduled"}                         # G04.FR.06
     assert h.repo.get(0, 0) == "Inoperative"
+
+
+def test_station_operative_while_inoperative_is_scheduled_is_accepted(h):
+    # G04.FR.04: the Inoperative never took effect where the transaction runs, so the station
+    # is still operative: Accepted, not Scheduled; the Evses drop the scheduled change.
+    from messages.evse import StationAvailabilityChanged
+    h.boot()
+    h.drain_calls()
+    TestTransactionEvents.ready(None, h, started_event("tx-1"))
+    h.drain_calls()
+    assert h.csms_call("ChangeAvailability", {"operationalStatus": "Inoperative"})[0][2] == \
+        {"status": "Scheduled"}
+    h.session.messages_to_actors()
+    frames = h.csms_call("ChangeAvailability", {"operationalStatus": "Operative"})
+    assert frames[0][2] == {"status": "Accepted"}
+    assert h.repo.get(0, 0) == "Operative"                                  # G04.FR.09
+    assert [(t, m.operational_status) for t, m in h.session.messages_to_actors()
+            if isinstance(m, StationAvailabilityChanged)] == [(("evses", None), "Operative")]
 
 
 class TestReservations:

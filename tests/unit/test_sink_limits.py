@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from messages.ocpp201 import ChargingProfileType, CompositeScheduleType
 from smart_charging.composite import composite_schedule
 from smart_charging.sink_limits import SinkLimits
 
@@ -16,8 +17,9 @@ def at(seconds: float) -> datetime:
 
 
 def schedule(periods, unit="A", duration=600, evse_id=1):
-    return {"evseId": evse_id, "duration": duration, "scheduleStart": "2026-11-24T10:00:00Z",
-            "chargingRateUnit": unit, "chargingSchedulePeriod": periods}
+    return CompositeScheduleType.model_validate({
+        "evseId": evse_id, "duration": duration, "scheduleStart": "2026-11-24T10:00:00Z",
+        "chargingRateUnit": unit, "chargingSchedulePeriod": periods})
 
 
 class TestLimitNow:
@@ -60,6 +62,8 @@ class TestLimitNow:
         assert sink.limit_at(at(0)).current_a == 20
 
     def test_empty_schedule_is_refused(self):
+        """The model refuses it already (the schema's minItems 1); ValidationError is a
+        ValueError."""
         with pytest.raises(ValueError):
             SinkLimits(schedule([]))
 
@@ -90,7 +94,8 @@ class TestNextChange:
                                          "chargingSchedulePeriod": [
                                              {"startPeriod": 0, "limit": 6900},
                                              {"startPeriod": 30, "limit": 4140}]}]}
-        comp = composite_schedule([(0, profile)], evse_id=3, start=T0, duration_s=60, unit="W")
+        comp = composite_schedule([(0, ChargingProfileType.model_validate(profile))], evse_id=3,
+                                  start=T0, duration_s=60, unit="W")
         sink = SinkLimits(comp)
         assert sink.evse_id == 3
         assert sink.limit_at(at(1)).current_a == 10

@@ -7,6 +7,7 @@ import pytest
 
 from messages.energy import CompositeScheduleUpdated
 from messages.evse import RemoteStart, RemoteStartAnswered, TransactionEventReady
+from messages.ocpp201 import ChargingProfileCriterionType, to_wire
 from tests.unit.station_harness import Harness
 from tests.unit.test_session import started_event
 
@@ -51,6 +52,10 @@ def h(tmp_path):
 def answer(h, action, payload) -> dict:
     frames = h.csms_call(action, payload)
     return frames[0][2]
+
+
+def criteria(wire: dict) -> ChargingProfileCriterionType:
+    return ChargingProfileCriterionType.model_validate(wire)
 
 
 def set_profile(h, evse_id, profile) -> dict:
@@ -99,7 +104,8 @@ class TestSetChargingProfile:
         """TC_K_01_CS, K01.FR.27."""
         assert set_profile(h, 1, tx_default()) == {"status": "Accepted"}
         again = Harness(tmp_path)
-        assert [p.profile for p in again.core.smart_charging.profiles.values()] == [tx_default()]
+        assert [to_wire(p.profile) for p in again.core.smart_charging.profiles.values()] == [
+            tx_default()]
 
     def test_tx_profile_without_transaction_is_rejected(self, h):
         """TC_K_02_CS, K01.FR.09/33."""
@@ -115,7 +121,7 @@ class TestSetChargingProfile:
         """TC_K_04_CS, K01.FR.05."""
         set_profile(h, 1, tx_default(limit=6.0))
         set_profile(h, 1, tx_default(limit=10.0))
-        assert [p.profile for p in h.core.smart_charging.profiles.values()] == [
+        assert [to_wire(p.profile) for p in h.core.smart_charging.profiles.values()] == [
             tx_default(limit=10.0)]
 
     def test_entries_variable_counts_installed_profiles(self, h):
@@ -134,9 +140,9 @@ class TestSetChargingProfile:
         set_profile(h, 1, tx_default(limit=10.0))
         sent = sink_messages(h)
         assert sorted(sent) == [0, 1, 2]
-        assert sent[1].schedule["chargingSchedulePeriod"][0]["limit"] == 10.0
-        assert sent[2].schedule["chargingSchedulePeriod"][0]["limit"] == 32.0   # hardware max
-        assert sent[1].schedule["duration"] == 600              # RequestCompositeScheduleDurationS
+        assert sent[1].schedule.charging_schedule_period[0].limit == 10.0
+        assert sent[2].schedule.charging_schedule_period[0].limit == 32.0   # hardware max
+        assert sent[1].schedule.duration == 600              # RequestCompositeScheduleDurationS
 
     def test_schedules_are_sent_again_every_interval(self, h):
         """CompositeScheduleIntervalS (30 s by default)."""
@@ -164,7 +170,7 @@ class TestSetChargingProfile:
         h.disconnect()
         h.advance(31)
         sent = sink_messages(h)
-        assert sent[1].schedule["chargingSchedulePeriod"][0]["limit"] == 9.0
+        assert sent[1].schedule.charging_schedule_period[0].limit == 9.0
 
     def test_nothing_is_sent_to_sinks_without_profiles(self, h):
         h.advance(31)
@@ -223,7 +229,7 @@ class TestTransactions:
         run_transaction(h, "tx-7", remote_start_id=42)
         [stored] = h.core.smart_charging.profiles.values()
         assert (stored.evse_id, stored.transaction_id) == (1, "tx-7")
-        assert stored.profile["transactionId"] == "tx-7"
+        assert stored.profile.transaction_id == "tx-7"
         schedule = answer(h, "GetCompositeSchedule", {"evseId": 1, "duration": 60})["schedule"]
         assert schedule["chargingSchedulePeriod"][0]["limit"] == 7.0
 
@@ -270,11 +276,12 @@ class TestGetChargingProfiles:
         set_profile(h, 0, tx_default(1, stack_level=1))
         set_profile(h, 1, tx_default(2, stack_level=2))
         core = h.core.smart_charging
-        assert [p.id for p in core.matching(0, {"chargingProfilePurpose": "TxDefaultProfile"})] \
-            == [1]
-        assert [p.id for p in core.matching(None, {"stackLevel": 2})] == [2]
-        assert core.matching(1, {"stackLevel": 1}) == []
-        assert [p.id for p in core.matching(None, {"chargingLimitSource": ["CSO"]})] == [1, 2]
+        tx_default_only = criteria({"chargingProfilePurpose": "TxDefaultProfile"})
+        assert [p.id for p in core.matching(0, tx_default_only)] == [1]
+        assert [p.id for p in core.matching(None, criteria({"stackLevel": 2}))] == [2]
+        assert core.matching(1, criteria({"stackLevel": 1})) == []
+        assert [p.id for p in core.matching(None, criteria({"chargingLimitSource": ["CSO"]}))] \
+            == [1, 2]
 
 
 class TestClearChargingProfile:
@@ -363,8 +370,8 @@ class TestExternalLimits:
                                                     "evseId": 1}]
         schedule = answer(h, "GetCompositeSchedule", {"evseId": 1, "duration": 60})["schedule"]
         assert schedule["chargingSchedulePeriod"][0]["limit"] == 12.0
-        [stored] = core.matching(None, {"chargingProfilePurpose":
-                                        "ChargingStationExternalConstraints"})
+        [stored] = core.matching(None, criteria({"chargingProfilePurpose":
+                                                 "ChargingStationExternalConstraints"}))
         assert (stored.id, stored.source) == (-2, "EMS")              # K11.FR.06, K12.FR.05
 
     def test_change_below_significance_is_not_notified(self, h):

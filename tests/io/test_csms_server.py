@@ -1,15 +1,16 @@
-"""Tests for simulators/csms.py, the embedded/test CSMS.
+"""Tests for simulators/csms/server.py and connection.py over real sockets.
 
-These use real sockets on 127.0.0.1 (the simulator *is* the I/O shell); a
-websocket-client connection plays the charging station. Every blocking wait
-has a short bound, and no test sleeps to make something happen.
+These use real sockets on 127.0.0.1 (the server *is* the I/O shell); a
+websocket-client connection plays the charging station. The rules behind it
+(protocol, schemas, answers, record, handshake) have socket-free tests in
+tests/unit/test_csms_*.py; these check that the server applies them on the wire.
+Every blocking wait has a short bound, and no test sleeps to make something happen.
 """
 
 from __future__ import annotations
 
 import base64
 import concurrent.futures
-import datetime
 import json
 import os
 import signal
@@ -22,8 +23,6 @@ import pytest
 import websocket
 
 from simulators.csms import (
-    CS_TO_CSMS_ACTIONS,
-    CSMS_TO_CS_ACTIONS,
     NO_REPLY,
     CallErrorReply,
     CallErrorResult,
@@ -84,35 +83,6 @@ def station(csms):
     csms.wait_connected("CS001", T)
     yield ws
     ws.close()
-
-
-class TestDefaultAnswers:
-    """Every CS->CSMS action of OCPP 2.0.1 has a schema-valid default answer."""
-
-    @pytest.mark.parametrize("action", sorted(CS_TO_CSMS_ACTIONS))
-    def test_default_answer_is_schema_valid(self, action):
-        server = CsmsServer(log=lambda line: None)
-        payload = {"idToken": {"idToken": "ABC", "type": "ISO14443"}}
-        assert schema_violation(action, server.default_answer("CS", action, payload),
-                                response=True) is None
-
-    def test_action_directions_cover_all_of_ocpp_201(self):
-        from ocpp.v201.enums import Action
-        assert CS_TO_CSMS_ACTIONS | CSMS_TO_CS_ACTIONS == {a.value for a in Action}
-        assert CS_TO_CSMS_ACTIONS & CSMS_TO_CS_ACTIONS == {"DataTransfer"}
-
-    def test_transaction_event_gets_id_token_info_only_with_an_id_token(self):
-        server = CsmsServer(log=lambda line: None)
-        assert server.default_answer("CS", "TransactionEvent", {}) == {}
-        assert server.default_answer("CS", "TransactionEvent", {"idToken": {}}) == {
-            "idTokenInfo": {"status": "Accepted"}}
-
-    def test_boot_uses_configured_status_interval_and_clock(self):
-        moment = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
-        server = CsmsServer(boot_status="Pending", heartbeat_interval=7,
-                            log=lambda line: None, clock=lambda: moment)
-        assert server.default_answer("CS", "BootNotification", BOOT) == {
-            "currentTime": "2024-05-01T12:00:00.000Z", "interval": 7, "status": "Pending"}
 
 
 class TestStationToCsms:
@@ -452,14 +422,3 @@ class TestCommandLine:
                 if proc.poll() is None:
                     proc.kill()
         assert "BootNotification" in "".join(output)
-
-
-def test_min_wait_s_is_the_shortest_wait_whatever_the_caller_asked(csms):
-    """Integration tests allow a station message the actor transport's retry period
-    (tests/integration/conftest.py); a wait never gives up before ``min_wait_s``."""
-    import time
-    csms.min_wait_s = 0.3
-    started = time.monotonic()
-    with pytest.raises(TimeoutError):
-        csms.wait_for("Heartbeat", identity="nobody", timeout=0.01)
-    assert time.monotonic() - started >= 0.3

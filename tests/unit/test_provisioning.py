@@ -1,0 +1,68 @@
+"""Tests for blocks.provisioning: what a value set by the CSMS tells the running station (B05).
+
+The answers themselves are pinned in test_session.TestVariables and the reports in
+test_device_model / test_report_paging; here the block runs against a stand-in session.
+"""
+from __future__ import annotations
+
+import pytest
+
+from blocks.provisioning import Provisioning
+from device_model.model import DeviceModel
+from station.config import PROJECT_DIR
+
+
+class _Session:
+    """The part of StationSession the block uses when it is built and when it answers."""
+
+    def __init__(self) -> None:
+        self.routes: dict = {}
+
+    def route(self, action, handler) -> None:
+        self.routes[action] = handler
+
+
+@pytest.fixture
+def block_and_calls():
+    dm = DeviceModel.open(":memory:", PROJECT_DIR / "migrations" / "device_model",
+                          PROJECT_DIR / "component_config", [1, 1])
+    session = _Session()
+    block = Provisioning(session, dm)
+    calls = []
+    block.on_variable_set(lambda *args: calls.append(("station", *args)))
+    block.on_evse_variable_set(lambda *args: calls.append(("evse", *args)))
+    yield session.routes["SetVariables"], calls
+    dm.close()
+
+
+def set_variables(handler, *items) -> list[str]:
+    answer = handler("m-1", {"setVariableData": list(items)})
+    return [result["attributeStatus"] for result in answer["setVariableResult"]]
+
+
+class TestAnnouncedValues:
+    """Accepted Actual values reach the listeners of their tier, after every item is applied."""
+
+    def test_station_tier_value_goes_to_the_station_listeners(self, block_and_calls):
+        handler, calls = block_and_calls
+        assert set_variables(handler, {
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "60"}) == ["Accepted"]
+        assert calls == [("station", "OCPPCommCtrlr", "HeartbeatInterval", None, "60")]
+
+    def test_evse_tier_value_goes_to_the_evse_listeners_with_its_evse(self, block_and_calls):
+        handler, calls = block_and_calls
+        assert set_variables(handler, {
+            "component": {"name": "EVSE", "evse": {"id": 2}},
+            "variable": {"name": "ISO15118EvseId"}, "attributeValue": "DE*ABC*E2"}) == ["Accepted"]
+        assert calls == [("evse", "EVSE", "ISO15118EvseId", None, 2, "DE*ABC*E2")]  # J01.FR.19
+
+    def test_refused_values_are_not_announced(self, block_and_calls):
+        handler, calls = block_and_calls
+        assert set_variables(handler, {
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "sixty"}, {
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "60", "attributeType": "Target"}) == [
+            "Rejected", "NotSupportedAttributeType"]
+        assert calls == []
