@@ -92,6 +92,11 @@ def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *
             time.sleep(0.2)
             if runner.seconds_since_health_check() < HEALTH_EVERY_S:
                 continue
+            if runner.admin_gone():
+                # Killed: its actors went with it (station/orphan_guard.py). Fail (exit 1) so
+                # that systemd starts a fresh station.
+                log.error("station failed: the actor system's admin is gone")
+                return "failed", boot_reason
             health = runner.health()
             if health is None or health.error:
                 log.error("station failed: %s",

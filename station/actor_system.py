@@ -89,6 +89,11 @@ from thespian.system.timing import ExpirationTimer  # noqa: E402
 from thespian.system.transport import IPBase, TransmitIntent  # noqa: E402
 from thespian.system.transport.TCPTransport import TCPTransport, opsKey  # noqa: E402
 
+from station import orphan_guard  # noqa: E402
+
+# A SIGKILLed starter or admin must not leave actors running for ever (see orphan_guard).
+orphan_guard.install()
+
 __all__ = [
     "DEFAULT_BIND_ADDRESS",
     "ThespianNoiseFilter",
