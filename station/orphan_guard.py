@@ -93,14 +93,14 @@ def _wait_then_end(pid: int) -> None:
     """In the admin: block until the starter exits, then end the admin (and so the tree)."""
     try:
         pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        pidfd = None                # gone already
-    except (AttributeError, OSError):
-        while _alive(pid):          # no pidfd: poll (the pid could be reused; rare, harmless)
-            time.sleep(_POLL_S)
-        pidfd = None
-    else:
         select.select([pidfd], [], [])      # readable once the process has exited
+    except ProcessLookupError:
+        pass                                # gone already
+    except (AttributeError, OSError, ValueError):
+        # No pidfd_open (Linux < 5.3), or the descriptor was closed under us: poll instead.
+        # A reused pid would keep the admin alive; rare, and no worse than without the guard.
+        while _alive(pid):
+            time.sleep(_POLL_S)
     # SIGKILL, not an orderly shutdown: nobody is left to ask for one, and the children's
     # PDEATHSIG needs the admin to die, which a stuck shutdown would not guarantee.
     os.kill(os.getpid(), signal.SIGKILL)
