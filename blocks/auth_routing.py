@@ -38,8 +38,8 @@ from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
-from station.sender import Sender
-from station.session import Registration, StationSession
+from ports.sending import SendPort, call_frame_size
+from ports.session import Registration, SessionPort
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,10 @@ class _Check:
 
 @dataclass
 class AuthRouting:
-    session: StationSession
+    session: SessionPort
     device_model: Any
     now: Callable[[], datetime]
-    sender: Sender
+    sender: SendPort
     _checks: dict[str, _Check] = field(default_factory=dict)
     # Deferred CALLs waiting for the AuthCache: correlation id -> (the request, until when).
     _requests: dict[str, tuple[Any, float]] = field(default_factory=dict)
@@ -224,7 +224,7 @@ class AuthRouting:
     def on_send_local_list(self, message_id: str, payload: dict):
         return self._defer(message_id, "SendLocalList", UpdateLocalList(
             correlation_id=str(uuid.uuid4()), payload=payload, settings=self.settings(),
-            frame_bytes=self.session.frame_size(message_id, "SendLocalList", payload)),
+            frame_bytes=call_frame_size(message_id, "SendLocalList", payload)),
             lambda answer: answer.response)
 
     def on_get_local_list_version(self, message_id: str, payload: dict):

@@ -53,7 +53,7 @@ from datetime import datetime
 from typing import Mapping
 
 from device_model.values import parse_bool as _bool, parse_number
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from storage.auth_repo import AuthRepository, token_hash
 
 log = logging.getLogger(__name__)

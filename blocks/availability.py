@@ -38,8 +38,10 @@ from typing import Any, Callable
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, LockProblemChanged,
                            StationAvailabilityChanged)
-from station.sender import Sender
-from station.session import Deferred, Registration, StationSession, iso
+from ports.outcome import Deferred
+from ports.sending import SendPort
+from ports.session import Registration, SessionPort
+from ports.time import iso
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ STATION_KEY = (0, 0)
 class Availability:
     """Status tracking, StatusNotification and ChangeAvailability."""
 
-    def __init__(self, session: StationSession, sender: Sender, device_model, availability_repo,
+    def __init__(self, session: SessionPort, sender: SendPort, device_model, availability_repo,
                  connectors_per_evse: list[int],
                  transactions_ongoing: Callable[[], bool] = lambda: False) -> None:
         self._transactions_ongoing = transactions_ongoing

@@ -1,7 +1,7 @@
 """Functional block B, provisioning: boot data, Get/SetVariables, base and custom reports.
 
 Registration itself (BootNotification, Heartbeat, the gating of B01-B03) belongs to
-:class:`station.session.StationSession`, because every block depends on it. This block owns what
+:class:`station.session.SessionPort`, because every block depends on it. This block owns what
 the CSMS reads and writes in the device model:
 
 * B05 SetVariables and B06 GetVariables, one result per requested item (B05.FR.01, B06.FR.01),
@@ -26,9 +26,11 @@ from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumTyp
                               SetVariablesRequest, SetVariablesResponse, SetVariableStatusEnumType,
                               StatusInfoType, to_wire)
 from ocppj.errors import FormatViolation, OccurrenceConstraintViolation
-from station.sender import Sender
-from station.session import Reply, StationSession, iso
-from station.typed_handler import typed_handler
+from ports.outcome import Reply
+from ports.sending import SendPort, call_frame_size
+from ports.session import SessionPort
+from ports.time import iso
+from ports.typed_handler import typed_handler
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def _status_info(status: SetVariableStatusEnumType, reason: str) -> StatusInfoTy
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
-    def __init__(self, session: StationSession, sender: Sender, device_model) -> None:
+    def __init__(self, session: SessionPort, sender: SendPort, device_model) -> None:
         self._session = session
         self._sender = sender
         self._dm = device_model
@@ -87,7 +89,7 @@ class Provisioning:
         if bytes_max is not None:
             # to_wire gives back the payload as received (values as sent, customData kept);
             # only the key order may differ, which does not change the size.
-            size = StationSession.frame_size(message_id, action, to_wire(request))
+            size = call_frame_size(message_id, action, to_wire(request))
             if size > bytes_max:
                 # B06.FR.17, B08.FR.18
                 raise FormatViolation(

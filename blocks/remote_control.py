@@ -2,20 +2,20 @@
 
 Each block that can produce a triggered message registers a trigger for it; this block routes
 the request to it. Triggers answer "Accepted" or "Rejected" and arrange for the message to go
-out *after* the TriggerMessageResponse (F06.FR.04), through ``StationSession.after_reply``.
+out *after* the TriggerMessageResponse (F06.FR.04), through ``SessionPort.after_reply``.
 A message nobody registered is answered NotImplemented (F06.FR.08).
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from station.session import Registration, StationSession
+from ports.session import Registration, SessionPort
 
 Trigger = Callable[[dict | None], str]
 
 
 class RemoteControl:
-    def __init__(self, session: StationSession) -> None:
+    def __init__(self, session: SessionPort) -> None:
         self._session = session
         self._triggers: dict[str, Trigger] = {
             "BootNotification": self._trigger_boot,

@@ -65,9 +65,9 @@ from typing import Callable, Iterable
 
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import StationSession, iso
+from ports.sending import SendPort
+from ports.session import SessionPort
+from ports.time import iso, parse_ocpp_time
 from storage.reservation_repo import ReservationRow
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class Reservations:
         wall_clock: the station's time for ``expiryDateTime``; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, sender: Sender, device_model, repo,
+    def __init__(self, session: SessionPort, sender: SendPort, device_model, repo,
                  connectors_per_evse: list[int], connector_status: ConnectorStatus,
                  connector_type: ConnectorType, *,
                  evse_in_use: Callable[[int], bool] = lambda evse_id: False,

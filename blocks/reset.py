@@ -28,7 +28,8 @@ from messages.evse import EndTransaction
 from messages.ocpp201 import (BootReasonEnumType, ResetEnumType, ResetRequest, ResetResponse, ResetStatusEnumType,
                               StatusInfoType)
 from messages.supervision import ResetStation
-from station.session import Reply, StationSession
+from ports.outcome import Reply
+from ports.session import SessionPort
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ END_TIMEOUT_S = 10.0
 
 
 class Reset:
-    def __init__(self, session: StationSession, device_model,
+    def __init__(self, session: SessionPort, device_model,
                  ongoing: Callable[[], dict[str, int]], *,
                  reservations_pending: Callable[[], bool] = lambda: False) -> None:
         self._session = session

@@ -8,14 +8,15 @@ offline, or before a crash, still reaches the CSMS.
 """
 from __future__ import annotations
 
-from station.sender import Sender
-from station.session import StationSession, iso
+from ports.sending import SendPort
+from ports.session import SessionPort
+from ports.time import iso
 
 STARTUP_EVENTS = {"PowerUp": "StartupOfTheDevice"}
 
 
 class Security:
-    def __init__(self, session: StationSession, sender: Sender) -> None:
+    def __init__(self, session: SessionPort, sender: SendPort) -> None:
         self._session = session
         self._sender = sender
         # Queued at start-up, delivered once Accepted: the queue holds it back until then

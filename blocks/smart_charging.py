@@ -65,10 +65,11 @@ from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLim
 from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
 from smart_charging.validation import Limits, Verdict, validate_profile
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import Reply, StationSession, iso
-from station.typed_handler import typed_handler
+from ports.outcome import Reply
+from ports.sending import SendPort
+from ports.session import SessionPort
+from ports.time import iso, parse_ocpp_time
+from ports.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class SmartCharging:
         wall_clock: the station time; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, sender: Sender, device_model,
+    def __init__(self, session: SessionPort, sender: SendPort, device_model,
                  repo: ProfileRepository,
                  hardware: list[EvseHardware], ongoing: dict[str, int], *,
                  interval_s: int = 30, duration_s: int = 600, unit: Unit | str = Unit.a,

@@ -15,7 +15,7 @@ block is the station-wide part, in the CsmsSession:
   (``TransactionEventAnswered``; E05 acts on it).
 * **Remote control (F01-F06).** RequestStartTransaction, RequestStopTransaction and
   UnlockConnector are routed to the Evse concerned and answered when it answers
-  (``StationSession.defer``); while the station is not Accepted, remote start and stop are
+  (``SessionPort.defer``); while the station is not Accepted, remote start and stop are
   Rejected (B02.FR.05). TriggerMessage MeterValues/TransactionEvent is passed to the Evses.
 * **Token checks.** An Evse asks ``AuthorizeToken``; the AuthCache decides through
   ``blocks/auth_routing.py`` (local list, cache, Authorize, offline rules). A Master Pass token
@@ -42,9 +42,9 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import Registration, StationSession
+from ports.sending import SendPort
+from ports.session import Registration, SessionPort
+from ports.time import parse_ocpp_time
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _created_at(payload: dict) -> datetime | None:
 
 
 class Transactions:
-    def __init__(self, session: StationSession, sender: Sender,
+    def __init__(self, session: SessionPort, sender: SendPort,
                  connectors_per_evse: list[int],
                  connector_status: Callable[[int, int], str | None] = lambda e, c: None,
                  ongoing: dict[str, int] | None = None) -> None:

@@ -21,7 +21,7 @@ from blocks.reset import Reset
 from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
 from blocks.transactions import Transactions
-from station.config import StationConfig
+from config.station import StationConfig
 from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
 from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS,

@@ -37,48 +37,26 @@ F06.FR.04), or :class:`Deferred` when another actor must answer first; it raises
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from ocppj import rpc as rpcmod
-from station.actions import CSMS_TO_CS_ACTIONS
-from station.clock import utc_now
 from ocppj.errors import InternalError, OcppError, SecurityError
+# The handler outcomes, the registration states and ``iso`` live below the blocks (ports/);
+# imported here for the session's own use and for callers written before the move.
+from ports.outcome import DEFERRED_TIMEOUT_S, Deferred, Handler, Reply  # noqa: F401
+from ports.sending import ErrorCallback, ResultCallback, call_frame_size
+from ports.session import Registration
+from ports.time import iso, utc_now  # noqa: F401
+from station.actions import CSMS_TO_CS_ACTIONS
 
 log = logging.getLogger(__name__)
 
-ResultCallback = Callable[[dict], None]
-ErrorCallback = Callable[[str, str], None]   # (error code, description); "Timeout" on timeout
 
 # B02.FR.07 / B03.FR.05: interval 0 means the station picks a wait that does not flood the CSMS.
 BOOT_RETRY_FALLBACK_S = 60.0
-# How long a CALL waits for another actor's answer before we answer InternalError ourselves.
-DEFERRED_TIMEOUT_S = 10.0
-
-
-def iso(ts: datetime) -> str:
-    """OCPP date-time: UTC with milliseconds and a Z."""
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A response payload plus work to do right after the response is queued."""
-
-    payload: dict
-    then: Callable[[], None] | None = None
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """The answer comes later, from :meth:`StationSession.resolve_deferred`."""
-
-    correlation_id: str
-    timeout: float = DEFERRED_TIMEOUT_S
-
 
 @dataclass
 class _PendingCall:
@@ -102,16 +80,6 @@ class SessionTimers:
 
     heartbeat: float | None = None
     boot_retry: float | None = None
-
-
-class Registration:
-    UNKNOWN = "Unknown"
-    PENDING = "Pending"
-    ACCEPTED = "Accepted"
-    REJECTED = "Rejected"
-
-
-Handler = Callable[[str, dict], "dict | Reply | Deferred"]
 
 
 @dataclass
@@ -473,8 +441,5 @@ class StationSession:
     def now(self) -> float:
         return self._now
 
-    @staticmethod
-    def frame_size(message_id: str, action: str, payload: dict) -> int:
-        """Bytes of a CALL as sent compactly; used for the BytesPerMessage limits."""
-        return len(json.dumps([2, message_id, action, payload], separators=(",", ":"),
-                              ensure_ascii=False).encode())
+    #: Bytes of a CALL as sent compactly (the BytesPerMessage limits); see ports.sending.
+    frame_size = staticmethod(call_frame_size)

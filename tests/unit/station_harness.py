@@ -14,7 +14,7 @@ from actors.auth_cache import AuthService
 from device_model.model import DeviceModel
 from messages.auth import TokenVerdict
 from messages.evse import ConnectorStatusChanged
-from station.config import PROJECT_DIR, parse_config
+from config.station import PROJECT_DIR, parse_config
 from station.core import build_core
 from storage.auth_repo import AuthRepository
 from storage.availability import AvailabilityRepository

@@ -6,7 +6,7 @@ import pytest
 from messages.ocpp201 import (ResetEnumType, ResetRequest, ResetResponse, ResetStatusEnumType,
                               StatusInfoType, UnlockConnectorResponse)
 from station.session import Deferred, Reply
-from station.typed_handler import typed_handler, wire_outcome
+from ports.typed_handler import typed_handler, wire_outcome
 
 
 def test_the_handler_gets_the_request_model_and_its_response_goes_out_as_a_dict():

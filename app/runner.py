@@ -7,7 +7,7 @@ import time
 from messages.supervision import (GetStationHealth, StartStation, StationHealth, StationStarted,
                                   StopStation)
 from station.actor_system import shutdown_actor_system, start_actor_system
-from station.config import StationConfig
+from config.station import StationConfig
 
 log = logging.getLogger(__name__)
 
