@@ -32,14 +32,15 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
 from ports.sending import SendPort, call_frame_size
-from ports.session import Registration, SessionPort
+from ports.device_model import DeviceModelReporter
+from ports.session import ActorOutbox, Registration, RegistrationState, Replies, Timers
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,14 @@ class _Check:
     asked_csms: bool = False
 
 
+class AuthRoutingSession(Timers, Replies, RegistrationState, ActorOutbox, Protocol):
+    """The session ports blocks C/D use."""
+
+
 @dataclass
 class AuthRouting:
-    session: SessionPort
-    device_model: Any
+    session: AuthRoutingSession
+    device_model: DeviceModelReporter
     now: Callable[[], datetime]
     sender: SendPort
     _checks: dict[str, _Check] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """Functional block B, provisioning: boot data, Get/SetVariables, base and custom reports.
 
 Registration itself (BootNotification, Heartbeat, the gating of B01-B03) belongs to
-:class:`station.session.SessionPort`, because every block depends on it. This block owns what
+:class:`station.session.StationSession`, because every block depends on it. This block owns what
 the CSMS reads and writes in the device model:
 
 * B05 SetVariables and B06 GetVariables, one result per requested item (B05.FR.01, B06.FR.01),
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from device_model.model import BASE_REPORTS, COMPONENT_CRITERIA
+from device_model.model import BASE_REPORTS, COMPONENT_CRITERIA, DeviceModel
 from device_model.reports import notify_report_requests
 from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumType,
                               GetBaseReportRequest, GetBaseReportResponse, GetReportRequest,
@@ -28,7 +28,7 @@ from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumTyp
 from ocppj.errors import FormatViolation, OccurrenceConstraintViolation
 from ports.outcome import Reply
 from ports.sending import SendPort, call_frame_size
-from ports.session import SessionPort
+from ports.session import SessionClock
 from ports.time import iso
 from ports.typed_handler import typed_handler
 
@@ -53,7 +53,7 @@ def _status_info(status: SetVariableStatusEnumType, reason: str) -> StatusInfoTy
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
-    def __init__(self, session: SessionPort, sender: SendPort, device_model) -> None:
+    def __init__(self, session: SessionClock, sender: SendPort, device_model: DeviceModel) -> None:
         self._session = session
         self._sender = sender
         self._dm = device_model

@@ -7,15 +7,19 @@ A message nobody registered is answered NotImplemented (F06.FR.08).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
-from ports.session import Registration, SessionPort
+from ports.session import BootControl, Registration, RegistrationState, Replies
 
 Trigger = Callable[[dict | None], str]
 
 
+class RemoteControlSession(Replies, RegistrationState, BootControl, Protocol):
+    """The session ports block F's TriggerMessage uses."""
+
+
 class RemoteControl:
-    def __init__(self, session: SessionPort) -> None:
+    def __init__(self, session: RemoteControlSession) -> None:
         self._session = session
         self._triggers: dict[str, Trigger] = {
             "BootNotification": self._trigger_boot,

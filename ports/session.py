@@ -12,8 +12,10 @@ Timers             ``add_timer``: a deadline of the block's own, run from the se
 Replies            ``after_reply`` (work once the response is queued, F06.FR.04) and
                    ``defer``/``resolve_deferred`` (an answer another actor gives)
 ActorOutbox        ``send_to_actor``: an internal message the actor shell delivers
-Connection         ``registration``, ``is_connected`` and the listeners on both
-BootControl        the session's own messages a TriggerMessage asks for, the boot reason
+RegistrationState  ``registration`` and ``is_connected`` (read only)
+ConnectionEvents   listeners on registration changes and (re)connects
+BootInfo           the reason of the last BootNotification
+BootControl        the session's own messages a TriggerMessage asks for
 =================  ========================================================================
 """
 from __future__ import annotations
@@ -62,24 +64,31 @@ class ActorOutbox(Protocol):
     def send_to_actor(self, target: Any, message: Any) -> None: ...
 
 
-class Connection(Protocol):
-    registration: str
-    is_connected: bool
+class RegistrationState(Protocol):
+    @property
+    def registration(self) -> str: ...
 
+    @property
+    def is_connected(self) -> bool: ...
+
+
+class ConnectionEvents(Protocol):
     def on_registration(self, listener: Callable[[str, str, float], None]) -> None: ...
 
     def on_connected(self, listener: Callable[[float, float | None], None]) -> None: ...
 
 
-class BootControl(Protocol):
-    registration: str
-    boot_reason: str
+class BootInfo(Protocol):
+    @property
+    def boot_reason(self) -> str: ...
 
+
+class BootControl(BootInfo, Protocol):
     def trigger_boot(self) -> None: ...
 
     def send_heartbeat(self, *, triggered: bool = False) -> None: ...
 
 
-class SessionPort(SessionClock, Timers, Replies, ActorOutbox, Connection, BootControl,
-                  Protocol):
+class SessionPort(SessionClock, Timers, Replies, ActorOutbox, RegistrationState,
+                  ConnectionEvents, BootControl, Protocol):
     """Every session-facing port at once; a block should name the few it uses instead."""

@@ -20,7 +20,7 @@ from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
-from blocks.transactions import Transactions
+from blocks.transactions import OngoingTransactions, Transactions
 from config.station import StationConfig
 from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
@@ -53,6 +53,7 @@ class StationCore:
     reset: Reset
     device_model: object
     data_transfer: DataTransfer
+    ongoing: OngoingTransactions
     reservations: Reservations | None = None
     smart_charging: SmartCharging | None = None
     auth: AuthRouting | None = None
@@ -98,7 +99,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     running = {tx: (evse, start) for tx, (evse, start) in EvseRepository(
         lite.connect(config.core_db_path, config.core_migrations_dir)).running().items()
         if 1 <= evse <= len(config.connectors_per_evse)}
-    ongoing: dict[str, int] = {tx: evse for tx, (evse, _) in running.items()}
+    # One owner: the Transactions block writes it; the others read it.
+    ongoing = OngoingTransactions({tx: evse for tx, (evse, _) in running.items()})
     availability = Availability(session, sender, dm, availability_repo, config.connectors_per_evse,
                                 lambda: bool(ongoing))
     # After Availability: on Accepted and on a reconnect the connectors' StatusNotifications
@@ -107,8 +109,6 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     remote = RemoteControl(session)
     remote.add_trigger("StatusNotification", availability.trigger_status)
     security = Security(session, sender)
-    transactions = Transactions(session, sender, config.connectors_per_evse,
-                                availability.status_of, ongoing=ongoing)
     reservations = None
     if with_reservations:
         reservations = Reservations(
@@ -116,24 +116,20 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                                                             config.core_migrations_dir)),
             config.connectors_per_evse, availability.status_of,
             lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
-            evse_in_use=lambda e: e in transactions.ongoing.values())
-    transactions.reservations = reservations
+            evse_in_use=ongoing.evse_busy)
     ocpp = config.ocpp
     smart_charging = SmartCharging(
         session, sender, dm, ProfileRepository(lite.connect(config.core_db_path,
                                                     config.core_migrations_dir)),
         [EvseHardware(SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)] * len(config.connectors_per_evse),
-        transactions.ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
+        ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
         duration_s=ocpp.RequestCompositeScheduleDurationS,
         unit=ocpp.RequestCompositeScheduleUnit)
-    transactions.smart_charging = smart_charging
-    transactions.event_listeners.append(smart_charging.transaction_event)
     smart_charging.restore_transactions({
         tx: datetime.fromtimestamp(start / 1000, timezone.utc)
         for tx, (_, start) in running.items()})
     auth = AuthRouting(session, dm, wall_clock, sender)                           # blocks C and D
-    transactions.auth = auth
-    reset = Reset(session, dm, lambda: transactions.ongoing,
+    reset = Reset(session, dm, lambda: ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
     station_busy = [False]
@@ -142,13 +138,16 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         if reservations is not None:
             reservations.refresh()
         reset.transactions_changed()
-        if bool(transactions.ongoing) != station_busy[0]:
-            station_busy[0] = bool(transactions.ongoing)                  # J01.FR.20
+        if bool(ongoing) != station_busy[0]:
+            station_busy[0] = bool(ongoing)                               # J01.FR.20
             session.send_to_actor(("evses", None), StationTransactionsChanged(
                 any_transaction=station_busy[0]))
 
-    transactions.on_changed = transactions_changed
-    transactions.aligned_measurands = lambda: dm.get("AlignedDataCtrlr", "Measurands") or ""
+    transactions = Transactions(
+        session, sender, queue, config.connectors_per_evse, availability.status_of, ongoing,
+        auth=auth, reservations=reservations, remote_start_profiles=smart_charging,
+        aligned_measurands=lambda: dm.get("AlignedDataCtrlr", "Measurands") or "",
+        on_changed=transactions_changed, event_listeners=[smart_charging.transaction_event])
     for requested in ("MeterValues", "TransactionEvent"):
         remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
@@ -209,7 +208,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         transactions=transactions, auth=auth, smart_charging=smart_charging, reset=reset,
         data_transfer=data_transfer, reservations=reservations))
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, sender, reset, dm, data_transfer, reservations,
+                       transactions, outbox, sender, reset, dm, data_transfer, ongoing, reservations,
                        smart_charging, auth)
 
 

@@ -364,7 +364,7 @@ class TestTriggerMessage:
                 payload["evse"] = evse
             assert h.csms_call("TriggerMessage", payload)[0][2] == {"status": "Rejected"}
         assert not [m for _, m in h.session.messages_to_actors() if isinstance(m, TriggerEvse)]
-        h.core.transactions.ongoing["tx-2"] = 2
+        h.core.ongoing.started("tx-2", 2)
         assert h.csms_call("TriggerMessage", {"requestedMessage": "TransactionEvent",
                                               "evse": {"id": 1}})[0][2] == {"status": "Rejected"}
         for evse, target in (({"id": 2}, ("evse", 2)), (None, ("evses", None))):
