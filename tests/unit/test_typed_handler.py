@@ -1,4 +1,4 @@
-"""station/typed_handler.py: block handlers on OCPP models behind the dict-speaking session."""
+"""ports/typed_handler.py: block handlers on OCPP models behind the dict-speaking session."""
 from __future__ import annotations
 
 import pytest
