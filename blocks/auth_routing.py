@@ -38,8 +38,8 @@ from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
-from ports.sending import SendPort, call_frame_size
 from ports.device_model import DeviceModelReporter
+from ports.sending import SendPort, call_frame_size
 from ports.session import ActorOutbox, Registration, RegistrationState, Replies, Timers
 
 log = logging.getLogger(__name__)

@@ -83,3 +83,23 @@ class TestOngoingTransactions:
         assert ongoing.evse_busy(2) and not ongoing.evse_busy(1)
         assert ongoing.ended("tx-1") and not ongoing.ended("tx-1")
         assert not ongoing
+
+
+def test_the_composition_root_injects_nothing_into_a_block_after_construction():
+    """Blocks get their ports and siblings at construction; build_core assigns no attribute of
+    a block (``transactions.reservations = ...`` was how siblings used to meet)."""
+    import ast
+
+    import station.core
+
+    tree = ast.parse(inspect.getsource(station.core.build_core))
+    blocks = {node.targets[0].id for node in ast.walk(tree)
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+              and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+              and node.value.func.id in {b.__name__ for b in BLOCKS}}
+    assert {"transactions", "reservations", "smart_charging", "auth"} <= blocks
+    injected = [ast.unparse(target) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                and target.value.id in blocks]
+    assert injected == []
