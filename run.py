@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from station.config import DEFAULT_CONFIG_PATH, ConfigError, StationConfig, load_config  # noqa: E402
+from config.station import DEFAULT_CONFIG_PATH, ConfigError, StationConfig, load_config  # noqa: E402
 
 log = logging.getLogger("station")
 
@@ -69,7 +69,7 @@ def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *
                 demo: bool = False) -> tuple[str, str]:
     """Run the actor tree until a signal ("stopped"), a failure ("failed") or a reset the
     station asked for ("reset", with the boot reason of the next start)."""
-    from station.runner import StationRunner
+    from app.runner import StationRunner
 
     runner = StationRunner(config, boot_reason=boot_reason)
     api = simulation = None
@@ -81,7 +81,7 @@ def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *
             api = start_api(config, runner)
         if demo:
             from api.actor_gateway import ActorGateway
-            from station.demo import Demo
+            from app.demo import Demo
 
             simulation = Demo(ActorGateway(runner.asys, runner.root,
                                            identity=config.station.identity,

@@ -1,7 +1,8 @@
 """The CsmsSession actor: the websocket to the CSMS and the station core behind it.
 
 This actor is the only owner of the connection (STYLE §1). It is deliberately thin: every
-message it receives becomes a call on :class:`station.core.StationCore`, and after *every*
+internal message it receives goes to :meth:`station.core.StationCore.dispatch` (the blocks'
+table lives in the composition root, not here), and after *every*
 message :meth:`_pump` does the I/O the core asked for: frames to the websocket, messages to
 other actors, and one wake-up for the core's next deadline. The socket is watched with
 ``ThespianWatch``, which multiprocTCPBase supports; there are no threads.
@@ -24,13 +25,9 @@ from thespian.actors import ActorExitRequest, ThespianWatch, WakeupMessage, Watc
 
 from actors.base import ChildActor
 from device_model.model import DeviceModel
-from messages.auth import TokenVerdict
+from messages.base import Msg
 from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSessionStatus,
                            SessionStatus)
-from messages.energy import ExternalLimitDone, SetExternalLimit
-from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
-                           ConnectorStatusSeen, EvseAvailabilityChanged, LockProblemChanged,
-                           MeterValuesReady, TransactionEventReady)
 from ocppj.message_log import MessageLog, redact_frame
 from station.backoff import reconnect_delay
 from station.core import build_core
@@ -118,75 +115,15 @@ class CsmsSession(ChildActor):
     # -- messages from other actors --------------------------------------------------------------
 
     def directory_changed(self) -> None:
-        # The AuthCache may have restarted and lost what it was asked (blocks/auth_routing.py).
-        self.core.auth.resend()
-        # A restarted Evse starts with the system clock; tell it the station's (B01.FR.06).
-        if self.core.clock.offset_s:
-            for address in self.directory.evses.values():
-                self.send(address, ClockSynchronized(offset_s=self.core.clock.offset_s))
-        # An Evse keeps its reservation in EVSE_STATE, but one that was down may have missed
-        # a change (B11.FR.05): tell the reserved ones again, and clear a stale Reserved.
-        reservations, availability = self.core.reservations, self.core.availability
-        # A restarted EnergySink has no schedule until told again.
-        self.core.smart_charging.publish()
-        reservations.sync_all()
-        for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
-            if not reservations.is_reserved(evse_id) and any(
-                    availability.status_of(evse_id, c) == "Reserved"
-                    for c in range(1, connectors + 1)):
-                reservations.sync_evse(evse_id)
+        self.core.directory_changed()
 
-    def receiveMsg_ConnectorStatusChanged(self, msg: ConnectorStatusChanged, sender):
-        if self.core is None:
-            return                  # not acknowledged: the Evse announces it again
-        self.core.availability.connector_status_changed(msg)
-        self.core.reservations.connector_status_changed(msg.evse_id, msg.connector_id,
-                                                        msg.status)
-        if msg.origin:
-            self.send(sender, ConnectorStatusSeen(evse_id=msg.evse_id,
-                                                  connector_id=msg.connector_id,
-                                                  origin=msg.origin, sequence=msg.sequence))
+    def receiveMsg_Msg(self, msg: Msg, sender):
+        """Every internal message the core handles: its one table (``StationCore.dispatch``).
 
-    def receiveMsg_LockProblemChanged(self, msg: LockProblemChanged, sender):
-        if self.core is not None:
-            self.core.availability.lock_problem_changed(msg)
-
-    def _answer_deferred(self, msg, sender):
-        self.session.resolve_deferred(msg.correlation_id, msg, time.monotonic())
-
-    # Answers to CALLs that waited for an Evse (StationSession.defer).
-    receiveMsg_EvseAvailabilityChanged = _answer_deferred
-    receiveMsg_RemoteStartAnswered = _answer_deferred
-    receiveMsg_RemoteStopAnswered = _answer_deferred
-    receiveMsg_UnlockAnswered = _answer_deferred
-
-    def receiveMsg_TokenVerdict(self, msg: TokenVerdict, sender):
-        self.core.auth.verdict(msg)
-
-    def _auth_answered(self, msg, sender):
-        self.core.auth.answered(msg)
-
-    # Answers of the AuthCache to SendLocalList, GetLocalListVersion, ClearCache.
-    receiveMsg_LocalListUpdated = _auth_answered
-    receiveMsg_ListVersion = _auth_answered
-    receiveMsg_AuthCacheCleared = _auth_answered
-
-    def receiveMsg_TransactionEventReady(self, msg: TransactionEventReady, sender):
-        self.core.transactions.transaction_event_ready(msg)
-
-    def receiveMsg_MeterValuesReady(self, msg: MeterValuesReady, sender):
-        self.core.transactions.meter_values_ready(msg)
-
-    def receiveMsg_AuthorizeToken(self, msg: AuthorizeToken, sender):
-        self.core.transactions.authorize_token(msg, sender)
-
-    def receiveMsg_SetExternalLimit(self, msg: SetExternalLimit, sender):
-        smart = self.core.smart_charging
-        if msg.limit is None:
-            error = smart.clear_external_limit(msg.evse_id, msg.source)
-        else:
-            error = smart.set_external_limit(msg.evse_id, msg.limit, msg.unit, msg.source)
-        self.send(sender, ExternalLimitDone(ok=error is None, error=error))
+        Thespian looks for the most specific ``receiveMsg_`` first, so Configure, Directory and
+        the connection controls below never get here."""
+        if self.core is None or not self.core.dispatch(msg, sender, time.monotonic()):
+            self.receiveUnrecognizedMessage(msg, sender)
 
     def receiveMsg_GetSessionStatus(self, msg: GetSessionStatus, sender):
         session = self.core.session if self.core else None

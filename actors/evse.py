@@ -57,10 +57,11 @@ from messages.energy import ChargingLimitApplied
 from messages.ocpp201 import to_wire
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
-from simulators.evse_controls import ControlPanel, SimulatorControls
+from simulators.evse_controls import SimulatorControls
+from station.evse_panel import ControlPanel
 from simulators.evse_hardware import simulated_hardware
 from station import clock as station_clock
-from station.config import EvsesSection
+from config.station import EvsesSection
 from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS_KEYS,
                                AnnounceStatus, EvseCore, Intent, Outcome, ReportLockProblem,
                                RequestAuthorization, SaveAvailability, SaveState,

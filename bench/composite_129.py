@@ -190,7 +190,7 @@ def deliver(evses: int, duration: int, runs: int) -> None:
     from actors.energy_sink import EnergySink
     from messages.supervision import ChildReady, Configure, Directory
     from station.actor_system import shutdown_actor_system, start_actor_system
-    from station.config import parse_config
+    from config.station import parse_config
 
     logfile = Path(tempfile.mkdtemp(prefix="composite129-")) / "actors.log"
     asys = start_actor_system("multiprocTCPBase", logfile=str(logfile), log_level="WARNING")

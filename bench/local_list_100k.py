@@ -99,7 +99,7 @@ def bench_actor(workdir: Path, entries: int, page: int, lookups: int) -> None:
     from messages.auth import LocalListUpdated, TokenVerdict, UpdateLocalList, ValidateToken
     from messages.supervision import ChildReady, Configure
     from station.actor_system import shutdown_actor_system, start_actor_system
-    from station.config import parse_config
+    from config.station import parse_config
 
     config = parse_config({"ocpp": {"CoreDatabasePath": str(workdir / "actor"),
                                     "DeviceModelDatabasePath": str(workdir / "dm.db"),

@@ -13,7 +13,7 @@ to it and to the CSMS:
   ``done`` gets the final :class:`Decision`.
 * **SendLocalList, GetLocalListVersion, ClearCache** are deferred CALLs (``session.defer``)
   answered when the AuthCache answers. The handlers take the request models and their
-  finishers build the response models (``station.typed_handler``).
+  finishers build the response models (``ports.typed_handler``).
 * **TransactionEventResponse idTokenInfo** goes to the AuthCache (``TokenInfoSeen``,
   C10.FR.05); it needs no answer.
 * **Figures.** Every answer carries the list's entries and bytes and the cache's bytes, which
@@ -33,7 +33,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from blocks.authorization import AUTH_SETTINGS_KEYS, UNKNOWN_INFO, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
@@ -43,9 +43,11 @@ from messages.ocpp201 import (AuthorizationStatusEnumType, AuthorizeRequest, Cle
                               GetLocalListVersionRequest, GetLocalListVersionResponse,
                               IdTokenInfoType, IdTokenType, OcppModel, SendLocalListRequest,
                               from_wire, to_wire)
-from station.sender import Sender
-from station.session import Deferred, Registration, StationSession
-from station.typed_handler import wire_outcome
+from ports.device_model import DeviceModelReporter
+from ports.outcome import Deferred
+from ports.sending import SendPort, call_frame_size
+from ports.session import ActorOutbox, Registration, RegistrationState, Replies, Timers
+from ports.typed_handler import wire_outcome
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +79,16 @@ class _Check:
     asked_csms: bool = False
 
 
+class AuthRoutingSession(Timers, Replies, RegistrationState, ActorOutbox, Protocol):
+    """The session ports blocks C/D use."""
+
+
 @dataclass
 class AuthRouting:
-    session: StationSession
-    device_model: Any
+    session: AuthRoutingSession
+    device_model: DeviceModelReporter
     now: Callable[[], datetime]
-    sender: Sender
+    sender: SendPort
     _checks: dict[str, _Check] = field(default_factory=dict)
     # Deferred CALLs waiting for the AuthCache: correlation id -> (the request, until when).
     _requests: dict[str, tuple[Any, float]] = field(default_factory=dict)
@@ -239,7 +245,7 @@ class AuthRouting:
     def on_send_local_list(self, message_id: str, request: SendLocalListRequest) -> Deferred:
         # The wire form has the length of the frame received: the same values, keys maybe
         # in another order (D01.FR.11 counts bytes).
-        frame_bytes = self.session.frame_size(message_id, "SendLocalList", to_wire(request))
+        frame_bytes = call_frame_size(message_id, "SendLocalList", to_wire(request))
         return self._defer(message_id, "SendLocalList", UpdateLocalList(
             correlation_id=str(uuid.uuid4()), request=request, settings=self.settings(),
             frame_bytes=frame_bytes),

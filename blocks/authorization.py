@@ -57,7 +57,7 @@ from messages.ocpp201 import (AuthorizationStatusEnumType, ClearCacheResponse,
                               ClearCacheStatusEnumType, IdTokenEnumType, IdTokenInfoType,
                               IdTokenType, SendLocalListRequest, SendLocalListResponse,
                               SendLocalListStatusEnumType, StatusInfoType, UpdateEnumType)
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from storage.auth_repo import AuthRepository, token_hash
 
 log = logging.getLogger(__name__)

@@ -33,23 +33,33 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, LockProblemChanged,
                            StationAvailabilityChanged)
-from station.sender import Sender
-from station.session import Deferred, Registration, StationSession, iso
+from ports.outcome import Deferred
+from ports.sending import SendPort
+from ports.device_model import DeviceModelReporter
+from ports.session import (ActorOutbox, ConnectionEvents, Registration, RegistrationState,
+                           Replies, SessionClock)
+from ports.time import iso
 
 log = logging.getLogger(__name__)
 
 STATION_KEY = (0, 0)
 
 
+class AvailabilitySession(SessionClock, Replies, RegistrationState, ConnectionEvents,
+                          ActorOutbox, Protocol):
+    """The session ports block G uses."""
+
+
 class Availability:
     """Status tracking, StatusNotification and ChangeAvailability."""
 
-    def __init__(self, session: StationSession, sender: Sender, device_model, availability_repo,
+    def __init__(self, session: AvailabilitySession, sender: SendPort,
+                 device_model: DeviceModelReporter, availability_repo,
                  connectors_per_evse: list[int],
                  transactions_ongoing: Callable[[], bool] = lambda: False) -> None:
         self._transactions_ongoing = transactions_ongoing
@@ -116,7 +126,7 @@ class Availability:
         msg = self.known.get(key)
         if msg is None or self.reported.get(key) == msg.status:
             return
-        if not self._session.may_send("StatusNotification"):
+        if not self._sender.may_send("StatusNotification"):
             return
         self.report_now(msg)
 
@@ -235,7 +245,7 @@ class Availability:
             # Operative needs no wait: an Inoperative still scheduled never took effect where a
             # transaction runs, so the station is operative there already (G04.FR.04) and the
             # Evses drop the scheduled change; the others revert now (G04.FR.08).
-        elif self._session.may_send("StatusNotification"):
+        elif self._sender.may_send("StatusNotification"):
             # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
             # expects every connector reported again and ChargingStation.AvailabilityState.
             self._session.after_reply(lambda: self._report_station_state(state))

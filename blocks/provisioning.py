@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from device_model.model import BASE_REPORTS, COMPONENT_CRITERIA
+from device_model.model import BASE_REPORTS, COMPONENT_CRITERIA, DeviceModel
 from device_model.reports import notify_report_requests
 from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumType,
                               GetBaseReportRequest, GetBaseReportResponse, GetReportRequest,
@@ -26,9 +26,11 @@ from messages.ocpp201 import (AttributeEnumType, GenericDeviceModelStatusEnumTyp
                               SetVariablesRequest, SetVariablesResponse, SetVariableStatusEnumType,
                               StatusInfoType, to_wire)
 from ocppj.errors import FormatViolation, OccurrenceConstraintViolation
-from station.sender import Sender
-from station.session import Reply, StationSession, iso
-from station.typed_handler import typed_handler
+from ports.outcome import Reply
+from ports.sending import SendPort, call_frame_size
+from ports.session import SessionClock
+from ports.time import iso
+from ports.typed_handler import typed_handler
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def _status_info(status: SetVariableStatusEnumType, reason: str) -> StatusInfoTy
 class Provisioning:
     """Handlers for SetVariables, GetVariables, GetBaseReport and GetReport."""
 
-    def __init__(self, session: StationSession, sender: Sender, device_model) -> None:
+    def __init__(self, session: SessionClock, sender: SendPort, device_model: DeviceModel) -> None:
         self._session = session
         self._sender = sender
         self._dm = device_model
@@ -87,7 +89,7 @@ class Provisioning:
         if bytes_max is not None:
             # to_wire gives back the payload as received (values as sent, customData kept);
             # only the key order may differ, which does not change the size.
-            size = StationSession.frame_size(message_id, action, to_wire(request))
+            size = call_frame_size(message_id, action, to_wire(request))
             if size > bytes_max:
                 # B06.FR.17, B08.FR.18
                 raise FormatViolation(

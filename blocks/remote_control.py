@@ -3,17 +3,17 @@
 Each block that can produce a triggered message registers a trigger for it; this block routes
 the request to it. A trigger gets the request's ``evse`` (an ``EVSEType`` or None) and answers
 Accepted or Rejected; it arranges for the message to go out *after* the TriggerMessageResponse
-(F06.FR.04), through ``StationSession.after_reply``. A message nobody registered is answered
+(F06.FR.04), through ``Replies.after_reply``. A message nobody registered is answered
 NotImplemented (F06.FR.08).
 """
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Protocol
 
 from messages.ocpp201 import (EVSEType, MessageTriggerEnumType, TriggerMessageRequest,
                               TriggerMessageResponse, TriggerMessageStatusEnumType, to_wire)
-from station.session import Registration, StationSession
+from ports.session import BootControl, Registration, RegistrationState, Replies
 
 Trigger = Callable[[EVSEType | None], TriggerMessageStatusEnumType]
 #: A trigger of a block not yet on the typed models: ``evse`` as its wire dict, a str answer.
@@ -30,8 +30,12 @@ def wire_trigger(trigger: WireTrigger) -> Trigger:
     return typed
 
 
+class RemoteControlSession(Replies, RegistrationState, BootControl, Protocol):
+    """The session ports block F's TriggerMessage uses."""
+
+
 class RemoteControl:
-    def __init__(self, session: StationSession) -> None:
+    def __init__(self, session: RemoteControlSession) -> None:
         self._session = session
         self._triggers: dict[MessageTriggerEnumType, Trigger] = {
             MessageTriggerEnumType.boot_notification: self._trigger_boot,

@@ -61,7 +61,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from messages.ocpp201 import (CancelReservationRequest, CancelReservationResponse,
                               CancelReservationStatusEnumType, ConnectorEnumType, IdTokenType,
@@ -70,10 +70,11 @@ from messages.ocpp201 import (CancelReservationRequest, CancelReservationRespons
                               StatusInfoType)
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import StationSession, iso
-from storage.reservation_repo import ReservationRow
+from ports.device_model import DeviceModelView
+from ports.sending import SendPort
+from ports.session import ActorOutbox, Replies, SessionClock, Timers
+from ports.time import iso, parse_ocpp_time
+from storage.reservation_repo import ReservationRepository, ReservationRow
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,10 @@ class _Update:
     deadline: float = 0.0                # ... until then (session's monotonic clock)
 
 
+class ReservationSession(SessionClock, Timers, Replies, ActorOutbox, Protocol):
+    """The session ports block H uses."""
+
+
 class Reservations:
     """ReserveNow, CancelReservation, expiry and token checks (see the module docstring).
 
@@ -148,7 +153,8 @@ class Reservations:
         wall_clock: the station's time for ``expiryDateTime``; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, sender: Sender, device_model, repo,
+    def __init__(self, session: ReservationSession, sender: SendPort,
+                 device_model: DeviceModelView, repo: ReservationRepository,
                  connectors_per_evse: list[int], connector_status: ConnectorStatus,
                  connector_type: ConnectorType, *,
                  evse_in_use: Callable[[int], bool] = lambda evse_id: False,

@@ -22,21 +22,27 @@ AllowReset false (B11.FR.10), and such a request is Rejected (B11.FR.09, B12.FR.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Protocol
 
 from messages.evse import EndTransaction
 from messages.ocpp201 import (BootReasonEnumType, ResetEnumType, ResetRequest, ResetResponse, ResetStatusEnumType,
                               StatusInfoType)
 from messages.supervision import ResetStation
-from station.session import Reply, StationSession
+from ports.outcome import Reply
+from ports.device_model import DeviceModelView
+from ports.session import ActorOutbox, Timers
 
 log = logging.getLogger(__name__)
 
 END_TIMEOUT_S = 10.0
 
 
+class ResetSession(Timers, ActorOutbox, Protocol):
+    """The session ports the reset block uses."""
+
+
 class Reset:
-    def __init__(self, session: StationSession, device_model,
+    def __init__(self, session: ResetSession, device_model: DeviceModelView,
                  ongoing: Callable[[], dict[str, int]], *,
                  reservations_pending: Callable[[], bool] = lambda: False) -> None:
         self._session = session

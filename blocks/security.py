@@ -8,15 +8,22 @@ offline, or before a crash, still reaches the CSMS.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 from messages.ocpp201 import SecurityEventNotificationRequest
-from station.sender import Sender
-from station.session import StationSession, iso
+from ports.sending import SendPort
+from ports.session import BootInfo, SessionClock
+from ports.time import iso
 
 STARTUP_EVENTS = {"PowerUp": "StartupOfTheDevice"}
 
 
+class SecuritySession(SessionClock, BootInfo, Protocol):
+    """The session ports block A uses."""
+
+
 class Security:
-    def __init__(self, session: StationSession, sender: Sender) -> None:
+    def __init__(self, session: SecuritySession, sender: SendPort) -> None:
         self._session = session
         self._sender = sender
         # Queued at start-up, delivered once Accepted: the queue holds it back until then

@@ -45,7 +45,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from collections.abc import Mapping
+from typing import Callable, Protocol
 
 from messages.energy import CompositeScheduleUpdated
 from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLimitType,
@@ -65,10 +66,12 @@ from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLim
 from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
 from smart_charging.validation import Limits, Verdict, validate_profile
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import Reply, StationSession, iso
-from station.typed_handler import typed_handler
+from ports.outcome import Reply
+from ports.sending import SendPort
+from ports.device_model import DeviceModelReporter
+from ports.session import ActorOutbox, ConnectionEvents, SessionClock, Timers
+from ports.time import iso, parse_ocpp_time
+from ports.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,10 @@ def external_profile_id(evse_id: int) -> int:
     return -(evse_id + 1)
 
 
+class SmartChargingSession(SessionClock, Timers, ConnectionEvents, ActorOutbox, Protocol):
+    """The session ports block K uses."""
+
+
 class SmartCharging:
     """Block K (see the module docstring).
 
@@ -102,15 +109,16 @@ class SmartCharging:
         device_model: SmartChargingCtrlr variables.
         repo: a :class:`~storage.profile_repo.ProfileRepository`.
         hardware: each EVSE's hardware, EVSE 1 first.
-        ongoing: running transactions, transactionId -> EVSE id (shared with Transactions).
+        ongoing: running transactions, transactionId -> EVSE id (read only; the
+            Transactions block writes it).
         interval_s / duration_s / unit: CompositeScheduleIntervalS,
             RequestCompositeScheduleDurationS, RequestCompositeScheduleUnit (A or W).
         wall_clock: the station time; defaults to the session's.
     """
 
-    def __init__(self, session: StationSession, sender: Sender, device_model,
-                 repo: ProfileRepository,
-                 hardware: list[EvseHardware], ongoing: dict[str, int], *,
+    def __init__(self, session: SmartChargingSession, sender: SendPort,
+                 device_model: DeviceModelReporter, repo: ProfileRepository,
+                 hardware: list[EvseHardware], ongoing: Mapping[str, int], *,
                  interval_s: int = 30, duration_s: int = 600, unit: Unit | str = Unit.a,
                  wall_clock: Callable[[], datetime] | None = None) -> None:
         self._session = session
@@ -118,7 +126,7 @@ class SmartCharging:
         self._dm = device_model
         self._repo = repo
         self._hardware = {evse_id: hw for evse_id, hw in enumerate(hardware, start=1)}
-        self.ongoing = ongoing
+        self.ongoing: Mapping[str, int] = ongoing
         self.interval_s = interval_s
         self.duration_s = duration_s
         self.unit = Unit(unit)

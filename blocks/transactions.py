@@ -15,7 +15,7 @@ block is the station-wide part, in the CsmsSession:
   (``TransactionEventAnswered``; E05 acts on it).
 * **Remote control (F01-F06).** RequestStartTransaction, RequestStopTransaction and
   UnlockConnector are routed to the Evse concerned and answered when it answers
-  (``StationSession.defer``); while the station is not Accepted, remote start and stop are
+  (``SessionPort.defer``); while the station is not Accepted, remote start and stop are
   Rejected (B02.FR.05). TriggerMessage MeterValues/TransactionEvent is passed to the Evses.
 * **Token checks.** An Evse asks ``AuthorizeToken``; the AuthCache decides through
   ``blocks/auth_routing.py`` (local list, cache, Authorize, offline rules). A Master Pass token
@@ -34,18 +34,19 @@ import logging
 import uuid
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any, Callable
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Callable, Protocol
 
-from blocks.auth_routing import AuthRouting, Decision
+from blocks.auth_routing import Decision
 from messages.auth import ShowMessage
 from messages.ocpp201 import IdTokenInfoType, IdTokenType, to_wire
 from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from station.clock import parse_ocpp_time
-from station.sender import Sender
-from station.session import Registration, StationSession
+from ports.sending import SendPort
+from ports.session import ActorOutbox, Registration, RegistrationState, Replies
+from ports.time import parse_ocpp_time
 
 log = logging.getLogger(__name__)
 
@@ -63,35 +64,133 @@ def _created_at(payload: dict) -> datetime | None:
         return None
 
 
+class OngoingTransactions(Mapping[str, int]):
+    """The transactions running now, transactionId -> EVSE id.
+
+    One owner: :class:`Transactions` writes it (:meth:`started`, :meth:`ended`) as it queues
+    the TransactionEvents; every other block gets it as a read-only ``Mapping`` or a query
+    (:meth:`evse_busy`) from the composition root.
+    """
+
+    def __init__(self, running: Mapping[str, int] | None = None) -> None:
+        self._by_id: dict[str, int] = dict(running or {})
+
+    def __getitem__(self, transaction_id: str) -> int:
+        return self._by_id[transaction_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def evse_busy(self, evse_id: int) -> bool:
+        return evse_id in self._by_id.values()
+
+    def started(self, transaction_id: str, evse_id: int) -> bool:
+        """Record a transaction; False if it was known already."""
+        if transaction_id in self._by_id:
+            return False
+        self._by_id[transaction_id] = evse_id
+        return True
+
+    def ended(self, transaction_id: str) -> bool:
+        """Forget a transaction; False if it was not running."""
+        return self._by_id.pop(transaction_id, None) is not None
+
+
+class TransactionsSession(Replies, RegistrationState, ActorOutbox, Protocol):
+    """The session ports this block uses."""
+
+
+class QueuedEvents(Protocol):
+    """What this block reads of the durable queue (``station.message_queue.MessageQueue``)."""
+
+    def pending(self) -> Iterable[Any]: ...
+
+    def has_transaction_messages(self, transaction_id: str | None) -> bool: ...
+
+
+class TokenValidator(Protocol):
+    """Blocks C/D, the AuthCache's session side (``blocks.auth_routing.AuthRouting``)."""
+
+    def validate(self, id_token: dict, evse_id: int | None, done: Callable[[Decision], None],
+                 *, remote_start: bool = False) -> None: ...
+
+    def token_info_seen(self, id_token: dict | None, id_token_info: dict | None) -> None: ...
+
+
+class ReservationRules(Protocol):
+    """Block H as the transactions see it (``blocks.reservation.Reservations``)."""
+
+    def claim(self, evse_id: int, id_token: dict,
+              group_id_token: dict | None) -> tuple[bool, int | None]: ...
+
+    def check_token(self, evse_id: int, id_token: dict,
+                    group_id_token: dict | None) -> tuple[bool, int | None]: ...
+
+    def used(self, reservation_id: int) -> bool: ...
+
+    def is_reserved(self, evse_id: int) -> bool: ...
+
+
+class RemoteStartProfiles(Protocol):
+    """Block K's part in RequestStartTransaction (``blocks.smart_charging.SmartCharging``)."""
+
+    def check_remote_start(self, evse_id: int, profile: dict) -> dict | None: ...
+
+    def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
+                              transaction_id: str | None) -> None: ...
+
+
 class Transactions:
-    def __init__(self, session: StationSession, sender: Sender,
+    """See the module docstring.
+
+    Args:
+        session: The session ports used (replies, registration state, actor outbox).
+        sender: The sending port.
+        queue: The durable queue, for the events queued before a restart and E14.
+        connectors_per_evse: The station's layout.
+        connector_status: (evse id, connector id) -> the connector's last status.
+        ongoing: The running transactions; this block is their only writer.
+        auth: Blocks C/D: who may charge.
+        reservations: Block H; None: nothing is ever reserved.
+        remote_start_profiles: Block K; None: a remote start's profile is ignored (F01.FR.12).
+        aligned_measurands: AlignedDataCtrlr.Measurands now (what a triggered MeterValues
+            carries, F06.FR.06).
+        on_changed: Called when a transaction started or ended.
+        event_listeners: Called with (payload, evse id) for every TransactionEvent queued
+            (K02.FR.05).
+    """
+
+    def __init__(self, session: TransactionsSession, sender: SendPort, queue: QueuedEvents,
                  connectors_per_evse: list[int],
-                 connector_status: Callable[[int, int], str | None] = lambda e, c: None,
-                 ongoing: dict[str, int] | None = None) -> None:
+                 connector_status: Callable[[int, int], str | None],
+                 ongoing: OngoingTransactions, *, auth: TokenValidator,
+                 reservations: ReservationRules | None = None,
+                 remote_start_profiles: RemoteStartProfiles | None = None,
+                 aligned_measurands: Callable[[], str] = lambda: "Energy.Active.Import.Register",
+                 on_changed: Callable[[], None] = lambda: None,
+                 event_listeners: Iterable[Callable[[dict, int | None], None]] = ()) -> None:
         self._session = session
         self._connector_status = connector_status
         self._sender = sender
+        self._queue = queue
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
-        # Transactions seen in events: transactionId -> evse id, while not Ended.
-        self.ongoing: dict[str, int] = ongoing if ongoing is not None else {}
-        self.on_changed: Callable[[], None] = lambda: None
-        # The Reservations block (H), set by build_core; None: nothing is ever reserved.
-        self.reservations = None
-        # The SmartCharging block (K), set by build_core; None: profiles are ignored (F01.FR.12).
-        self.smart_charging = None
-        # AlignedDataCtrlr.Measurands (what a triggered MeterValues carries, F06.FR.06), set by
-        # build_core.
-        self.aligned_measurands: Callable[[], str] = lambda: "Energy.Active.Import.Register"
-        # Called with (payload, evse id) for every TransactionEvent queued (K02.FR.05).
-        self.event_listeners: list[Callable[[dict, int | None], None]] = []
-        # Blocks C/D (the AuthCache's session side), set by build_core.
-        self.auth: AuthRouting | None = None
+        self.ongoing: Mapping[str, int] = ongoing
+        self._ongoing = ongoing
+        self._auth = auth
+        self._reservations = reservations
+        self._profiles = remote_start_profiles
+        self._aligned_measurands = aligned_measurands
+        self._on_changed = on_changed
+        self._event_listeners = tuple(event_listeners)
         # transactionId -> the highest seqNo queued, so an event sent again (the Evse did not
         # hear TransactionEventQueued in time, or the actor transport delivered a late copy)
         # is not queued twice. An Evse sends its events one at a time, in seqNo order
         # (station/evse_core.py), so anything at or below that number is a copy.
         self._last_seq_no: OrderedDict[str, int] = OrderedDict()
-        for item in sender.queue.pending():
+        for item in queue.pending():
             if item.action == "TransactionEvent":
                 self._remember(item.payload)
                 self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
@@ -101,8 +200,8 @@ class Transactions:
     def transaction_event_ready(self, msg: TransactionEventReady) -> None:
         if not self._already_queued(msg.payload):
             reservation_id = msg.payload.get("reservationId")
-            if reservation_id is not None and self.reservations is not None:
-                self.reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
+            if reservation_id is not None and self._reservations is not None:
+                self._reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
                                        on_result=lambda result, m=msg: self._answered(m, result),
                                        created_at=_created_at(msg.payload))
@@ -129,19 +228,18 @@ class Transactions:
     def _track(self, payload: dict, evse_id: int | None) -> None:
         transaction_id = payload["transactionInfo"]["transactionId"]
         if payload["eventType"] == "Ended":
-            if self.ongoing.pop(transaction_id, None) is not None:
-                self.on_changed()
-        elif evse_id is not None and transaction_id not in self.ongoing:
-            self.ongoing[transaction_id] = evse_id
-            self.on_changed()
-        for listener in self.event_listeners:
+            if self._ongoing.ended(transaction_id):
+                self._on_changed()
+        elif evse_id is not None and self._ongoing.started(transaction_id, evse_id):
+            self._on_changed()
+        for listener in self._event_listeners:
             listener(payload, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
         id_token, id_token_info = msg.payload.get("idToken"), result.get("idTokenInfo")
-        if self.auth is not None and id_token is not None and id_token_info is not None:
+        if id_token is not None and id_token_info is not None:
             # TransactionEvents are still wire dicts here; blocks C/D speak the models.
-            self.auth.token_info_seen(IdTokenType.model_validate(id_token),      # C10.FR.05
+            self._auth.token_info_seen(IdTokenType.model_validate(id_token),      # C10.FR.05
                                       IdTokenInfoType.model_validate(id_token_info))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
@@ -153,7 +251,7 @@ class Transactions:
         self._sender.send("MeterValues", msg.payload)
 
     def authorize_token(self, msg: AuthorizeToken, reply_to: Any) -> None:
-        """An Evse asks whether a token may charge: the AuthCache decides (``self.auth``,
+        """An Evse asks whether a token may charge: the AuthCache decides (``auth``,
         blocks C/D), then the reservation rules (H03) and the Master Pass (C16) apply."""
         def answer(decision: Decision) -> None:
             # The Evse's messages and the reservations still speak wire dicts: convert here.
@@ -161,14 +259,14 @@ class Transactions:
             allowed, reservation_id = decision.allowed, None
             if decision.master_pass:
                 self._master_pass(msg.id_token)
-            if allowed and self.reservations is not None:
+            if allowed and self._reservations is not None:
                 group = info.get("groupIdToken")                           # H03.FR.07/08
                 # A token at an EVSE with a transaction may only stop it (E07): no claim.
-                if msg.evse_id not in self.ongoing.values():
-                    allowed, reservation_id = self.reservations.claim(
+                if not self._ongoing.evse_busy(msg.evse_id):
+                    allowed, reservation_id = self._reservations.claim(
                         msg.evse_id, msg.id_token, group)                  # H03.FR.09
                 else:
-                    allowed, reservation_id = self.reservations.check_token(
+                    allowed, reservation_id = self._reservations.check_token(
                         msg.evse_id, msg.id_token, group)
                 if not allowed:
                     # H03.FR.01-06: the EVSE is kept for another token; the idToken itself
@@ -184,7 +282,7 @@ class Transactions:
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        self.auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
+        self._auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
                            remote_start=msg.remote_start)
 
     def _master_pass(self, id_token: dict) -> None:
@@ -209,16 +307,16 @@ class Transactions:
         if evse_id not in self._layout:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         reservation_id = None
-        if self.reservations is not None:
-            allowed, reservation_id = self.reservations.check_token(
+        if self._reservations is not None:
+            allowed, reservation_id = self._reservations.check_token(
                 evse_id, payload["idToken"], payload.get("groupIdToken"))
             if not allowed:
                 return {"status": "Rejected",                              # F01.FR.21/22
                         "statusInfo": {"reasonCode": "InvalidIdToken",
                                        "additionalInfo": f"EVSE {evse_id} is reserved"}}
         profile = payload.get("chargingProfile")
-        if profile is not None and self.smart_charging is not None:
-            rejection = self.smart_charging.check_remote_start(evse_id, profile)  # F01.FR.26
+        if profile is not None and self._profiles is not None:
+            rejection = self._profiles.check_remote_start(evse_id, profile)  # F01.FR.26
             if rejection is not None:
                 return rejection
         correlation_id = str(uuid.uuid4())
@@ -233,11 +331,11 @@ class Transactions:
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
                       evse_id: int, request: dict) -> dict:
         if answer.status == "Accepted" and reservation_id is not None \
-                and self.reservations is not None:
-            self.reservations.used(reservation_id)                         # H03.FR.09
+                and self._reservations is not None:
+            self._reservations.used(reservation_id)                         # H03.FR.09
         profile = request.get("chargingProfile")
-        if answer.status == "Accepted" and profile is not None and self.smart_charging:
-            self.smart_charging.remote_start_accepted(                     # F01.FR.10
+        if answer.status == "Accepted" and profile is not None and self._profiles:
+            self._profiles.remote_start_accepted(                     # F01.FR.10
                 evse_id, request["remoteStartId"], profile, answer.transaction_id)
         result: dict = {"status": answer.status}
         if answer.transaction_id:
@@ -249,8 +347,8 @@ class Transactions:
     def select_evse(self) -> int | None:
         """The first EVSE whose connectors are all Available and that has no transaction."""
         busy = set(self.ongoing.values())
-        if self.reservations is not None:
-            busy |= {e for e in self._layout if self.reservations.is_reserved(e)}  # F01.FR.20
+        if self._reservations is not None:
+            busy |= {e for e in self._layout if self._reservations.is_reserved(e)}  # F01.FR.20
         for evse_id, connectors in self._layout.items():
             if evse_id not in busy and all(self._connector_status(evse_id, c) == "Available"
                                            for c in range(1, connectors + 1)):
@@ -281,7 +379,7 @@ class Transactions:
 
     def on_get_transaction_status(self, message_id: str, payload: dict) -> dict:
         transaction_id = payload.get("transactionId")
-        result = {"messagesInQueue": self._sender.queue.has_transaction_messages(transaction_id)}
+        result = {"messagesInQueue": self._queue.has_transaction_messages(transaction_id)}
         if transaction_id is not None:
             result["ongoingIndicator"] = transaction_id in self.ongoing    # E14.FR.02/03
         return result
@@ -300,7 +398,7 @@ class Transactions:
             busy = set(self.ongoing.values())
             if not busy or (evse_id and evse_id not in busy):
                 return "Rejected"
-        elif requested_message == "MeterValues" and not self.aligned_measurands().strip():
+        elif requested_message == "MeterValues" and not self._aligned_measurands().strip():
             return "Rejected"
         target = ("evse", evse_id) if evse_id else ("evses", None)
         self._session.after_reply(lambda: self._session.send_to_actor(

@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from station.session import iso
+from ports.time import iso
 
 STARTED, UPDATED, ENDED = "Started", "Updated", "Ended"
 

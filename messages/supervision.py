@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from messages.base import Msg
-from station.config import StationConfig
+from config.station import StationConfig
 
 
 class StartStation(Msg):

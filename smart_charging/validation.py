@@ -41,7 +41,7 @@ from messages.ocpp201 import (ChargingProfileKindEnumType as Kind,
                               ChargingProfilePurposeEnumType as Purpose,
                               ChargingProfileStatusEnumType as Status, ChargingProfileType,
                               SetChargingProfileResponse, StatusInfoType)
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 _ALWAYS = datetime.min.replace(tzinfo=timezone.utc)

@@ -9,18 +9,11 @@ stamp their own events.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def parse_ocpp_time(text: str) -> datetime:
-    """OCPP date-time (RFC 3339); a missing offset is read as UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+# Below the blocks (ports/), which read and write OCPP times too; re-exported for the station.
+from ports.time import parse_ocpp_time, utc_now  # noqa: F401
 
 
 class StationClock:

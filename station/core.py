@@ -1,15 +1,24 @@
-"""Assembles the station's plain-logic core: the session, the blocks and their wiring.
+"""The composition root: the session, the blocks and all their wiring, in one place.
 
 The CsmsSession actor builds one :class:`StationCore` and drives it; tests build one with an
 in-memory device model and talk to it through a fake CSMS. Nothing here touches a socket or an
 actor system.
+
+Every block gets its ports at construction (``ports/``: the sending port, the session ports
+it names, a device-model view, its own repository, and what it needs of a sibling as a small
+Protocol or callable); nothing is injected afterwards. The three ways in are built here too:
+
+* CALLs from the CSMS: the routing table (``station.routes.build_routes``);
+* internal actor messages: :meth:`StationCore.dispatch`, one table message type -> handler
+  (the actor only forwards them);
+* a change of actor addresses: :meth:`StationCore.directory_changed`.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
@@ -20,10 +29,16 @@ from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
-from blocks.transactions import Transactions
-from station.config import StationConfig
+from blocks.transactions import OngoingTransactions, Transactions
+from config.station import StationConfig
+from messages.auth import AuthCacheCleared, ListVersion, LocalListUpdated, TokenVerdict
+from messages.energy import ExternalLimitDone, SetExternalLimit
+from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusChanged,
+                           ConnectorStatusSeen, EvseAvailabilityChanged, EvseSettingsChanged,
+                           LockProblemChanged, MeterValuesReady, RemoteStartAnswered,
+                           RemoteStopAnswered, StationTransactionsChanged, TransactionEventReady,
+                           UnlockAnswered)
 from messages.ocpp201 import ChargingStationType
-from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
 from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
 from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
@@ -38,6 +53,10 @@ from storage.evse_repo import EvseRepository
 from storage.reservation_repo import ReservationRepository
 
 log = logging.getLogger(__name__)
+
+#: handler(message, reply_to, now) for one internal message type.
+InboxHandler = Callable[[Any, Any, float], None]
+
 
 @dataclass
 class StationCore:
@@ -54,9 +73,50 @@ class StationCore:
     reset: Reset
     device_model: object
     data_transfer: DataTransfer
+    ongoing: OngoingTransactions
     reservations: Reservations | None = None
     smart_charging: SmartCharging | None = None
     auth: AuthRouting | None = None
+    inbox: dict[type, InboxHandler] | None = None
+
+    def dispatch(self, message: Any, reply_to: Any, now: float) -> bool:
+        """Hand an internal actor message to the block that handles it.
+
+        Args:
+            message: What another actor sent the CsmsSession.
+            reply_to: Its sender's address; an answer goes out through the session's outbox.
+            now: The monotonic time.
+
+        Returns:
+            False if no block handles ``type(message)`` (the actor logs it).
+        """
+        handler = (self.inbox or {}).get(type(message))
+        if handler is None:
+            return False
+        handler(message, reply_to, now)
+        return True
+
+    def directory_changed(self) -> None:
+        """Other actors' addresses changed: one of them may have restarted and lost state."""
+        # The AuthCache may have lost what it was asked (blocks/auth_routing.py).
+        self.auth.resend()
+        # A restarted Evse starts with the system clock; tell it the station's (B01.FR.06).
+        if self.clock.offset_s:
+            self.session.send_to_actor(("evses", None),
+                                       ClockSynchronized(offset_s=self.clock.offset_s))
+        # A restarted EnergySink has no schedule until told again.
+        self.smart_charging.publish()
+        reservations = self.reservations
+        if reservations is None:
+            return
+        # An Evse keeps its reservation in EVSE_STATE, but one that was down may have missed
+        # a change (B11.FR.05): tell the reserved ones again, and clear a stale Reserved.
+        reservations.sync_all()
+        for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
+            if not reservations.is_reserved(evse_id) and any(
+                    self.availability.status_of(evse_id, c) == "Reserved"
+                    for c in range(1, connectors + 1)):
+                reservations.sync_evse(evse_id)
 
 
 def build_core(config: StationConfig, device_model, availability_repo, queue_store, *,
@@ -99,7 +159,8 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     running = {tx: (evse, start) for tx, (evse, start) in EvseRepository(
         lite.connect(config.core_db_path, config.core_migrations_dir)).running().items()
         if 1 <= evse <= len(config.connectors_per_evse)}
-    ongoing: dict[str, int] = {tx: evse for tx, (evse, _) in running.items()}
+    # One owner: the Transactions block writes it; the others read it.
+    ongoing = OngoingTransactions({tx: evse for tx, (evse, _) in running.items()})
     availability = Availability(session, sender, dm, availability_repo, config.connectors_per_evse,
                                 lambda: bool(ongoing))
     # After Availability: on Accepted and on a reconnect the connectors' StatusNotifications
@@ -108,8 +169,6 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     remote = RemoteControl(session)
     remote.add_trigger("StatusNotification", wire_trigger(availability.trigger_status))
     security = Security(session, sender)
-    transactions = Transactions(session, sender, config.connectors_per_evse,
-                                availability.status_of, ongoing=ongoing)
     reservations = None
     if with_reservations:
         reservations = Reservations(
@@ -117,24 +176,20 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                                                             config.core_migrations_dir)),
             config.connectors_per_evse, availability.status_of,
             lambda e, c: dm.get("Connector", "ConnectorType", evse_id=e, connector_id=c),
-            evse_in_use=lambda e: e in transactions.ongoing.values())
-    transactions.reservations = reservations
+            evse_in_use=ongoing.evse_busy)
     ocpp = config.ocpp
     smart_charging = SmartCharging(
         session, sender, dm, ProfileRepository(lite.connect(config.core_db_path,
                                                     config.core_migrations_dir)),
         [EvseHardware(SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES)] * len(config.connectors_per_evse),
-        transactions.ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
+        ongoing, interval_s=ocpp.CompositeScheduleIntervalS,
         duration_s=ocpp.RequestCompositeScheduleDurationS,
         unit=ocpp.RequestCompositeScheduleUnit)
-    transactions.smart_charging = smart_charging
-    transactions.event_listeners.append(smart_charging.transaction_event)
     smart_charging.restore_transactions({
         tx: datetime.fromtimestamp(start / 1000, timezone.utc)
         for tx, (_, start) in running.items()})
     auth = AuthRouting(session, dm, wall_clock, sender)                           # blocks C and D
-    transactions.auth = auth
-    reset = Reset(session, dm, lambda: transactions.ongoing,
+    reset = Reset(session, dm, lambda: ongoing,
                   reservations_pending=lambda: bool(reservations and reservations.active))
 
     station_busy = [False]
@@ -143,13 +198,16 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         if reservations is not None:
             reservations.refresh()
         reset.transactions_changed()
-        if bool(transactions.ongoing) != station_busy[0]:
-            station_busy[0] = bool(transactions.ongoing)                  # J01.FR.20
+        if bool(ongoing) != station_busy[0]:
+            station_busy[0] = bool(ongoing)                               # J01.FR.20
             session.send_to_actor(("evses", None), StationTransactionsChanged(
                 any_transaction=station_busy[0]))
 
-    transactions.on_changed = transactions_changed
-    transactions.aligned_measurands = lambda: dm.get("AlignedDataCtrlr", "Measurands") or ""
+    transactions = Transactions(
+        session, sender, queue, config.connectors_per_evse, availability.status_of, ongoing,
+        auth=auth, reservations=reservations, remote_start_profiles=smart_charging,
+        aligned_measurands=lambda: dm.get("AlignedDataCtrlr", "Measurands") or "",
+        on_changed=transactions_changed, event_listeners=[smart_charging.transaction_event])
     for requested in ("MeterValues", "TransactionEvent"):
         remote.add_trigger(requested, wire_trigger(
             lambda evse, r=requested: transactions.trigger(r, evse)))
@@ -204,6 +262,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
             outbox.queue.clock_adjusted(adjustment)
 
     session.on_csms_time = on_csms_time
+    inbox = _actor_inbox(session, availability, reservations, transactions, auth, smart_charging)
     data_transfer = DataTransfer()
     # The one table in (station.routes), before any connect: the session reads it then.
     session.install_routes(build_routes(
@@ -211,8 +270,56 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         transactions=transactions, auth=auth, smart_charging=smart_charging, reset=reset,
         data_transfer=data_transfer, reservations=reservations))
     return StationCore(config, clock, session, provisioning, availability, remote, security,
-                       transactions, outbox, sender, reset, dm, data_transfer, reservations,
-                       smart_charging, auth)
+                       transactions, outbox, sender, reset, dm, data_transfer, ongoing, reservations,
+                       smart_charging, auth, inbox)
+
+
+def _actor_inbox(session: StationSession, availability: Availability,
+                 reservations: Reservations | None, transactions: Transactions,
+                 auth: AuthRouting, smart_charging: SmartCharging) -> dict[type, InboxHandler]:
+    """Internal message type -> the block(s) that handle it (``StationCore.dispatch``)."""
+
+    def connector_status_changed(msg: ConnectorStatusChanged, reply_to, now: float) -> None:
+        availability.connector_status_changed(msg)
+        if reservations is not None:
+            reservations.connector_status_changed(msg.evse_id, msg.connector_id, msg.status)
+        if msg.origin:
+            # G01.FR.01: the Evse stops announcing a status the session holds.
+            session.send_to_actor(reply_to, ConnectorStatusSeen(
+                evse_id=msg.evse_id, connector_id=msg.connector_id, origin=msg.origin,
+                sequence=msg.sequence))
+
+    def answer_deferred(msg, reply_to, now: float) -> None:
+        # An Evse answered a CALL that waited for it (StationSession.defer).
+        session.resolve_deferred(msg.correlation_id, msg, now)
+
+    def auth_answered(msg, reply_to, now: float) -> None:
+        auth.answered(msg)
+
+    def set_external_limit(msg: SetExternalLimit, reply_to, now: float) -> None:
+        if msg.limit is None:
+            error = smart_charging.clear_external_limit(msg.evse_id, msg.source)
+        else:
+            error = smart_charging.set_external_limit(msg.evse_id, msg.limit, msg.unit,
+                                                      msg.source)
+        session.send_to_actor(reply_to, ExternalLimitDone(ok=error is None, error=error))
+
+    return {
+        ConnectorStatusChanged: connector_status_changed,
+        LockProblemChanged: lambda msg, reply_to, now: availability.lock_problem_changed(msg),
+        EvseAvailabilityChanged: answer_deferred,
+        RemoteStartAnswered: answer_deferred,
+        RemoteStopAnswered: answer_deferred,
+        UnlockAnswered: answer_deferred,
+        TokenVerdict: lambda msg, reply_to, now: auth.verdict(msg),
+        LocalListUpdated: auth_answered,                  # SendLocalList
+        ListVersion: auth_answered,                       # GetLocalListVersion
+        AuthCacheCleared: auth_answered,                  # ClearCache
+        TransactionEventReady: lambda msg, reply_to, now: transactions.transaction_event_ready(msg),
+        MeterValuesReady: lambda msg, reply_to, now: transactions.meter_values_ready(msg),
+        AuthorizeToken: lambda msg, reply_to, now: transactions.authorize_token(msg, reply_to),
+        SetExternalLimit: set_external_limit,
+    }
 
 
 def _charging_station(config: StationConfig) -> ChargingStationType:

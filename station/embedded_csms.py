@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from station.config import PROJECT_DIR, StationConfig
+from config.station import PROJECT_DIR, StationConfig
 
 START_TIMEOUT_S = 20
 

@@ -9,7 +9,7 @@ supported"), and one that is no OCPP 2.0.1 action with NotImplemented.
 
 Handlers are the blocks' ``on_<action>`` methods (STYLE §4): ``handler(message_id, payload)``
 returning the response payload, a ``Reply`` or a ``Deferred`` (see ``station.session``); a block
-already on the typed OCPP models is wrapped here with ``station.typed_handler``.
+already on the typed OCPP models is wrapped here with ``ports.typed_handler``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from blocks.reset import Reset
 from blocks.smart_charging import SmartCharging
 from blocks.transactions import Transactions
 from station.session import Handler
-from station.typed_handler import typed_handler
+from ports.typed_handler import typed_handler
 
 #: CSMS -> CS actions of blocks the station does not have: answered CALLERROR NotSupported.
 NOT_SUPPORTED: frozenset[str] = frozenset({

@@ -37,51 +37,29 @@ F06.FR.04), or :class:`Deferred` when another actor must answer first; it raises
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from messages.ocpp201 import (BootNotificationRequest, BootNotificationResponse, BootReasonEnumType,
                               ChargingStationType, HeartbeatRequest, HeartbeatResponse,
                               RegistrationStatusEnumType, from_wire, to_wire)
 from ocppj import rpc as rpcmod
-from station.actions import CSMS_TO_CS_ACTIONS
-from station.clock import utc_now
 from ocppj.errors import InternalError, OcppError, SecurityError
+# The handler outcomes, the registration states and ``iso`` live below the blocks (ports/);
+# imported here for the session's own use and for callers written before the move.
+from ports.outcome import DEFERRED_TIMEOUT_S, Deferred, Handler, Reply  # noqa: F401
+from ports.sending import ErrorCallback, ResultCallback, call_frame_size
+from ports.session import Registration
+from ports.time import iso, utc_now  # noqa: F401
+from station.actions import CSMS_TO_CS_ACTIONS
 
 log = logging.getLogger(__name__)
 
-ResultCallback = Callable[[dict], None]
-ErrorCallback = Callable[[str, str], None]   # (error code, description); "Timeout" on timeout
 
 # B02.FR.07 / B03.FR.05: interval 0 means the station picks a wait that does not flood the CSMS.
 BOOT_RETRY_FALLBACK_S = 60.0
-# How long a CALL waits for another actor's answer before we answer InternalError ourselves.
-DEFERRED_TIMEOUT_S = 10.0
-
-
-def iso(ts: datetime) -> str:
-    """OCPP date-time: UTC with milliseconds and a Z."""
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A response payload plus work to do right after the response is queued."""
-
-    payload: dict
-    then: Callable[[], None] | None = None
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """The answer comes later, from :meth:`StationSession.resolve_deferred`."""
-
-    correlation_id: str
-    timeout: float = DEFERRED_TIMEOUT_S
-
 
 @dataclass
 class _PendingCall:
@@ -107,21 +85,8 @@ class SessionTimers:
     boot_retry: float | None = None
 
 
-class Registration:
-    """The registration states: the CSMS's RegistrationStatusEnumType, and Unknown before its
-    first answer (not a wire value: no BootNotificationResponse says it)."""
-
-    UNKNOWN = "Unknown"
-    PENDING = RegistrationStatusEnumType.pending
-    ACCEPTED = RegistrationStatusEnumType.accepted
-    REJECTED = RegistrationStatusEnumType.rejected
-
-
 #: What ``StationSession.registration`` holds.
-RegistrationState = RegistrationStatusEnumType | str
-
-
-Handler = Callable[[str, dict], "dict | Reply | Deferred"]
+RegistrationValue = RegistrationStatusEnumType | str
 
 
 @dataclass
@@ -136,7 +101,7 @@ class StationSession:
     routes: dict[str, Handler] = field(default_factory=dict)
     # Called with (registration, previous) whenever it changes, and on each (re)connect with
     # (registration, registration) so blocks can re-send state (B01.FR.05, B04).
-    _listeners: list[Callable[[RegistrationState, RegistrationState, float], None]] = field(default_factory=list)
+    _listeners: list[Callable[[RegistrationValue, RegistrationValue, float], None]] = field(default_factory=list)
     _connect_listeners: list[Callable[[float, float | None], None]] = field(default_factory=list)
     _disconnect_listeners: list[Callable[[float], None]] = field(default_factory=list)
     # (next_deadline, on_due) pairs of blocks with timers of their own (the message queue).
@@ -144,7 +109,7 @@ class StationSession:
         default_factory=list)
 
     def __post_init__(self) -> None:
-        self.registration: RegistrationState = Registration.UNKNOWN
+        self.registration: RegistrationValue = Registration.UNKNOWN
         self.is_connected = False
         self.connect_count = 0
         self.boot_reason: BootReasonEnumType | str = BootReasonEnumType.power_up
@@ -179,7 +144,7 @@ class StationSession:
             raise ValueError(f"{action} already has a handler")
         self.routes[action] = handler
 
-    def on_registration(self, listener: Callable[[RegistrationState, RegistrationState, float],
+    def on_registration(self, listener: Callable[[RegistrationValue, RegistrationValue, float],
                                                  None]) -> None:
         self._listeners.append(listener)
 
@@ -435,7 +400,7 @@ class StationSession:
         self.timers.boot_retry = None
         self._after.append(lambda: self._send_boot(self._now))
 
-    def _set_registration(self, value: RegistrationState) -> None:
+    def _set_registration(self, value: RegistrationValue) -> None:
         previous, self.registration = self.registration, value
         if previous != value:
             log.info("registration %s -> %s", previous, value)
@@ -494,8 +459,5 @@ class StationSession:
     def now(self) -> float:
         return self._now
 
-    @staticmethod
-    def frame_size(message_id: str, action: str, payload: dict) -> int:
-        """Bytes of a CALL as sent compactly; used for the BytesPerMessage limits."""
-        return len(json.dumps([2, message_id, action, payload], separators=(",", ":"),
-                              ensure_ascii=False).encode())
+    #: Bytes of a CALL as sent compactly (the BytesPerMessage limits); see ports.sending.
+    frame_size = staticmethod(call_frame_size)

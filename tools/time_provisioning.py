@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from blocks.provisioning import Provisioning
 from device_model.model import DeviceModel
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 from station.session import Reply
 
 

@@ -2,7 +2,7 @@
 import pytest
 from thespian.actors import ActorSystem
 
-from station.config import parse_config
+from config.station import parse_config
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 
 
 def listener_pid(port: int) -> int | None:

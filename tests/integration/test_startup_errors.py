@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 from tests.integration.station_process import StationProcess
 
 pytestmark = pytest.mark.integration

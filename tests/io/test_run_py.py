@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 
 
 def test_run_py_exits_2_with_the_key_and_no_traceback(tmp_path):

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from actors.auth_cache import AuthService
 from device_model.model import DeviceModel
-from messages.auth import TokenVerdict
 from messages.evse import ConnectorStatusChanged
-from station.config import PROJECT_DIR, parse_config
+from config.station import PROJECT_DIR, parse_config
 from station.core import build_core
 from storage.auth_repo import AuthRepository
 from storage.availability import AvailabilityRepository
@@ -71,10 +70,9 @@ class Harness:
     def pump_auth_cache(self) -> None:
         while self.auth_cache_up and self.to_auth_cache:
             answer = self.auth_service.handle(self.to_auth_cache.pop(0))
-            if isinstance(answer, TokenVerdict):
-                self.core.auth.verdict(answer)
-            elif answer is not None:
-                self.core.auth.answered(answer)
+            if answer is not None:
+                # As the CsmsSession actor does: through the composition root's one table.
+                assert self.core.dispatch(answer, ("auth_cache", None), self.now)
 
     # -- driving the core -----------------------------------------------------------------------
 

@@ -154,7 +154,8 @@ class TestMasterPass:
 
     def test_master_pass_stops_every_transaction_and_starts_none(self, h):
         setvar(h, "AuthCtrlr", "MasterPassGroupId", "MASTER")
-        h.core.transactions.ongoing.update({"tx-a": 1, "tx-b": 2})
+        h.core.ongoing.started("tx-a", 1)
+        h.core.ongoing.started("tx-b", 2)
         ask(h, evse_id=1)
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {
             "status": "Accepted", "groupIdToken": {"idToken": "MASTER", "type": "Central"}}})

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from station.config import PROJECT_DIR, ConfigError, OcppSection, load_config, parse_config
+from config.station import PROJECT_DIR, ConfigError, OcppSection, load_config, parse_config
 
 
 def test_shipped_config_is_valid():

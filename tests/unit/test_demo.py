@@ -1,6 +1,6 @@
 """The --demo driver: a full visit of one EV, step by step, against a recording gateway."""
 from api.gateway import Conflict
-from station.demo import Demo
+from app.demo import Demo
 
 
 class RecordingGateway:

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 
 UNIT = PROJECT_DIR / "deploy" / "ocpp-station.service"
 

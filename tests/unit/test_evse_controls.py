@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 from actors.evse import open_hardware
 from evse_hw import driver as hw
-from simulators.evse_controls import ControlPanel, SimulatorControls
+from simulators.evse_controls import SimulatorControls
+from station.evse_panel import ControlPanel
 from simulators.evse_hardware import SimulatedEvseHardware, simulated_hardware
-from station.config import EvsesSection
+from config.station import EvsesSection
 from station.evse_core import (AnnounceStatus, EvseCore, SaveState, SendTransactionEvent)
 from station.evse_state import EvseState
 

@@ -26,13 +26,13 @@ from station.evse_state import EvseState
 from storage import lite
 from storage.database import open_database
 from evse_hw.driver import SignRequest
-from simulators.evse_controls import ControlPanel
+from station.evse_panel import ControlPanel
 from simulators.evse_hardware import simulated_hardware
 from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
 from station.clock import parse_ocpp_time
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}

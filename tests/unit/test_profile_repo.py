@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from messages.ocpp201 import ChargingProfileType
-from station.config import PROJECT_DIR
+from config.station import PROJECT_DIR
 from storage import lite
 from storage.profile_repo import ProfileRepository, StoredProfile
 

@@ -9,8 +9,8 @@ import pytest
 
 from blocks.provisioning import Provisioning
 from device_model.model import DeviceModel
-from station.config import PROJECT_DIR
-from station.typed_handler import typed_handler
+from config.station import PROJECT_DIR
+from ports.typed_handler import typed_handler
 
 
 @pytest.fixture

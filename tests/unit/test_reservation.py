@@ -15,7 +15,7 @@ from blocks.reservation import STATUS_WAIT_S, Reservations
 from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from messages.reservation import EvseHeldForReservations, ReservationCleared, ReservationMade
 from station.session import iso
-from station.typed_handler import typed_handler
+from ports.typed_handler import typed_handler
 from storage import lite
 from storage.reservation_repo import ReservationRepository, ReservationRow
 

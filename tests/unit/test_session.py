@@ -10,7 +10,7 @@ from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
 from ocppj.schemas import ACTIONS
 from station.actions import CSMS_TO_CS_ACTIONS
 from messages.ocpp201 import RegistrationStatusEnumType, to_wire
-from station.config import parse_config
+from config.station import parse_config
 from station.core import _charging_station
 from station.session import BOOT_RETRY_FALLBACK_S, Registration, iso
 
@@ -393,7 +393,7 @@ class TestTriggerMessage:
                 payload["evse"] = evse
             assert h.csms_call("TriggerMessage", payload)[0][2] == {"status": "Rejected"}
         assert not [m for _, m in h.session.messages_to_actors() if isinstance(m, TriggerEvse)]
-        h.core.transactions.ongoing["tx-2"] = 2
+        h.core.ongoing.started("tx-2", 2)
         assert h.csms_call("TriggerMessage", {"requestedMessage": "TransactionEvent",
                                               "evse": {"id": 1}})[0][2] == {"status": "Rejected"}
         for evse, target in (({"id": 2}, ("evse", 2)), (None, ("evses", None))):

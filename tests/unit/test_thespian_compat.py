@@ -21,7 +21,7 @@ def test_the_installed_thespian_is_the_pinned_one_and_passes():
 
 
 def test_setup_cfg_pins_that_version():
-    from station.config import PROJECT_DIR
+    from config.station import PROJECT_DIR
 
     assert f"thespian=={THESPIAN_VERSION}" in (PROJECT_DIR / "setup.cfg").read_text()
 

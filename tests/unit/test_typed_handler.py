@@ -1,4 +1,4 @@
-"""station/typed_handler.py: block handlers on OCPP models behind the dict-speaking session."""
+"""ports/typed_handler.py: block handlers on OCPP models behind the dict-speaking session."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from messages.ocpp201 import (ResetEnumType, ResetRequest, ResetResponse, ResetStatusEnumType,
                               StatusInfoType, UnlockConnectorResponse)
 from station.session import Deferred, Reply
-from station.typed_handler import typed_handler, wire_outcome
+from ports.typed_handler import typed_handler, wire_outcome
 
 
 def test_the_handler_gets_the_request_model_and_its_response_goes_out_as_a_dict():

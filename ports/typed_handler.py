@@ -1,7 +1,7 @@
 """Let a block handler speak OCPP models while the session still speaks dicts.
 
 A handler registered with the session takes ``(message_id, payload: dict)`` and returns a
-dict, a :class:`~station.session.Reply` or a :class:`~station.session.Deferred`. A typed
+dict, a :class:`~ports.outcome.Reply` or a :class:`~ports.outcome.Deferred`. A typed
 handler takes ``(message_id, request: <Action>Request)`` and returns ``<Action>Response``,
 ``Reply(<Action>Response, then=...)`` or ``Deferred``::
 
@@ -24,7 +24,7 @@ import functools
 from typing import Any, Callable
 
 from messages.ocpp201 import OcppModel, model_class, to_wire
-from station.session import Deferred, Reply
+from ports.outcome import Deferred, Reply
 
 TypedHandler = Callable[[str, Any], "OcppModel | Reply | Deferred"]
 

@@ -6,8 +6,8 @@ import time
 
 from messages.supervision import (GetStationHealth, StartStation, StationHealth, StationStarted,
                                   StopStation)
+from config.station import StationConfig
 from station.actor_system import port_in_use, shutdown_actor_system, start_actor_system
-from station.config import StationConfig
 
 log = logging.getLogger(__name__)
 
