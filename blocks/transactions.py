@@ -27,6 +27,11 @@ block is the station-wide part, in the CsmsSession:
   consumes it in any case. RequestStartTransaction is Rejected on an EVSE reserved for another
   token (F01.FR.21/22), and without evseId never picks a reserved or held EVSE (F01.FR.20).
 * **GetTransactionStatus (E14)** from the queue and the transactions seen in events.
+
+Handlers take and return the OCPP models; TransactionEvents arrive from the Evses as
+``TransactionEventRequest`` and go to the port as such (the durable queue stores their wire
+dicts). Tokens handed to blocks C/D (AuthRouting) and H (Reservations) and carried by
+RemoteStart are still wire dicts: that is the authorization messages' boundary.
 """
 from __future__ import annotations
 
@@ -42,9 +47,16 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from messages.ocpp201 import (GetTransactionStatusRequest, GetTransactionStatusResponse,
+                              RequestStartStopStatusEnumType, RequestStartTransactionRequest,
+                              RequestStartTransactionResponse, RequestStopTransactionRequest,
+                              RequestStopTransactionResponse, StatusInfoType,
+                              TransactionEventEnumType, TransactionEventRequest,
+                              TransactionEventResponse, UnlockConnectorRequest,
+                              UnlockConnectorResponse, UnlockStatusEnumType, to_wire)
 from station.clock import parse_ocpp_time
 from station.sender import Sender
-from station.session import Registration, StationSession
+from station.session import Deferred, Registration, StationSession
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +66,15 @@ log = logging.getLogger(__name__)
 REMEMBERED_TRANSACTIONS = 1024
 
 
-def _created_at(payload: dict) -> datetime | None:
+def _created_at(event: TransactionEventRequest) -> datetime | None:
     """When the Evse created the event (its ``timestamp``), for the offline flag."""
     try:
-        return parse_ocpp_time(payload["timestamp"])
-    except (KeyError, ValueError):
+        return parse_ocpp_time(event.timestamp)
+    except ValueError:
         return None
+
+
+_REJECTED_START = RequestStartTransactionResponse(status=RequestStartStopStatusEnumType.rejected)
 
 
 class Transactions:
@@ -81,8 +96,8 @@ class Transactions:
         # AlignedDataCtrlr.Measurands (what a triggered MeterValues carries, F06.FR.06), set by
         # build_core.
         self.aligned_measurands: Callable[[], str] = lambda: "Energy.Active.Import.Register"
-        # Called with (payload, evse id) for every TransactionEvent queued (K02.FR.05).
-        self.event_listeners: list[Callable[[dict, int | None], None]] = []
+        # Called with (event, evse id) for every TransactionEvent queued (K02.FR.05).
+        self.event_listeners: list[Callable[[TransactionEventRequest, int | None], None]] = []
         # Blocks C/D (the AuthCache's session side), set by build_core.
         self.auth: AuthRouting | None = None
         # transactionId -> the highest seqNo queued, so an event sent again (the Evse did not
@@ -92,14 +107,15 @@ class Transactions:
         self._last_seq_no: OrderedDict[str, int] = OrderedDict()
         for item in sender.queue.pending():
             if item.action == "TransactionEvent":
-                self._remember(item.payload)
-                self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
+                event = TransactionEventRequest.model_validate(item.payload)   # stored as wire
+                self._remember(event)
+                self._track(event, evse_id=event.evse.id if event.evse else None)
 
     # -- from the Evses ---------------------------------------------------------------------------
 
     def transaction_event_ready(self, msg: TransactionEventReady) -> None:
         if not self._already_queued(msg.payload):
-            reservation_id = msg.payload.get("reservationId")
+            reservation_id = msg.payload.reservation_id
             if reservation_id is not None and self.reservations is not None:
                 self.reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
@@ -113,36 +129,41 @@ class Transactions:
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventQueued(
             evse_id=msg.evse_id, event_key=msg.event_key))
 
-    def _already_queued(self, payload: dict) -> bool:
-        last = self._last_seq_no.get(payload["transactionInfo"]["transactionId"])
-        return last is not None and payload["seqNo"] <= last
+    def _already_queued(self, event: TransactionEventRequest) -> bool:
+        last = self._last_seq_no.get(event.transaction_info.transaction_id)
+        return last is not None and event.seq_no <= last
 
-    def _remember(self, payload: dict) -> None:
-        transaction_id = payload["transactionInfo"]["transactionId"]
+    def _remember(self, event: TransactionEventRequest) -> None:
+        transaction_id = event.transaction_info.transaction_id
         self._last_seq_no[transaction_id] = max(
-            payload["seqNo"], self._last_seq_no.get(transaction_id, -1))
+            event.seq_no, self._last_seq_no.get(transaction_id, -1))
         self._last_seq_no.move_to_end(transaction_id)
         while len(self._last_seq_no) > REMEMBERED_TRANSACTIONS:
             self._last_seq_no.popitem(last=False)
 
-    def _track(self, payload: dict, evse_id: int | None) -> None:
-        transaction_id = payload["transactionInfo"]["transactionId"]
-        if payload["eventType"] == "Ended":
+    def _track(self, event: TransactionEventRequest, evse_id: int | None) -> None:
+        transaction_id = event.transaction_info.transaction_id
+        if event.event_type == TransactionEventEnumType.ended:
             if self.ongoing.pop(transaction_id, None) is not None:
                 self.on_changed()
         elif evse_id is not None and transaction_id not in self.ongoing:
             self.ongoing[transaction_id] = evse_id
             self.on_changed()
         for listener in self.event_listeners:
-            listener(payload, evse_id)
+            listener(event, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        if self.auth is not None:
-            self.auth.token_info_seen(msg.payload.get("idToken"),                # C10.FR.05
-                                      result.get("idTokenInfo"))
+        # The port hands over the CALLRESULT's wire dict, already schema-checked at the edge.
+        response = TransactionEventResponse.model_validate(result)
+        event = msg.payload
+        if self.auth is not None and event.id_token is not None \
+                and response.id_token_info is not None:
+            # Blocks C/D still take wire dicts (their boundary).
+            self.auth.token_info_seen(to_wire(event.id_token),                 # C10.FR.05
+                                      to_wire(response.id_token_info))
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
-            evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
-            id_token_info=result.get("idTokenInfo"), id_token=msg.payload.get("idToken")))
+            evse_id=msg.evse_id, transaction_id=event.transaction_info.transaction_id,
+            id_token_info=response.id_token_info, id_token=event.id_token))
 
     def meter_values_ready(self, msg: MeterValuesReady) -> None:
         # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
@@ -190,55 +211,63 @@ class Transactions:
 
     # -- CSMS requests --------------------------------------------------------------------------
 
-    def on_request_start_transaction(self, message_id: str, payload: dict):
+    def on_request_start_transaction(self, message_id: str, request: RequestStartTransactionRequest,
+                                     ) -> RequestStartTransactionResponse | Deferred:
         if self._session.registration != Registration.ACCEPTED:
-            return {"status": "Rejected"}                                  # B02.FR.05
-        evse_id = payload.get("evseId")
+            return _REJECTED_START                                         # B02.FR.05
+        evse_id = request.evse_id
         if evse_id is None:
             evse_id = self.select_evse()                                   # F01.FR.20
             if evse_id is None:
-                return {"status": "Rejected",                              # F01.FR.07
-                        "statusInfo": {"reasonCode": "NotFound",
-                                       "additionalInfo": "no EVSE is available"}}
+                return RequestStartTransactionResponse(                    # F01.FR.07
+                    status=RequestStartStopStatusEnumType.rejected,
+                    status_info=StatusInfoType(reason_code="NotFound",
+                                               additional_info="no EVSE is available"))
         if evse_id not in self._layout:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            return RequestStartTransactionResponse(
+                status=RequestStartStopStatusEnumType.rejected,
+                status_info=StatusInfoType(reason_code="UnknownEvse"))
+        # Blocks H and C/D and the Evse's RemoteStart take tokens as wire dicts (their boundary).
+        id_token = to_wire(request.id_token)
+        group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
         reservation_id = None
         if self.reservations is not None:
             allowed, reservation_id = self.reservations.check_token(
-                evse_id, payload["idToken"], payload.get("groupIdToken"))
+                evse_id, id_token, group_id_token)
             if not allowed:
-                return {"status": "Rejected",                              # F01.FR.21/22
-                        "statusInfo": {"reasonCode": "InvalidIdToken",
-                                       "additionalInfo": f"EVSE {evse_id} is reserved"}}
-        profile = payload.get("chargingProfile")
+                return RequestStartTransactionResponse(                    # F01.FR.21/22
+                    status=RequestStartStopStatusEnumType.rejected,
+                    status_info=StatusInfoType(reason_code="InvalidIdToken",
+                                               additional_info=f"EVSE {evse_id} is reserved"))
+        profile = request.charging_profile
         if profile is not None and self.smart_charging is not None:
             rejection = self.smart_charging.check_remote_start(evse_id, profile)  # F01.FR.26
             if rejection is not None:
-                return rejection
+                return RequestStartTransactionResponse.model_validate(rejection)
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
-            correlation_id=correlation_id, evse_id=evse_id, id_token=payload["idToken"],
-            group_id_token=payload.get("groupIdToken"), remote_start_id=payload["remoteStartId"],
-            charging_profile=payload.get("chargingProfile"), reservation_id=reservation_id))
+            correlation_id=correlation_id, evse_id=evse_id, id_token=id_token,
+            group_id_token=group_id_token, remote_start_id=request.remote_start_id,
+            charging_profile=to_wire(profile) if profile is not None else None,
+            reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: self._finish_start(answer, reservation_id, evse_id, payload))
+            lambda answer: to_wire(self._finish_start(answer, reservation_id, evse_id, request)))
 
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
-                      evse_id: int, request: dict) -> dict:
-        if answer.status == "Accepted" and reservation_id is not None \
-                and self.reservations is not None:
+                      evse_id: int, request: RequestStartTransactionRequest,
+                      ) -> RequestStartTransactionResponse:
+        accepted = answer.status == RequestStartStopStatusEnumType.accepted
+        if accepted and reservation_id is not None and self.reservations is not None:
             self.reservations.used(reservation_id)                         # H03.FR.09
-        profile = request.get("chargingProfile")
-        if answer.status == "Accepted" and profile is not None and self.smart_charging:
+        profile = request.charging_profile
+        if accepted and profile is not None and self.smart_charging:
             self.smart_charging.remote_start_accepted(                     # F01.FR.10
-                evse_id, request["remoteStartId"], profile, answer.transaction_id)
-        result: dict = {"status": answer.status}
-        if answer.transaction_id:
-            result["transactionId"] = answer.transaction_id                # F01.FR.13
-        if answer.reason:
-            result["statusInfo"] = {"reasonCode": answer.reason}
-        return result
+                evse_id, request.remote_start_id, profile, answer.transaction_id)
+        return RequestStartTransactionResponse(
+            status=answer.status,
+            transaction_id=answer.transaction_id or None,                  # F01.FR.13
+            status_info=StatusInfoType(reason_code=answer.reason) if answer.reason else None)
 
     def select_evse(self) -> int | None:
         """The first EVSE whose connectors are all Available and that has no transaction."""
@@ -251,34 +280,41 @@ class Transactions:
                 return evse_id
         return None
 
-    def on_request_stop_transaction(self, message_id: str, payload: dict):
+    def on_request_stop_transaction(self, message_id: str, request: RequestStopTransactionRequest,
+                                    ) -> RequestStopTransactionResponse | Deferred:
+        rejected = RequestStopTransactionResponse(status=RequestStartStopStatusEnumType.rejected)
         if self._session.registration != Registration.ACCEPTED:
-            return {"status": "Rejected"}                                  # B02.FR.05
-        evse_id = self.ongoing.get(payload["transactionId"])
+            return rejected                                                # B02.FR.05
+        evse_id = self.ongoing.get(request.transaction_id)
         if evse_id is None:
-            return {"status": "Rejected"}                                  # F03.FR.08
+            return rejected                                                # F03.FR.08
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), RemoteStop(
-            correlation_id=correlation_id, transaction_id=payload["transactionId"]))
-        return self._session.defer(correlation_id, message_id, "RequestStopTransaction",
-                                   lambda answer: {"status": answer.status})
+            correlation_id=correlation_id, transaction_id=request.transaction_id))
+        return self._session.defer(
+            correlation_id, message_id, "RequestStopTransaction",
+            lambda answer: to_wire(RequestStopTransactionResponse(status=answer.status)))
 
-    def on_unlock_connector(self, message_id: str, payload: dict):
-        evse_id, connector_id = payload["evseId"], payload["connectorId"]
+    def on_unlock_connector(self, message_id: str, request: UnlockConnectorRequest,
+                            ) -> UnlockConnectorResponse | Deferred:
+        evse_id, connector_id = request.evse_id, request.connector_id
         if evse_id not in self._layout or not 1 <= connector_id <= self._layout[evse_id]:
-            return {"status": "UnknownConnector"}                          # F05.FR.03
+            return UnlockConnectorResponse(                                # F05.FR.03
+                status=UnlockStatusEnumType.unknown_connector)
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), Unlock(correlation_id=correlation_id,
                                                               connector_id=connector_id))
-        return self._session.defer(correlation_id, message_id, "UnlockConnector",
-                                   lambda answer: {"status": answer.status})
+        return self._session.defer(
+            correlation_id, message_id, "UnlockConnector",
+            lambda answer: to_wire(UnlockConnectorResponse(status=answer.status)))
 
-    def on_get_transaction_status(self, message_id: str, payload: dict) -> dict:
-        transaction_id = payload.get("transactionId")
-        result = {"messagesInQueue": self._sender.queue.has_transaction_messages(transaction_id)}
-        if transaction_id is not None:
-            result["ongoingIndicator"] = transaction_id in self.ongoing    # E14.FR.02/03
-        return result
+    def on_get_transaction_status(self, message_id: str, request: GetTransactionStatusRequest,
+                                  ) -> GetTransactionStatusResponse:
+        transaction_id = request.transaction_id
+        return GetTransactionStatusResponse(
+            messages_in_queue=self._sender.queue.has_transaction_messages(transaction_id),
+            ongoing_indicator=(transaction_id in self.ongoing              # E14.FR.02/03
+                               if transaction_id is not None else None))
 
     def trigger(self, requested_message: str, evse: dict | None) -> str:
         """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11).

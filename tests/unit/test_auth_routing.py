@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blocks.auth_routing import AUTH_CACHE_TIMEOUT_S
+from messages.ocpp201 import to_wire
 from messages.auth import ShowMessage
 from messages.evse import (AuthorizeToken, MasterPassStop, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventReady)
@@ -164,7 +165,7 @@ class TestTransactionEventResponse:
         h.answer(h.expect_call("TransactionEvent"), {"idTokenInfo": {"status": "Blocked"}})
         answered = [m for _, m in h.session.messages_to_actors()
                     if isinstance(m, TransactionEventAnswered)]
-        assert answered[0].id_token_info == {"status": "Blocked"}          # E05 at the Evse
+        assert to_wire(answered[0].id_token_info) == {"status": "Blocked"}  # E05 at the Evse
         entry_ = h.auth_service.auth.repo.cache_get(token_hash(CARD))
         assert entry_.info == {"status": "Blocked"}
 
