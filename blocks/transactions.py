@@ -47,7 +47,7 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from messages.ocpp201 import (GetTransactionStatusRequest, GetTransactionStatusResponse,
+from messages.ocpp201 import (EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
                               RequestStartStopStatusEnumType, RequestStartTransactionRequest,
                               RequestStartTransactionResponse, RequestStopTransactionRequest,
                               RequestStopTransactionResponse, StatusInfoType,
@@ -316,14 +316,18 @@ class Transactions:
             ongoing_indicator=(transaction_id in self.ongoing              # E14.FR.02/03
                                if transaction_id is not None else None))
 
-    def trigger(self, requested_message: str, evse: dict | None) -> str:
+    def trigger(self, requested_message: str, evse: EVSEType | dict | None) -> str:
         """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11).
 
         Accepted only when the message will be sent (F06.FR.10); with nothing to send the
         answer is Rejected (F06.FR.05): a TransactionEvent needs a transaction on the EVSE (on
         any EVSE when ``evse`` is absent), MeterValues at least one AlignedDataMeasurand.
+        ``evse`` as the TriggerMessageRequest has it, model or wire dict (block F's remote
+        control may hand over either while it moves to the models).
         """
-        evse_id = (evse or {}).get("id")
+        if isinstance(evse, dict):
+            evse = EVSEType.model_validate(evse)
+        evse_id = evse.id if evse is not None else None
         if evse_id is not None and evse_id not in self._layout:
             return "Rejected"
         if requested_message == "TransactionEvent":

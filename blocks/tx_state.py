@@ -61,6 +61,9 @@ UPDATED = TransactionEventEnumType.updated
 ENDED = TransactionEventEnumType.ended
 _T = TriggerReasonEnumType
 
+#: What every input returns: the TransactionEventRequests to send, oldest first.
+Events = list[TransactionEventRequest]
+
 # TxStartPoint / TxStopPoint values (part 2 §2.6.6).
 PARKING_BAY, EV_CONNECTED, AUTHORIZED = "ParkingBayOccupancy", "EVConnected", "Authorized"
 DATA_SIGNED, POWER_PATH, ENERGY_TRANSFER = "DataSigned", "PowerPathClosed", "EnergyTransfer"
@@ -186,9 +189,9 @@ class EvseTransactions:
     """Transactions of one EVSE: inputs in, TransactionEventRequest payloads out.
 
     Every input takes ``now`` (an aware datetime) and ``offline`` (E04.FR.03: flag what it
-    produces) and returns the TransactionEventRequests to send, oldest first (zero or one). After each call
-    persist :meth:`snapshot` before queueing them, and act on :attr:`energy_allowed` and
-    :attr:`cable_held_for`.
+    produces) and returns the TransactionEventRequests to send, oldest first (zero or one).
+    After each call persist :meth:`snapshot` before queueing them, and act on
+    :attr:`energy_allowed` and :attr:`cable_held_for`.
 
     Args:
         evse_id: the EVSE's id (evse.id in the events).
@@ -364,7 +367,7 @@ class EvseTransactions:
         known = {f.name for f in fields(_State)}
         self._s = _State(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
 
-    def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> Events:
         """End a transaction found in the snapshot at start-up: PowerLoss / AbnormalCondition.
 
         E07.FR.06 (most appropriate ReasonEnumType), E06.FR.16. No chargingState: nobody knows
@@ -387,7 +390,7 @@ class EvseTransactions:
 
     # -- inputs: parking bay and cable ------------------------------------------------------------
 
-    def parking_bay_occupied(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def parking_bay_occupied(self, now: datetime, *, offline: bool = False) -> Events:
         """The bay detector sees an EV (E01.FR.01; trigger EVDetected)."""
         ctx = _Ctx(now, offline)
         if self._s.bay_occupied:
@@ -395,7 +398,7 @@ class EvseTransactions:
         self._s.bay_occupied = True
         return self._happened(ctx, TRIGGER_OF_INPUT["parking_bay_occupied"], {PARKING_BAY})
 
-    def parking_bay_vacated(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def parking_bay_vacated(self, now: datetime, *, offline: bool = False) -> Events:
         """The EV left the bay (E06.FR.01; trigger EVDeparted)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -406,7 +409,7 @@ class EvseTransactions:
                           default_reason="EVDisconnected")
 
     def ev_connected(self, now: datetime, connector_id: int, *,
-                     offline: bool = False) -> list[TransactionEventRequest]:
+                     offline: bool = False) -> Events:
         """The cable is connected (E01.FR.02; CablePluggedIn); the next event has evse (E01.FR.16).
 
         A second connector of the same EVSE is ignored while one is in use (E01.FR.14).
@@ -419,7 +422,7 @@ class EvseTransactions:
         points = {EV_CONNECTED} | ({POWER_PATH} if s.authorized else set())   # E01.FR.05
         return self._happened(ctx, TRIGGER_OF_INPUT["ev_connected"], points)
 
-    def ev_disconnected(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def ev_disconnected(self, now: datetime, *, offline: bool = False) -> Events:
         """Connection with the EV is lost, e.g. cable unplugged (trigger EVCommunicationLost).
 
         The offer stops. StopTxOnEVSideDisconnect deauthorizes (E09.FR.01); otherwise a running
@@ -451,7 +454,7 @@ class EvseTransactions:
     def authorized(self, now: datetime, id_token: IdTokenType | dict,
                    group_id_token: IdTokenType | dict | None = None, *,
                    remote_start_id: int | None = None, reservation_id: int | None = None,
-                   trigger: str | None = None, offline: bool = False) -> list[TransactionEventRequest]:
+                   trigger: str | None = None, offline: bool = False) -> Events:
         """The EV driver is authorized, locally or by RequestStartTransaction.
 
         ``trigger`` defaults to RemoteStart with a ``remote_start_id`` (F01.FR.19), else
@@ -480,7 +483,7 @@ class EvseTransactions:
         return self._happened(ctx, trigger, points)
 
     def stop_authorized(self, now: datetime, id_token: IdTokenType | dict | None = None, *,
-                        stopped_reason: str = "Local", offline: bool = False) -> list[TransactionEventRequest]:
+                        stopped_reason: str = "Local", offline: bool = False) -> Events:
         """The driver ended the authorization, e.g. presented the token again (E07).
 
         Ended StopAuthorized/Local if Authorized or PowerPathClosed is a stop point (E06.FR.03,
@@ -504,7 +507,7 @@ class EvseTransactions:
                           id_token=id_token)
 
     def deauthorized(self, now: datetime, *, trigger_reason: str = "Deauthorized",
-                     stopped_reason: str = "DeAuthorized", offline: bool = False) -> list[TransactionEventRequest]:
+                     stopped_reason: str = "DeAuthorized", offline: bool = False) -> Events:
         """The authorization ended for another reason, e.g. a local energy or time limit.
 
         Ended when Authorized or PowerPathClosed is a stop point, else Updated; the
@@ -520,7 +523,7 @@ class EvseTransactions:
         s.stop_reason = s.stop_reason or stopped_reason
         return self._lost(ctx, trigger_reason, {"authorization"})
 
-    def invalid_id(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def invalid_id(self, now: datetime, *, offline: bool = False) -> Events:
         """TransactionEventResponse.idTokenInfo.status was not Accepted (E05).
 
         StopTxOnInvalidId true: deauthorize; Ended Deauthorized/DeAuthorized if Authorized,
@@ -544,7 +547,7 @@ class EvseTransactions:
             return [self._end(ctx, TRIGGER_OF_INPUT["invalid_id"], s.stop_reason)]
         return [self._event(ctx, UPDATED, TRIGGER_OF_INPUT["invalid_id"])]     # E05.FR.09
 
-    def ev_connect_timeout(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def ev_connect_timeout(self, now: datetime, *, offline: bool = False) -> Events:
         """TxCtrlr.EVConnectionTimeOut expired before the EV was connected; the authorization
         ends (C01.FR.26). Ended EVConnectTimeout/Timeout (E03.FR.05, TC_E_05), but only Updated
         when ParkingBayOccupancy is the stop point and Authorized/PowerPathClosed are not
@@ -563,7 +566,7 @@ class EvseTransactions:
             return [self._end(ctx, trigger, s.stop_reason)]
         return [self._event(ctx, UPDATED, trigger)]
 
-    def remote_stop(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def remote_stop(self, now: datetime, *, offline: bool = False) -> Events:
         """RequestStopTransaction for this transaction was accepted (F03).
 
         Ended RemoteStop/Remote if Authorized or PowerPathClosed is a stop point (F03.FR.03,
@@ -586,14 +589,14 @@ class EvseTransactions:
 
     # -- inputs: power and energy -----------------------------------------------------------------
 
-    def power_path_closed(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def power_path_closed(self, now: datetime, *, offline: bool = False) -> Events:
         """The EVSE closed the relay and offers energy (SuspendedEV until the EV takes it)."""
         ctx = _Ctx(now, offline)
         s = self._s
         s.offering, s.evse_suspended = True, s.invalid_suspended     # E05.FR.02 holds
         return self._state_changed(ctx)
 
-    def power_path_opened(self, now: datetime, *, offline: bool = False) -> list[TransactionEventRequest]:
+    def power_path_opened(self, now: datetime, *, offline: bool = False) -> Events:
         """The EVSE opened the relay: no offer, no energy (e.g. after :attr:`energy_allowed`)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -603,7 +606,7 @@ class EvseTransactions:
         return self._energy_stopped(ctx, was_flowing, default_reason="Other")
 
     def energy_transfer_started(self, now: datetime, *, phases: int | None = None,
-                                offline: bool = False) -> list[TransactionEventRequest]:
+                                offline: bool = False) -> Events:
         """Energy flows (chargingState Charging; E01.FR.06 start point EnergyTransfer, TC_E_02).
 
         ``phases`` is reported as numberOfPhasesUsed (E02.FR.18).
@@ -622,7 +625,7 @@ class EvseTransactions:
         return self._state_changed(ctx, phases=phases)
 
     def energy_transfer_stopped(self, now: datetime, *, suspended_by: str = "EV",
-                                offline: bool = False) -> list[TransactionEventRequest]:
+                                offline: bool = False) -> Events:
         """Energy stopped: the EV takes none (SuspendedEV, E01.FR.19) or the EVSE withholds it
         (SuspendedEVSE, e.g. limit 0; also when none flowed). With EnergyTransfer as stop point
         Ended (E06.FR.07): StoppedByEV (TC_E_22) or what began the stop (Local, TC_E_08).
@@ -645,7 +648,7 @@ class EvseTransactions:
             ctx, was_flowing, default_reason="StoppedByEV" if suspended_by == "EV" else "Other")
 
     def energy_measured(self, now: datetime, register_wh: float, *,
-                        offline: bool = False) -> list[TransactionEventRequest]:
+                        offline: bool = False) -> Events:
         """The latest Energy.Active.Import.Register reading in Wh (meter start, E05.FR.03)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -657,7 +660,7 @@ class EvseTransactions:
         return self._check_invalid_energy(ctx)
 
     def data_signed(self, now: datetime, meter_values: list[MeterValueType] | None = None, *,
-                    offline: bool = False) -> list[TransactionEventRequest]:
+                    offline: bool = False) -> Events:
         """The meter delivered a signed value: Started SignedDataReceived if DataSigned is a
         start point (E01.FR.04), Updated during a transaction; with ``meter_values``.
         """
@@ -673,7 +676,7 @@ class EvseTransactions:
 
     def report(self, now: datetime,
                trigger_reason: TriggerReasonEnumType | str = _T.meter_value_periodic, *,
-               meter_values: list[MeterValueType] | None = None, offline: bool = False) -> list[TransactionEventRequest]:
+               meter_values: list[MeterValueType] | None = None, offline: bool = False) -> Events:
         """Updated for a trigger without a state change of its own: meter values (J02.FR.11),
         TriggerMessage (F06.FR.07: with chargingState), ... Nothing without a transaction.
         """
@@ -687,7 +690,7 @@ class EvseTransactions:
 
     def station_stop(self, now: datetime, stopped_reason: ReasonEnumType | str,
                      trigger_reason: TriggerReasonEnumType | str = _T.abnormal_condition, *,
-                     offline: bool = False) -> list[TransactionEventRequest]:
+                     offline: bool = False) -> Events:
         """The station ends the transaction whatever the stop points say; no idToken.
 
         Reset Immediate: ``("ImmediateReset", "ResetCommand")`` (B12.FR.04/08); a fault or
@@ -701,7 +704,7 @@ class EvseTransactions:
 
     # -- the machinery ----------------------------------------------------------------------------
 
-    def _happened(self, ctx: _Ctx, trigger: str, satisfied: set[str]) -> list[TransactionEventRequest]:
+    def _happened(self, ctx: _Ctx, trigger: str, satisfied: set[str]) -> Events:
         """An arrival: Updated during a transaction, or Started if it is a start point."""
         if self._s.pending_remote_start_id is not None:
             # F02.FR.21: the event after a RequestStartTransaction says RemoteStart, even when
@@ -730,7 +733,7 @@ class EvseTransactions:
         return held
 
     def _lost(self, ctx: _Ctx, trigger: str, losses: set[str], *,
-              default_reason: str = "Other", id_token: dict | None = None) -> list[TransactionEventRequest]:
+              default_reason: str = "Other", id_token: dict | None = None) -> Events:
         """A condition went away: Ended if it is a stop point (E06), else Updated."""
         if not self.active:
             return []
@@ -743,7 +746,7 @@ class EvseTransactions:
         """Whether losing these conditions ends the transaction (the stop table, E06)."""
         return any(self._stop_points & STOP_POINTS_BY_LOSS[loss] for loss in losses)
 
-    def _energy_stopped(self, ctx: _Ctx, was_flowing: bool, *, default_reason: str) -> list[TransactionEventRequest]:
+    def _energy_stopped(self, ctx: _Ctx, was_flowing: bool, *, default_reason: str) -> Events:
         if not self.active:
             return []
         if was_flowing and ENERGY_TRANSFER in self._stop_points:      # E06.FR.07
@@ -751,13 +754,13 @@ class EvseTransactions:
                               self._s.stop_reason or default_reason)]
         return self._state_changed(ctx)
 
-    def _state_changed(self, ctx: _Ctx, *, phases: int | None = None) -> list[TransactionEventRequest]:
+    def _state_changed(self, ctx: _Ctx, *, phases: int | None = None) -> Events:
         """ChargingStateChanged, only if the CSMS does not know the state yet (E01.FR.18)."""
         if not self.active or self.charging_state == self._s.reported_state:
             return []
         return [self._event(ctx, UPDATED, _T.charging_state_changed, phases=phases)]
 
-    def _check_invalid_energy(self, ctx: _Ctx) -> list[TransactionEventRequest]:
+    def _check_invalid_energy(self, ctx: _Ctx) -> Events:
         """E05.FR.02/03: suspend once MaxEnergyOnInvalidId is reached (or if it is not set)."""
         s = self._s
         if not s.invalid_id or s.invalid_suspended:

@@ -73,7 +73,8 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "UnlockConnector": typed_handler("UnlockConnector", transactions.on_unlock_connector),
         "TriggerMessage": remote_control.on_trigger_message,
         # G: availability
-        "ChangeAvailability": availability.on_change_availability,
+        "ChangeAvailability": typed_handler(
+            "ChangeAvailability", availability.on_change_availability),
         # K: smart charging
         "SetChargingProfile": typed_handler(
             "SetChargingProfile", smart_charging.on_set_charging_profile),
