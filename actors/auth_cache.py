@@ -19,6 +19,7 @@ from messages.auth import (AuthCacheCleared, AuthCacheStatus, AuthStats, ClearAu
                            CsmsTokenAnswer, GetAuthCacheStatus, GetListVersion, ListVersion,
                            LocalListUpdated, TokenInfoSeen, TokenVerdict, UpdateLocalList,
                            ValidateToken)
+from messages.ocpp201 import IdTokenType
 from storage import lite
 from storage.auth_repo import AuthRepository
 
@@ -43,12 +44,12 @@ class AuthService:
         return AuthStats(list_entries=repo.list_entries, list_bytes=repo.list_bytes,
                          cache_entries=repo.cache_entries, cache_bytes=repo.cache_bytes)
 
-    def _verdict(self, correlation_id: str, verdict, id_token: dict) -> TokenVerdict:
+    def _verdict(self, correlation_id: str, verdict, id_token: IdTokenType) -> TokenVerdict:
         if verdict.ask_csms:
             log.info("token %s: ask the CSMS", loggable(id_token))
             return TokenVerdict(correlation_id=correlation_id, ask_csms=True)
         log.info("token %s: %s from %s%s", loggable(id_token),
-                 verdict.id_token_info.get("status"), verdict.source,
+                 verdict.id_token_info.status.value, verdict.source,
                  "" if verdict.allowed else " (may not charge here)")
         return TokenVerdict(correlation_id=correlation_id, id_token_info=verdict.id_token_info,
                             allowed=verdict.allowed, master_pass=verdict.master_pass,
@@ -74,12 +75,12 @@ class AuthService:
         return None
 
     def on_UpdateLocalList(self, msg: UpdateLocalList) -> LocalListUpdated:
-        response = self.auth.send_local_list(msg.payload,
-                                             AuthSettings.from_values(msg.settings),
+        request = msg.request
+        response = self.auth.send_local_list(request, AuthSettings.from_values(msg.settings),
                                              frame_bytes=msg.frame_bytes)
         log.info("SendLocalList %s version %s with %d entries: %s",
-                 msg.payload.get("updateType"), msg.payload.get("versionNumber"),
-                 len(msg.payload.get("localAuthorizationList") or []), response["status"])
+                 request.update_type.value, request.version_number,
+                 len(request.local_authorization_list or ()), response.status.value)
         return LocalListUpdated(correlation_id=msg.correlation_id, response=response,
                                 stats=self.stats())
 

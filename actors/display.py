@@ -11,6 +11,7 @@ import logging
 
 from actors.base import ChildActor
 from messages.auth import Displayed, GetDisplayed, ShowMessage
+from messages.ocpp201 import MessageContentType
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,13 @@ class Display(ChildActor):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.shown: dict[int, dict] = {}
+        self.shown: dict[int, MessageContentType] = {}
 
     def receiveMsg_ShowMessage(self, msg: ShowMessage, sender):
         screen = msg.evse_id or 0
         self.shown[screen] = msg.message
         log.info("display %s shows %r%s", screen if screen else "station",
-                 msg.message.get("content"), f" ({msg.reason})" if msg.reason else "")
+                 msg.message.content, f" ({msg.reason})" if msg.reason else "")
 
     def receiveMsg_GetDisplayed(self, msg: GetDisplayed, sender):
         self.send(sender, Displayed(messages=dict(self.shown)))

@@ -54,6 +54,7 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.energy import ChargingLimitApplied
+from messages.ocpp201 import to_wire
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from simulators.evse_controls import ControlPanel, SimulatorControls
@@ -240,8 +241,10 @@ class Evse(ChildActor):
                                              reservation_id=msg.reservation_id))
 
     def receiveMsg_ReservationMade(self, msg: ReservationMade, sender):
-        self._run(self.core.reservation_made(self.clock.now(), msg.reservation_id, msg.id_token,
-                                             msg.group_id_token, msg.expiry))
+        # EvseCore keeps the tokens in its saved state as wire dicts (until it is typed too).
+        group = None if msg.group_id_token is None else to_wire(msg.group_id_token)
+        self._run(self.core.reservation_made(self.clock.now(), msg.reservation_id,
+                                             to_wire(msg.id_token), group, msg.expiry))
 
     def receiveMsg_ReservationCleared(self, msg: ReservationCleared, sender):
         self._run(self.core.reservation_cleared(self.clock.now(), msg.reservation_id))

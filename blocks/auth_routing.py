@@ -12,7 +12,8 @@ to it and to the CSMS:
   timeout), to the AuthCache (``CsmsTokenAnswer``), whose verdict is final. The caller's
   ``done`` gets the final :class:`Decision`.
 * **SendLocalList, GetLocalListVersion, ClearCache** are deferred CALLs (``session.defer``)
-  answered when the AuthCache answers.
+  answered when the AuthCache answers. The handlers take the request models and their
+  finishers build the response models (``station.typed_handler``).
 * **TransactionEventResponse idTokenInfo** goes to the AuthCache (``TokenInfoSeen``,
   C10.FR.05); it needs no answer.
 * **Figures.** Every answer carries the list's entries and bytes and the cache's bytes, which
@@ -34,12 +35,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from blocks.authorization import AUTH_SETTINGS_KEYS, loggable
+from blocks.authorization import AUTH_SETTINGS_KEYS, UNKNOWN_INFO, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
+from messages.ocpp201 import (AuthorizationStatusEnumType, AuthorizeRequest, ClearCacheRequest,
+                              GetLocalListVersionRequest, GetLocalListVersionResponse,
+                              IdTokenInfoType, IdTokenType, OcppModel, SendLocalListRequest,
+                              from_wire, to_wire)
 from station.sender import Sender
-from station.session import Registration, StationSession
+from station.session import Deferred, Registration, StationSession
+from station.typed_handler import wire_outcome
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ AUTH_CACHE_TIMEOUT_S = 5.0
 class Decision:
     """The final answer on a token: the IdTokenInfo and whether it may charge at that EVSE."""
 
-    id_token_info: dict
+    id_token_info: IdTokenInfoType
     allowed: bool
     master_pass: bool = False
     source: str = ""
@@ -61,13 +67,13 @@ class Decision:
 
 @dataclass
 class _Check:
-    id_token: dict
+    id_token: IdTokenType
     evse_id: int | None
     remote_start: bool
     done: Callable[[Decision], None]
     deadline: float
-    message: Any                       # what the AuthCache was last sent
-    csms_info: dict | None = None      # the CSMS's answer, once asked
+    message: Any                                   # what the AuthCache was last sent
+    csms_info: IdTokenInfoType | None = None       # the CSMS's answer, once asked
     asked_csms: bool = False
 
 
@@ -105,8 +111,8 @@ class AuthRouting:
 
     # -- token checks -----------------------------------------------------------------------
 
-    def validate(self, id_token: dict, evse_id: int | None, done: Callable[[Decision], None],
-                 *, remote_start: bool = False) -> None:
+    def validate(self, id_token: IdTokenType, evse_id: int | None,
+                 done: Callable[[Decision], None], *, remote_start: bool = False) -> None:
         """Decide on ``id_token``; ``done`` is called once with the :class:`Decision`."""
         correlation_id = str(uuid.uuid4())
         message = ValidateToken(correlation_id=correlation_id, id_token=id_token,
@@ -128,11 +134,11 @@ class AuthRouting:
                 self._ask_csms(msg.correlation_id, check)
             return
         del self._checks[msg.correlation_id]
-        check.done(Decision(msg.id_token_info or {"status": "Unknown"}, msg.allowed,
+        check.done(Decision(msg.id_token_info or UNKNOWN_INFO, msg.allowed,
                             msg.master_pass, msg.source))
 
     def _ask_csms(self, correlation_id: str, check: _Check) -> None:
-        def answered(info: dict | None) -> None:
+        def answered(info: IdTokenInfoType | None) -> None:
             if correlation_id not in self._checks:
                 return                              # decided without the AuthCache meanwhile
             check.csms_info = info
@@ -145,21 +151,25 @@ class AuthRouting:
 
         self._authorize(check, answered)
 
-    def _authorize(self, check: _Check, answered: Callable[[dict | None], None]) -> None:
+    def _authorize(self, check: _Check,
+                   answered: Callable[[IdTokenInfoType | None], None]) -> None:
         """Send Authorize; ``answered`` gets its idTokenInfo, or None without an answer."""
         # The deadline waits for the CSMS too: MessageTimeout ends the Authorize first.
         check.deadline = float("inf")
-        sent = self.sender.send("Authorize", {"idToken": check.id_token},
-                                on_result=lambda result: answered(result["idTokenInfo"]),
-                                on_error=lambda code, text: answered(None))
+        sent = self.sender.send(
+            "Authorize", AuthorizeRequest(id_token=check.id_token),
+            # The edge validated the CALLRESULT against the schema, so it parses.
+            on_result=lambda result: answered(
+                from_wire("Authorize", result, "response").id_token_info),
+            on_error=lambda code, text: answered(None))
         if not sent:
             answered(None)
 
     @staticmethod
-    def _csms_decision(check: _Check, info: dict) -> Decision:
+    def _csms_decision(check: _Check, info: IdTokenInfoType) -> Decision:
         """The CSMS's word as it is, when the AuthCache cannot be asked (C01.FR.21 kept)."""
-        evses = info.get("evseId") or []
-        allowed = info.get("status") == "Accepted" and (
+        evses = info.evse_id or ()
+        allowed = info.status == AuthorizationStatusEnumType.accepted and (
             not evses or check.evse_id is None or check.evse_id in evses)
         return Decision(info, allowed, source="csms")
 
@@ -187,16 +197,17 @@ class AuthRouting:
                 self._ask_csms_directly(correlation_id, check)
             else:
                 del self._checks[correlation_id]
-                check.done(Decision({"status": "Unknown"}, False, source="fallback"))
+                check.done(Decision(UNKNOWN_INFO, False, source="fallback"))
 
     def _ask_csms_directly(self, correlation_id: str, check: _Check) -> None:
-        def finish(info: dict | None) -> None:
+        def finish(info: IdTokenInfoType | None) -> None:
             if self._checks.pop(correlation_id, None) is not None:
-                check.done(self._csms_decision(check, info or {"status": "Unknown"}))
+                check.done(self._csms_decision(check, info or UNKNOWN_INFO))
 
         self._authorize(check, finish)
 
-    def token_info_seen(self, id_token: dict | None, id_token_info: dict | None) -> None:
+    def token_info_seen(self, id_token: IdTokenType | None,
+                        id_token_info: IdTokenInfoType | None) -> None:
         """A TransactionEventResponse carried idTokenInfo for ``id_token`` (C10.FR.05)."""
         if id_token is None or id_token_info is None:
             return
@@ -214,25 +225,33 @@ class AuthRouting:
 
     # -- CSMS requests (C11, D01, D02) ------------------------------------------------------
 
-    def _defer(self, message_id: str, action: str, message, finish: Callable[[Any], dict]):
-        deferred = self.session.defer(message.correlation_id, message_id, action, finish)
+    def _defer(self, message_id: str, action: str, message,
+               finish: Callable[[Any], OcppModel]) -> Deferred:
+        """Send ``message`` to the AuthCache; ``finish`` makes the response model of its
+        answer."""
+        deferred = self.session.defer(message.correlation_id, message_id, action,
+                                      lambda answer: wire_outcome(action, finish(answer)))
         self._requests[message.correlation_id] = (message,
                                                   self.session.now + deferred.timeout)
         self.session.send_to_actor(AUTH_CACHE, message)
         return deferred
 
-    def on_send_local_list(self, message_id: str, payload: dict):
+    def on_send_local_list(self, message_id: str, request: SendLocalListRequest) -> Deferred:
+        # The wire form has the length of the frame received: the same values, keys maybe
+        # in another order (D01.FR.11 counts bytes).
+        frame_bytes = self.session.frame_size(message_id, "SendLocalList", to_wire(request))
         return self._defer(message_id, "SendLocalList", UpdateLocalList(
-            correlation_id=str(uuid.uuid4()), payload=payload, settings=self.settings(),
-            frame_bytes=self.session.frame_size(message_id, "SendLocalList", payload)),
+            correlation_id=str(uuid.uuid4()), request=request, settings=self.settings(),
+            frame_bytes=frame_bytes),
             lambda answer: answer.response)
 
-    def on_get_local_list_version(self, message_id: str, payload: dict):
+    def on_get_local_list_version(self, message_id: str,
+                                  request: GetLocalListVersionRequest) -> Deferred:
         return self._defer(message_id, "GetLocalListVersion", GetListVersion(
             correlation_id=str(uuid.uuid4()), settings=self.settings()),
-            lambda answer: {"versionNumber": answer.version_number})
+            lambda answer: GetLocalListVersionResponse(version_number=answer.version_number))
 
-    def on_clear_cache(self, message_id: str, payload: dict):
+    def on_clear_cache(self, message_id: str, request: ClearCacheRequest) -> Deferred:
         return self._defer(message_id, "ClearCache", ClearAuthCache(
             correlation_id=str(uuid.uuid4()), settings=self.settings()),
             lambda answer: answer.response)

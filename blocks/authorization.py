@@ -53,13 +53,20 @@ from datetime import datetime
 from typing import Mapping
 
 from device_model.values import parse_bool as _bool, parse_number
+from messages.ocpp201 import (AuthorizationStatusEnumType, ClearCacheResponse,
+                              ClearCacheStatusEnumType, IdTokenEnumType, IdTokenInfoType,
+                              IdTokenType, SendLocalListRequest, SendLocalListResponse,
+                              SendLocalListStatusEnumType, StatusInfoType, UpdateEnumType)
 from station.clock import parse_ocpp_time
 from storage.auth_repo import AuthRepository, token_hash
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = "Accepted"
-UNCACHED_TYPES = frozenset({"NoAuthorization", "Central"})
+ACCEPTED = AuthorizationStatusEnumType.accepted
+UNCACHED_TYPES = frozenset({IdTokenEnumType.no_authorization, IdTokenEnumType.central})
+# The station's own answers, built once: models are frozen, so verdicts can share them.
+ACCEPTED_INFO = IdTokenInfoType(status=AuthorizationStatusEnumType.accepted)
+UNKNOWN_INFO = IdTokenInfoType(status=AuthorizationStatusEnumType.unknown)
 
 # Device-model values the AuthCache works with, as "Component.Variable" (Actual) or
 # "Component.Variable.maxLimit" (the variable's characteristic).
@@ -156,13 +163,13 @@ class Verdict:
     """What :meth:`Authorization.validate` decided.
 
     Attributes:
-        id_token_info: the IdTokenInfoType (wire form) to act on; None: ask the CSMS.
+        id_token_info: the IdTokenInfoType to act on; None: ask the CSMS.
         allowed: the token may authorize a transaction at the EVSE asked about.
         source: where the answer came from: "list", "cache", "csms", "offline", "rule".
         master_pass: an Accepted token of AuthCtrlr.MasterPassGroupId (C16).
     """
 
-    id_token_info: dict | None
+    id_token_info: IdTokenInfoType | None
     allowed: bool = False
     source: str = "rule"
     master_pass: bool = False
@@ -175,19 +182,19 @@ class Verdict:
 ASK_CSMS = Verdict(None)
 
 
-def loggable(id_token: dict) -> str:
+def loggable(id_token: IdTokenType) -> str:
     """A token for log lines: KeyCode tokens never appear in logs (C04.FR.04)."""
-    if id_token.get("type") == "KeyCode":
+    if id_token.type == IdTokenEnumType.key_code:
         return "KeyCode:***"
-    return f"{id_token.get('type')}:{id_token.get('idToken')}"
+    return f"{id_token.type.value}:{id_token.id_token}"
 
 
 def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
 
-def _expiry_ms(info: dict) -> int | None:
-    text = info.get("cacheExpiryDateTime")
+def _expiry_ms(info: IdTokenInfoType) -> int | None:
+    text = info.cache_expiry_date_time
     if not text:
         return None
     try:
@@ -204,7 +211,7 @@ class Authorization:
 
     # -- validation (C01, C10-C16) -----------------------------------------------------------
 
-    def validate(self, id_token: dict, evse_id: int | None, *, online: bool,
+    def validate(self, id_token: IdTokenType, evse_id: int | None, *, online: bool,
                  settings: AuthSettings, now: datetime, remote_start: bool = False) -> Verdict:
         """Decide on ``id_token`` presented at ``evse_id`` (None: a reader of the whole station).
 
@@ -212,12 +219,12 @@ class Authorization:
         Returns a final verdict or :data:`ASK_CSMS`; after asking, call :meth:`csms_answered`.
         """
         if not settings.enabled:
-            return Verdict({"status": ACCEPTED}, True)              # AuthCtrlr.Enabled false
-        token_type = id_token.get("type")
-        if token_type == "NoAuthorization":                         # C02.FR.01/02
-            return Verdict({"status": ACCEPTED}, True)
-        if token_type == "Central" and remote_start:                # C03.FR.01, C05.FR.01
-            return Verdict({"status": ACCEPTED}, True)
+            return Verdict(ACCEPTED_INFO, True)                     # AuthCtrlr.Enabled false
+        token_type = id_token.type
+        if token_type == IdTokenEnumType.no_authorization:          # C02.FR.01/02
+            return Verdict(ACCEPTED_INFO, True)
+        if token_type == IdTokenEnumType.central and remote_start:  # C03.FR.01, C05.FR.01
+            return Verdict(ACCEPTED_INFO, True)
         key = token_hash(id_token)
         now_ms = _ms(now)
         known = self._lookup(key, settings, now_ms)
@@ -239,7 +246,8 @@ class Authorization:
             return ASK_CSMS                                         # C01.FR.02
         return self._offline_unknown(evse_id, settings, online)
 
-    def csms_answered(self, id_token: dict, evse_id: int | None, id_token_info: dict | None, *,
+    def csms_answered(self, id_token: IdTokenType, evse_id: int | None,
+                      id_token_info: IdTokenInfoType | None, *,
                       online: bool, settings: AuthSettings, now: datetime,
                       remote_start: bool = False) -> Verdict:
         """The CSMS's AuthorizeResponse.idTokenInfo, or None when Authorize failed."""
@@ -250,30 +258,30 @@ class Authorization:
         self._store_in_cache(id_token, id_token_info, settings, now)  # C10.FR.04, C12.FR.06
         return self._final(id_token_info, evse_id, settings, "csms")
 
-    def token_info_received(self, id_token: dict, id_token_info: dict, *, settings: AuthSettings,
-                            now: datetime) -> None:
+    def token_info_received(self, id_token: IdTokenType, id_token_info: IdTokenInfoType, *,
+                            settings: AuthSettings, now: datetime) -> None:
         """idTokenInfo from a TransactionEventResponse (C10.FR.05, C12.FR.06)."""
         self._store_in_cache(id_token, id_token_info, settings, now)
 
     def _lookup(self, key: str, settings: AuthSettings,
-                now_ms: int) -> tuple[dict, bool, str, bool] | None:
+                now_ms: int) -> tuple[IdTokenInfoType, bool, str, bool] | None:
         """(info, valid, source, may post-authorize) from the list, else the cache."""
         if settings.list_enabled:
             info = self.repo.list_get(key)
             if info is not None:                                    # C13.FR.01, C14.FR.01
                 expiry = _expiry_ms(info) if settings.list_supports_expiry else None
                 expired = expiry is not None and expiry <= now_ms   # C14.FR.04/05
-                valid = info.get("status") == ACCEPTED and not expired
+                valid = info.status == ACCEPTED and not expired
                 return info, valid, "list", not settings.list_disable_post_authorize
         if settings.cache_enabled:
             entry = self.repo.cache_get(key)
             if entry is not None:
                 info = entry.info
-                if info.get("status") == ACCEPTED and self._cache_expired(entry, settings,
-                                                                           now_ms):
-                    info = {**info, "status": "Expired"}            # C10.FR.10
+                if info.status == ACCEPTED and self._cache_expired(entry, settings, now_ms):
+                    info = info.model_copy(                          # C10.FR.10
+                        update={"status": AuthorizationStatusEnumType.expired})
                     self.repo.cache_put(key, info, entry.last_used_ms, entry.expiry_ms)
-                valid = info.get("status") == ACCEPTED
+                valid = info.status == ACCEPTED
                 return info, valid, "cache", not settings.cache_disable_post_authorize
         return None
 
@@ -289,31 +297,32 @@ class Authorization:
                          online: bool) -> Verdict:
         if not online and settings.offline_tx_for_unknown_id:
             # C15.FR.08; not cached (C15.FR.01): the TransactionEventResponse decides later.
-            return Verdict({"status": ACCEPTED}, True, "offline")
-        return Verdict({"status": "Unknown"}, False, "offline" if not online else "rule")
+            return Verdict(ACCEPTED_INFO, True, "offline")
+        return Verdict(UNKNOWN_INFO, False, "offline" if not online else "rule")
 
-    def _final(self, info: dict, evse_id: int | None, settings: AuthSettings, source: str, *,
-               allowed_status: bool = True) -> Verdict:
-        accepted = info.get("status") == ACCEPTED and allowed_status
-        group = (info.get("groupIdToken") or {}).get("idToken")
+    def _final(self, info: IdTokenInfoType, evse_id: int | None, settings: AuthSettings,
+               source: str, *, allowed_status: bool = True) -> Verdict:
+        accepted = info.status == ACCEPTED and allowed_status
+        group = info.group_id_token.id_token if info.group_id_token is not None else None
         master_pass = bool(accepted and settings.master_pass_group_id
                            and group == settings.master_pass_group_id)
         allowed = accepted and not master_pass                      # C12.FR.09, C16.FR.03
-        evses = info.get("evseId") or []
+        evses = info.evse_id or ()
         if allowed and evses and evse_id is not None and evse_id not in evses:
             allowed = False                                         # C01.FR.21
         return Verdict(info, allowed, source, master_pass)
 
     # -- the cache (C10, C11) ----------------------------------------------------------------
 
-    def _store_in_cache(self, id_token: dict, info: dict, settings: AuthSettings,
-                        now: datetime) -> None:
-        if not settings.cache_enabled or id_token.get("type") in UNCACHED_TYPES:
+    def _store_in_cache(self, id_token: IdTokenType, info: IdTokenInfoType,
+                        settings: AuthSettings, now: datetime) -> None:
+        if not settings.cache_enabled or id_token.type in UNCACHED_TYPES:
             return                                  # C10.FR.11; C02.FR.03, C03.FR.02, C05.FR.02
         # personalMessage is for the moment the token is shown, not for later.
-        stored = {k: v for k, v in info.items() if k != "personalMessage"}
+        stored = info if info.personal_message is None else info.model_copy(
+            update={"personal_message": None})
         key = token_hash(id_token)
-        size = len(key) + len(AuthRepository.dumps(stored))
+        size = len(key) + len(AuthRepository.encode(stored))
         if settings.cache_max_bytes is not None:
             if size > settings.cache_max_bytes:
                 log.warning("idTokenInfo of %d bytes does not fit the cache", size)
@@ -330,11 +339,11 @@ class Authorization:
             return
 
         def rank(row) -> tuple[int, int]:
-            _, info, last_used, expiry, _ = row
+            _, status, last_used, expiry, _ = row
             entry_expired = (expiry is not None and expiry <= now_ms) or (
                 expiry is None and settings.cache_lifetime_s is not None
                 and last_used + settings.cache_lifetime_s * 1000 <= now_ms)
-            tier = 0 if entry_expired else 1 if info.get("status") != ACCEPTED else 2
+            tier = 0 if entry_expired else 1 if status != ACCEPTED else 2
             return tier, last_used                                  # Policy LRU
         victims = []
         for row in sorted(rows, key=rank):
@@ -344,13 +353,13 @@ class Authorization:
             used -= row[4]
         self.repo.cache_delete(victims)
 
-    def clear_cache(self, settings: AuthSettings) -> dict:
+    def clear_cache(self, settings: AuthSettings) -> ClearCacheResponse:
         """ClearCacheResponse (C11)."""
         if not settings.cache_enabled:
-            return {"status": "Rejected",                           # C11.FR.04
-                    "statusInfo": {"reasonCode": "NotEnabled"}}
+            return ClearCacheResponse(status=ClearCacheStatusEnumType.rejected,  # C11.FR.04
+                                      status_info=StatusInfoType(reason_code="NotEnabled"))
         self.repo.cache_clear()                                     # C11.FR.03
-        return {"status": "Accepted"}
+        return ClearCacheResponse(status=ClearCacheStatusEnumType.accepted)
 
     # -- the local list (D01, D02) -----------------------------------------------------------
 
@@ -358,22 +367,23 @@ class Authorization:
         """GetLocalListVersionResponse.versionNumber (D02.FR.01-03)."""
         return self.repo.list_version() if settings.list_enabled else 0
 
-    def send_local_list(self, payload: dict, settings: AuthSettings, *,
-                        frame_bytes: int | None = None) -> dict:
+    def send_local_list(self, request: SendLocalListRequest, settings: AuthSettings, *,
+                        frame_bytes: int | None = None) -> SendLocalListResponse:
         """SendLocalListResponse for a SendLocalListRequest (D01).
 
         ``frame_bytes``: the size of the request's frame, checked against
         LocalAuthListCtrlr.BytesPerMessage (D01.FR.11).
         """
-        def failed(reason: str, text: str) -> dict:
-            return {"status": "Failed", "statusInfo": {"reasonCode": reason,
-                                                       "additionalInfo": text}}
+        def failed(reason: str, text: str) -> SendLocalListResponse:
+            return SendLocalListResponse(
+                status=SendLocalListStatusEnumType.failed,
+                status_info=StatusInfoType(reason_code=reason, additional_info=text))
 
         if not settings.list_enabled:
             return failed("NotEnabled", "the Local Authorization List is disabled")
-        version = payload["versionNumber"]
-        items = payload.get("localAuthorizationList") or []
-        full = payload["updateType"] == "Full"
+        version = request.version_number
+        items = request.local_authorization_list or ()
+        full = request.update_type == UpdateEnumType.full
         if version <= 0:                                            # D01.FR.18
             return failed("ValuePositiveOnly", "versionNumber must be greater than 0")
         if settings.list_items_per_message is not None \
@@ -385,26 +395,28 @@ class Authorization:
             return failed("TooLargeElement",
                           f"more than {settings.list_bytes_per_message} bytes")
         if not full and version <= self.repo.list_version():
-            return {"status": "VersionMismatch"}                    # D01.FR.19
-        changes: list[tuple[str, dict | None]] = []
+            return SendLocalListResponse(                           # D01.FR.19
+                status=SendLocalListStatusEnumType.version_mismatch)
+        # (hash, stored text or None to delete): encoded once, for the limits and the rows.
+        changes: list[tuple[str, str | None]] = []
         seen: set[str] = set()
         for item in items:
-            key = token_hash(item["idToken"])
+            key = token_hash(item.id_token)
             if key in seen:                                         # D01.FR.06
                 return failed("InvalidValue", "an idToken appears twice")
             seen.add(key)
-            extra = item["idToken"].get("additionalInfo") or []
+            extra = item.id_token.additional_info or ()
             if settings.additional_info_items is not None \
                     and len(extra) > settings.additional_info_items:
                 return failed("TooManyElements", "more additionalInfo than "
                               "AuthCtrlr.AdditionalInfoItemsPerMessage")
-            info = item.get("idTokenInfo")
+            info = item.id_token_info
             if full and info is None:
                 return failed("MissingParam", "a Full list needs idTokenInfo for every entry")
-            changes.append((key, info))
+            changes.append((key, None if info is None else AuthRepository.encode(info)))
         if full:
             entries = len(changes)
-            size = sum(len(k) + len(AuthRepository.dumps(i)) for k, i in changes)
+            size = sum(len(k) + len(text) for k, text in changes)
         else:
             entries, size = self.repo.list_sizes_after(changes)
         if settings.list_max_entries is not None and entries > settings.list_max_entries:
@@ -415,4 +427,4 @@ class Authorization:
             self.repo.replace_list(version, changes)                # D01.FR.04/15
         else:
             self.repo.update_list(version, changes, (entries, size))  # D01.FR.05/16/17
-        return {"status": "Accepted"}
+        return SendLocalListResponse(status=SendLocalListStatusEnumType.accepted)

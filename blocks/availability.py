@@ -47,7 +47,8 @@ from messages.ocpp201 import (ChangeAvailabilityRequest, ChangeAvailabilityRespo
                               ConnectorStatusEnumType, EventDataType, EventNotificationEnumType,
                               EventTriggerEnumType, EVSEType, NotifyEventRequest,
                               OperationalStatusEnumType, StatusInfoType,
-                              StatusNotificationRequest, VariableType, to_wire)
+                              StatusNotificationRequest, TriggerMessageStatusEnumType,
+                              VariableType, to_wire)
 from station.sender import Sender
 from station.session import Deferred, Registration, StationSession, iso
 
@@ -196,21 +197,15 @@ class Availability:
             self.reported.clear()                                          # B04.FR.01
         self.report_all_changed()                                          # B04.FR.02
 
-    def trigger_status(self, evse: EVSEType | dict | None) -> str:
-        """TriggerMessage(StatusNotification): only for one connector (F06.FR.12).
-
-        ``evse`` as the TriggerMessageRequest has it, model or wire dict (block F's
-        remote control may hand over either while it moves to the models).
-        """
-        if isinstance(evse, dict):
-            evse = EVSEType.model_validate(evse)
+    def trigger_status(self, evse: EVSEType | None) -> TriggerMessageStatusEnumType:
+        """TriggerMessage(StatusNotification): only for one connector (F06.FR.12)."""
         if evse is None or evse.connector_id is None:
-            return "Rejected"
+            return TriggerMessageStatusEnumType.rejected
         key = (evse.id, evse.connector_id)
         if key not in self.known:
-            return "Rejected"
+            return TriggerMessageStatusEnumType.rejected
         self._session.after_reply(lambda: self._report_triggered(key))
-        return "Accepted"
+        return TriggerMessageStatusEnumType.accepted
 
     def _report_triggered(self, key: tuple[int, int]) -> None:
         """The connector's status as it is now, stamped now (F06.FR.09: only current

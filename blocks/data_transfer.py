@@ -4,16 +4,21 @@ A DataTransferRequest is always answered with a DataTransferResponse, never a CA
 (TC_P_01_CS): ``UnknownVendorId`` when no extension knows the ``vendorId`` (P01.FR.05),
 ``UnknownMessageId`` when the vendor's extension does not know the ``messageId`` (P01.FR.06).
 What Accepted/Rejected and ``data`` mean is the vendor's agreement (P01.FR.07), so an extension
-registers one handler per messageId and returns the whole response payload.
+registers one handler per messageId: it gets the whole DataTransferRequest and returns the whole
+DataTransferResponse::
+
+    data_transfer.register("com.example", "Echo", lambda request: DataTransferResponse(
+        status=DataTransferStatusEnumType.accepted, data=request.data))
 
 The station ships no extension today, so every request is answered UnknownVendorId.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-# data (any JSON, or None) -> DataTransferResponse payload
-VendorHandler = Callable[[Any], dict]
+from messages.ocpp201 import DataTransferRequest, DataTransferResponse, DataTransferStatusEnumType
+
+VendorHandler = Callable[[DataTransferRequest], DataTransferResponse]
 
 # A vendor extension that does not use messageId registers its handler under this key.
 NO_MESSAGE_ID: str | None = None
@@ -30,11 +35,14 @@ class DataTransfer:
             raise ValueError(f"{vendor_id}/{message_id} already has a handler")
         handlers[message_id] = handler
 
-    def on_data_transfer(self, message_id: str, payload: dict) -> dict:
-        handlers = self._vendors.get(payload["vendorId"])
+    def on_data_transfer(self, message_id: str,
+                         request: DataTransferRequest) -> DataTransferResponse:
+        handlers = self._vendors.get(request.vendor_id)
         if handlers is None:
-            return {"status": "UnknownVendorId"}                            # P01.FR.05
-        handler = handlers.get(payload.get("messageId"))
+            return DataTransferResponse(
+                status=DataTransferStatusEnumType.unknown_vendor_id)          # P01.FR.05
+        handler = handlers.get(request.message_id)
         if handler is None:
-            return {"status": "UnknownMessageId"}                           # P01.FR.06
-        return handler(payload.get("data"))                                 # P01.FR.07
+            return DataTransferResponse(
+                status=DataTransferStatusEnumType.unknown_message_id)         # P01.FR.06
+        return handler(request)                                               # P01.FR.07

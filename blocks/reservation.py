@@ -63,6 +63,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
+from messages.ocpp201 import (CancelReservationRequest, CancelReservationResponse,
+                              CancelReservationStatusEnumType, ConnectorEnumType, IdTokenType,
+                              ReservationStatusUpdateRequest, ReservationUpdateStatusEnumType,
+                              ReserveNowRequest, ReserveNowResponse, ReserveNowStatusEnumType,
+                              StatusInfoType)
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from station.clock import parse_ocpp_time
@@ -75,9 +80,10 @@ log = logging.getLogger(__name__)
 # How long a ReservationStatusUpdate waits for the released EVSE to stop showing Reserved.
 STATUS_WAIT_S = 5.0
 
-ACCEPTED, FAULTED, OCCUPIED, REJECTED, UNAVAILABLE = (
-    "Accepted", "Faulted", "Occupied", "Rejected", "Unavailable")
-EXPIRED, REMOVED = "Expired", "Removed"
+# Connector statuses as the Availability block reports them (ConnectorStatusEnumType values).
+FAULTED, UNAVAILABLE = "Faulted", "Unavailable"
+EXPIRED, REMOVED = ReservationUpdateStatusEnumType.expired, ReservationUpdateStatusEnumType.removed
+_Status = ReserveNowStatusEnumType
 # What an EVSE is, for one connector type (None: any), as far as reservations care.
 _FREE, _BUSY, _NO_CONNECTOR, _UNKNOWN = "Available", "Occupied", "NoConnector", "Unknown"
 _BROKEN = frozenset({FAULTED, UNAVAILABLE, _NO_CONNECTOR})
@@ -92,9 +98,9 @@ class Reservation:
 
     id: int
     evse_id: int | None
-    connector_type: str | None
-    id_token: dict
-    group_id_token: dict | None
+    connector_type: ConnectorEnumType | None
+    id_token: IdTokenType
+    group_id_token: IdTokenType | None
     expiry: datetime
     created: datetime
 
@@ -104,10 +110,9 @@ class Reservation:
 
     def view(self) -> dict:
         """The control API's ReservationView."""
-        return {"id": self.id, "id_token": self.id_token.get("idToken", ""),
-                "expiry": iso(self.expiry)}
+        return {"id": self.id, "id_token": self.id_token.id_token, "expiry": iso(self.expiry)}
 
-    def matches(self, id_token: dict, group_id_token: dict | None) -> bool:
+    def matches(self, id_token: IdTokenType, group_id_token: IdTokenType | None) -> bool:
         """H03.FR.01-06: the reserving idToken, or the reservation's groupIdToken."""
         if _same_token(self.id_token, id_token):
             return True
@@ -120,7 +125,7 @@ class _Update:
     """A ReservationStatusUpdate to send."""
 
     reservation_id: int
-    status: str                          # Expired | Removed
+    status: ReservationUpdateStatusEnumType
     wait_for: set[int] = field(default_factory=set)   # EVSEs that should stop showing Reserved
     deadline: float = 0.0                # ... until then (session's monotonic clock)
 
@@ -224,8 +229,9 @@ class Reservations:
         not pick it (F01.FR.20)."""
         return evse_id in self._shown()
 
-    def check_token(self, evse_id: int, id_token: dict,
-                    group_id_token: dict | None = None) -> tuple[bool, int | None]:
+    def check_token(self, evse_id: int, id_token: IdTokenType | dict,
+                    group_id_token: IdTokenType | dict | None = None
+                    ) -> tuple[bool, int | None]:
         """May this token use this EVSE, and which reservation would it use?
 
         H03.FR.01-06: on an EVSE reserved specifically only the reserving idToken or the
@@ -238,7 +244,8 @@ class Reservations:
         Args:
             evse_id: where the token is presented (or a RequestStartTransaction is aimed,
                 F01.FR.21/22).
-            id_token: IdTokenType, wire form.
+            id_token: the token (its wire dict is accepted until the Transactions block,
+                which asks, is on the typed models).
             group_id_token: the token's group (IdTokenInfo.groupIdToken from the local list,
                 the cache or an Authorize, H03.FR.07/08), if known.
 
@@ -246,6 +253,7 @@ class Reservations:
             ``(allowed, reservation_id)``: ``reservation_id`` is the reservation the token uses
             (to consume, and to put in the TransactionEvent, H01.FR.15), or None.
         """
+        id_token, group_id_token = _token(id_token), _token(group_id_token)
         if evse_id not in self._layout:
             return True, None              # not an EVSE of ours: nothing reserved there
         specific = self._specific(evse_id)
@@ -263,8 +271,8 @@ class Reservations:
                     return True, reservation.id
         return self._assignable(unspecified, pool, self._free_for), None
 
-    def claim(self, evse_id: int, id_token: dict,
-              group_id_token: dict | None = None) -> tuple[bool, int | None]:
+    def claim(self, evse_id: int, id_token: IdTokenType | dict,
+              group_id_token: IdTokenType | dict | None = None) -> tuple[bool, int | None]:
         """:meth:`check_token`, and consume the reservation it matches (H03.FR.09/10).
 
         Call when a token is presented (locally or in a RequestStartTransaction); the Evse then
@@ -323,21 +331,21 @@ class Reservations:
 
     # -- ReserveNow (H01) -------------------------------------------------------------------------
 
-    def on_reserve_now(self, message_id: str, payload: dict) -> dict:
-        reservation_id = payload["id"]
+    def on_reserve_now(self, message_id: str, request: ReserveNowRequest) -> ReserveNowResponse:
+        reservation_id = request.id
         if not self._dm.get_bool("ReservationCtrlr", "Available", default=True):
-            return _answer(REJECTED, "UnsupportedRequest", "reservations are not supported")
+            return _rejected("UnsupportedRequest", "reservations are not supported")
         if not self._dm.get_bool("ReservationCtrlr", "Enabled", default=True):
-            return _answer(REJECTED, "NotEnabled", "reservations are disabled")   # H01.FR.01
+            return _rejected("NotEnabled", "reservations are disabled")           # H01.FR.01
         now = self._wall()
         try:
-            expiry = parse_ocpp_time(payload["expiryDateTime"])
+            expiry = parse_ocpp_time(request.expiry_date_time)
         except ValueError:
-            return _answer(REJECTED, "InvalidValue", "expiryDateTime is not a date-time")
+            return _rejected("InvalidValue", "expiryDateTime is not a date-time")
         if expiry <= now:
-            return _answer(REJECTED, "InvalidValue", "expiryDateTime has passed")
-        new = Reservation(reservation_id, payload.get("evseId"), payload.get("connectorType"),
-                          payload["idToken"], payload.get("groupIdToken"), expiry, now)
+            return _rejected("InvalidValue", "expiryDateTime has passed")
+        new = Reservation(reservation_id, request.evse_id, request.connector_type,
+                          request.id_token, request.group_id_token, expiry, now)
         # H01.FR.02: a reservation with the same id is replaced, so it does not stand in the
         # way of its replacement. If the replacement is refused, the old one stays in force.
         others = [r for r in self.active.values() if r.id != reservation_id]
@@ -345,7 +353,7 @@ class Reservations:
             answer = self._check_unspecified(new, others)
         else:
             answer = self._check_specific(new, others)
-        if answer["status"] != ACCEPTED:
+        if answer.status != _Status.accepted:
             log.info("ReserveNow %s: %s", reservation_id, answer)
             return answer
         self._repo.save(new.row())                       # B01.FR.13: persist before answering
@@ -360,63 +368,65 @@ class Reservations:
                  iso(expiry))
         self._publish(shown, made=[new] if new.evse_id is not None else [], cleared=cleared)
         self._session.after_reply(self._pump)
-        return {"status": ACCEPTED}                                             # H01.FR.03
+        return ReserveNowResponse(status=_Status.accepted)                      # H01.FR.03
 
-    def _check_specific(self, new: Reservation, others: list[Reservation]) -> dict:
+    def _check_specific(self, new: Reservation, others: list[Reservation]) -> ReserveNowResponse:
         evse_id = new.evse_id
         if evse_id not in self._layout:
-            return _answer(REJECTED, "UnknownEvse", f"EVSE {evse_id} does not exist")
+            return _rejected("UnknownEvse", f"EVSE {evse_id} does not exist")
         if new.connector_type is not None and not self._connectors(evse_id, new.connector_type):
-            return _answer(REJECTED, "UnknownConnectorType",
-                           f"EVSE {evse_id} has no {new.connector_type} connector")
+            return _rejected("UnknownConnectorType",
+                             f"EVSE {evse_id} has no {new.connector_type} connector")
         if any(r.evse_id == evse_id for r in others):
-            return {"status": OCCUPIED}                               # H01.FR.11: Reserved
+            return _answer(_Status.occupied)                          # H01.FR.11: Reserved
         state = self._evse_state(evse_id, new.connector_type)
         if state == _BUSY:
-            return {"status": OCCUPIED}                               # H01.FR.11: Occupied
+            return _answer(_Status.occupied)                          # H01.FR.11: Occupied
         if state in (FAULTED, UNAVAILABLE):
-            return {"status": state}                                  # H01.FR.12/14
+            return _answer(_Status(state))                            # H01.FR.12/14
         if state != _FREE:
-            return {"status": UNAVAILABLE}           # not reported yet: nothing to promise on
+            return _answer(_Status.unavailable)      # not reported yet: nothing to promise on
         specific = {r.evse_id for r in others if r.evse_id is not None}
         pool = [e for e in self._layout if e not in specific and e != evse_id]
         if not self._assignable([r for r in others if r.evse_id is None], pool, self._free_for):
             # Held for reservations of an unspecified EVSE: it shows Reserved (H01.FR.11).
-            return {"status": OCCUPIED}
-        return {"status": ACCEPTED}                                   # H01.FR.23
+            return _answer(_Status.occupied)
+        return _answer(_Status.accepted)                              # H01.FR.23
 
-    def _check_unspecified(self, new: Reservation, others: list[Reservation]) -> dict:
+    def _check_unspecified(self, new: Reservation,
+                           others: list[Reservation]) -> ReserveNowResponse:
         if not self._dm.get_bool("ReservationCtrlr", "NonEvseSpecific", default=False):
-            return _answer(REJECTED, "UnsupportedRequest",
-                           "reservations need an evseId")              # H01.FR.19
+            return _rejected("UnsupportedRequest", "reservations need an evseId")   # H01.FR.19
         targeted = [e for e in self._layout if self._connectors(e, new.connector_type)]
         if not targeted:
-            return _answer(REJECTED, "UnknownConnectorType",
-                           f"no EVSE has a {new.connector_type} connector")
+            return _rejected("UnknownConnectorType",
+                             f"no EVSE has a {new.connector_type} connector")
         specific = {r.evse_id for r in others if r.evse_id is not None}
         pool = [e for e in self._layout if e not in specific]
         unspecified = [r for r in others if r.evse_id is None] + [new]
         if self._assignable(unspecified, pool, self._free_for):
-            return {"status": ACCEPTED}                               # H01.FR.04/06/18
+            return _answer(_Status.accepted)                          # H01.FR.04/06/18
         # Not possible: answer for "(all) targeted EVSEs" (H01.FR.11/12/14).
         states = [self._evse_state(e, new.connector_type) for e in targeted]
         if any(state in (_FREE, _BUSY) for state in states):
-            return {"status": OCCUPIED}          # free ones are all reserved or held: H01.FR.11
+            return _answer(_Status.occupied)     # free ones are all reserved or held: H01.FR.11
         if all(state == FAULTED for state in states):
-            return {"status": FAULTED}                                # H01.FR.12
+            return _answer(_Status.faulted)                           # H01.FR.12
         if all(state == UNAVAILABLE for state in states):
-            return {"status": UNAVAILABLE}                            # H01.FR.14
+            return _answer(_Status.unavailable)                       # H01.FR.14
         # A mix of Faulted, Unavailable and silent EVSEs: the EVSE-level order of G01
         # (Faulted before Unavailable), as the Availability block reports an EVSE.
-        return {"status": FAULTED if FAULTED in states else UNAVAILABLE}
+        return _answer(_Status.faulted if FAULTED in states else _Status.unavailable)
 
     # -- CancelReservation (H02) ------------------------------------------------------------------
 
-    def on_cancel_reservation(self, message_id: str, payload: dict) -> dict:
-        reservation_id = payload["reservationId"]
+    def on_cancel_reservation(self, message_id: str,
+                              request: CancelReservationRequest) -> CancelReservationResponse:
+        reservation_id = request.reservation_id
         reservation = self.active.get(reservation_id)
         if reservation is None:
-            return {"status": REJECTED}                                # H02.FR.01
+            return CancelReservationResponse(
+                status=CancelReservationStatusEnumType.rejected)       # H02.FR.01
         shown = self._shown()
         self._repo.delete(reservation_id)                # persist before answering
         del self.active[reservation_id]
@@ -427,7 +437,8 @@ class Reservations:
         # ReservationStatusUpdate (H02 remark: the CSMS knows).
         self._publish(shown, cleared=cleared)
         self._session.after_reply(self._pump)
-        return {"status": ACCEPTED}                                    # H02.FR.02
+        return CancelReservationResponse(
+            status=CancelReservationStatusEnumType.accepted)           # H02.FR.02
 
     # -- expiry (H04) -----------------------------------------------------------------------------
 
@@ -469,9 +480,8 @@ class Reservations:
             if update.wait_for and now < update.deadline:
                 continue                       # H04: StatusNotification Available goes first
             # GUARANTEED: durably queued once this returns, delivered whenever the link allows.
-            self._sender.send("ReservationStatusUpdate",
-                              {"reservationId": update.reservation_id,
-                               "reservationUpdateStatus": update.status})
+            self._sender.send("ReservationStatusUpdate", ReservationStatusUpdateRequest(
+                reservation_id=update.reservation_id, reservation_update_status=update.status))
             self._updates.remove(update)
             # An Expired reservation's row was kept for this moment; unless a new ReserveNow
             # has reused the id meanwhile (H01.FR.02), it goes now.
@@ -617,7 +627,7 @@ class Reservations:
 
     def _publish(self, shown_before: set[int], *, made: list[Reservation] = (),
                  cleared: list[tuple[int, int, str]] = (),
-                 updates: list[tuple[int, str]] = ()) -> None:
+                 updates: list[tuple[int, ReservationUpdateStatusEnumType]] = ()) -> None:
         """Send the Evses what changed and queue the ReservationStatusUpdates.
 
         Order keeps an EVSE from flickering to Available between two states: new holds, then
@@ -655,15 +665,28 @@ class Reservations:
         self._session.send_to_actor(("evse", message.evse_id), message)
 
 
-def _same_token(a: dict, b: dict) -> bool:
+def _same_token(a: IdTokenType, b: IdTokenType) -> bool:
     # IdToken is a CiString36 (case-insensitive), compared as libocpp does: by value only, so a
     # card presented with another type than the CSMS wrote in the reservation still matches.
-    return str(a.get("idToken", "")).casefold() == str(b.get("idToken", "")).casefold()
+    return a.id_token.casefold() == b.id_token.casefold()
 
 
-def _answer(status: str, reason_code: str, info: str) -> dict:
-    """A response with StatusInfo (reason codes from part 2 appendix 5)."""
-    return {"status": status, "statusInfo": {"reasonCode": reason_code, "additionalInfo": info}}
+def _token(token: IdTokenType | dict | None) -> IdTokenType | None:
+    """A token as the model; Transactions (not typed yet) still asks with wire dicts, which
+    passed the schema at the edge or the control API's checks."""
+    if token is None or isinstance(token, IdTokenType):
+        return token
+    return IdTokenType.model_validate(token)
+
+
+def _answer(status: ReserveNowStatusEnumType) -> ReserveNowResponse:
+    return ReserveNowResponse(status=status)
+
+
+def _rejected(reason_code: str, info: str) -> ReserveNowResponse:
+    """Rejected with StatusInfo (reason codes from part 2 appendix 5)."""
+    return ReserveNowResponse(status=_Status.rejected, status_info=StatusInfoType(
+        reason_code=reason_code, additional_info=info))
 
 
 __all__ = ["Reservations", "Reservation", "STATUS_WAIT_S"]

@@ -8,6 +8,7 @@ offline, or before a crash, still reaches the CSMS.
 """
 from __future__ import annotations
 
+from messages.ocpp201 import SecurityEventNotificationRequest
 from station.sender import Sender
 from station.session import StationSession, iso
 
@@ -23,8 +24,12 @@ class Security:
         self.report(STARTUP_EVENTS.get(session.boot_reason, "ResetOrReboot"))
 
     def report(self, event_type: str, tech_info: str | None = None) -> None:
-        """SecurityEventNotification (A04), durably queued."""
-        payload = {"type": event_type, "timestamp": iso(self._session.wall_clock())}
-        if tech_info:
-            payload["techInfo"] = tech_info[:255]
-        self._sender.send("SecurityEventNotification", payload)
+        """SecurityEventNotification (A04), durably queued.
+
+        Args:
+            event_type: a security event of part 2 appendix 1 (at most 50 characters).
+            tech_info: free text; cut to the schema's 255 characters, left out when empty.
+        """
+        self._sender.send("SecurityEventNotification", SecurityEventNotificationRequest(
+            type=event_type, timestamp=iso(self._session.wall_clock()),
+            tech_info=tech_info[:255] if tech_info else None))

@@ -30,8 +30,8 @@ block is the station-wide part, in the CsmsSession:
 
 Handlers take and return the OCPP models; TransactionEvents arrive from the Evses as
 ``TransactionEventRequest`` and go to the port as such (the durable queue stores their wire
-dicts). Tokens handed to blocks C/D (AuthRouting) and H (Reservations) and carried by
-RemoteStart are still wire dicts: that is the authorization messages' boundary.
+dicts). The tokens in the Evse's authorization messages (AuthorizeToken, TokenAuthorized,
+RemoteStart, MasterPassStop) are still wire dicts: the Evse core keeps them so in its state.
 """
 from __future__ import annotations
 
@@ -48,11 +48,12 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.ocpp201 import (EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
-                              RequestStartStopStatusEnumType, RequestStartTransactionRequest,
+                              IdTokenType, RequestStartStopStatusEnumType, RequestStartTransactionRequest,
                               RequestStartTransactionResponse, RequestStopTransactionRequest,
                               RequestStopTransactionResponse, StatusInfoType,
                               TransactionEventEnumType, TransactionEventRequest,
-                              TransactionEventResponse, UnlockConnectorRequest,
+                              TransactionEventResponse, TriggerMessageStatusEnumType,
+                              UnlockConnectorRequest,
                               UnlockConnectorResponse, UnlockStatusEnumType, to_wire)
 from station.clock import parse_ocpp_time
 from station.sender import Sender
@@ -158,9 +159,7 @@ class Transactions:
         event = msg.payload
         if self.auth is not None and event.id_token is not None \
                 and response.id_token_info is not None:
-            # Blocks C/D still take wire dicts (their boundary).
-            self.auth.token_info_seen(to_wire(event.id_token),                 # C10.FR.05
-                                      to_wire(response.id_token_info))
+            self.auth.token_info_seen(event.id_token, response.id_token_info)  # C10.FR.05
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
             evse_id=msg.evse_id, transaction_id=event.transaction_info.transaction_id,
             id_token_info=response.id_token_info, id_token=event.id_token))
@@ -174,7 +173,8 @@ class Transactions:
         """An Evse asks whether a token may charge: the AuthCache decides (``self.auth``,
         blocks C/D), then the reservation rules (H03) and the Master Pass (C16) apply."""
         def answer(decision: Decision) -> None:
-            info = decision.id_token_info
+            # The Evse's messages and the reservations still speak wire dicts: convert here.
+            info = to_wire(decision.id_token_info)
             allowed, reservation_id = decision.allowed, None
             if decision.master_pass:
                 self._master_pass(msg.id_token)
@@ -192,15 +192,17 @@ class Transactions:
                     # may be valid, but it does not start a transaction here.
                     log.info("EVSE %s is reserved for another token", msg.evse_id)
                     reservation_id = None
-            if info.get("personalMessage"):                                 # C01: show it
+            personal_message = decision.id_token_info.personal_message
+            if personal_message is not None:                                # C01: show it
                 self._session.send_to_actor(("display", None), ShowMessage(
-                    evse_id=msg.evse_id, message=info["personalMessage"],
+                    evse_id=msg.evse_id, message=personal_message,
                     reason=f"idTokenInfo {info.get('status')}"))
             self._session.send_to_actor(reply_to, TokenAuthorized(
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        self.auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start)
+        self.auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
+                           remote_start=msg.remote_start)
 
     def _master_pass(self, id_token: dict) -> None:
         """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing
@@ -227,13 +229,10 @@ class Transactions:
             return RequestStartTransactionResponse(
                 status=RequestStartStopStatusEnumType.rejected,
                 status_info=StatusInfoType(reason_code="UnknownEvse"))
-        # Blocks H and C/D and the Evse's RemoteStart take tokens as wire dicts (their boundary).
-        id_token = to_wire(request.id_token)
-        group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
         reservation_id = None
         if self.reservations is not None:
             allowed, reservation_id = self.reservations.check_token(
-                evse_id, id_token, group_id_token)
+                evse_id, request.id_token, request.group_id_token)
             if not allowed:
                 return RequestStartTransactionResponse(                    # F01.FR.21/22
                     status=RequestStartStopStatusEnumType.rejected,
@@ -245,8 +244,10 @@ class Transactions:
             if rejection is not None:
                 return RequestStartTransactionResponse.model_validate(rejection)
         correlation_id = str(uuid.uuid4())
+        # RemoteStart carries tokens and profile as wire dicts (the Evse core keeps them so).
+        group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
-            correlation_id=correlation_id, evse_id=evse_id, id_token=id_token,
+            correlation_id=correlation_id, evse_id=evse_id, id_token=to_wire(request.id_token),
             group_id_token=group_id_token, remote_start_id=request.remote_start_id,
             charging_profile=to_wire(profile) if profile is not None else None,
             reservation_id=reservation_id))
@@ -316,30 +317,28 @@ class Transactions:
             ongoing_indicator=(transaction_id in self.ongoing              # E14.FR.02/03
                                if transaction_id is not None else None))
 
-    def trigger(self, requested_message: str, evse: EVSEType | dict | None) -> str:
+    def trigger(self, requested_message: str,
+                evse: EVSEType | None) -> TriggerMessageStatusEnumType:
         """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11).
 
         Accepted only when the message will be sent (F06.FR.10); with nothing to send the
         answer is Rejected (F06.FR.05): a TransactionEvent needs a transaction on the EVSE (on
         any EVSE when ``evse`` is absent), MeterValues at least one AlignedDataMeasurand.
-        ``evse`` as the TriggerMessageRequest has it, model or wire dict (block F's remote
-        control may hand over either while it moves to the models).
         """
-        if isinstance(evse, dict):
-            evse = EVSEType.model_validate(evse)
+        rejected = TriggerMessageStatusEnumType.rejected
         evse_id = evse.id if evse is not None else None
         if evse_id is not None and evse_id not in self._layout:
-            return "Rejected"
+            return rejected
         if requested_message == "TransactionEvent":
             busy = set(self.ongoing.values())
             if not busy or (evse_id and evse_id not in busy):
-                return "Rejected"
+                return rejected
         elif requested_message == "MeterValues" and not self.aligned_measurands().strip():
-            return "Rejected"
+            return rejected
         target = ("evse", evse_id) if evse_id else ("evses", None)
         self._session.after_reply(lambda: self._session.send_to_actor(
             target, TriggerEvse(requested_message=requested_message)))
-        return "Accepted"
+        return TriggerMessageStatusEnumType.accepted
 
 
 __all__ = ["Transactions", "RemoteStopAnswered", "UnlockAnswered"]

@@ -6,12 +6,18 @@ Every request carries the AuthCtrlr/AuthCacheCtrlr/LocalAuthListCtrlr values it 
 the AuthCache never reads stale values, also right after either actor restarted. Answers echo
 ``correlation_id`` and report the storage figures the session publishes as
 LocalAuthListCtrlr.Entries/Storage and AuthCacheCtrlr.Storage.
+
+Tokens, idTokenInfos, the SendLocalList request and the responses are the OCPP models
+(``messages.ocpp201``); they pickle like the messages themselves (module-level classes,
+``tests/unit/test_auth_messages.py``).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from messages.base import Msg
+from messages.ocpp201 import (ClearCacheResponse, IdTokenInfoType, IdTokenType,
+                              MessageContentType, SendLocalListRequest, SendLocalListResponse)
 
 
 class AuthStats(Msg):
@@ -26,7 +32,7 @@ class ValidateToken(Msg):
     Answered with TokenVerdict."""
 
     correlation_id: str
-    id_token: dict
+    id_token: IdTokenType
     evse_id: int | None = None
     online: bool                    # connected and Accepted: Authorize can be sent
     remote_start: bool = False      # RequestStartTransaction with AuthorizeRemoteStart (F01)
@@ -39,9 +45,9 @@ class CsmsTokenAnswer(Msg):
     no answer: offline, timeout or CALLERROR). Answered with a final TokenVerdict."""
 
     correlation_id: str
-    id_token: dict
+    id_token: IdTokenType
     evse_id: int | None = None
-    id_token_info: dict | None = None
+    id_token_info: IdTokenInfoType | None = None
     remote_start: bool = False
     settings: dict[str, str | None]
     now: datetime
@@ -53,7 +59,7 @@ class TokenVerdict(Msg):
 
     correlation_id: str
     ask_csms: bool = False
-    id_token_info: dict | None = None
+    id_token_info: IdTokenInfoType | None = None
     allowed: bool = False
     master_pass: bool = False
     source: str = ""
@@ -63,8 +69,8 @@ class TokenVerdict(Msg):
 class TokenInfoSeen(Msg):
     """idTokenInfo from a TransactionEventResponse for ``id_token`` (C10.FR.05); no answer."""
 
-    id_token: dict
-    id_token_info: dict
+    id_token: IdTokenType
+    id_token_info: IdTokenInfoType
     settings: dict[str, str | None]
     now: datetime
 
@@ -73,14 +79,14 @@ class UpdateLocalList(Msg):
     """A SendLocalListRequest; answered with LocalListUpdated."""
 
     correlation_id: str
-    payload: dict
-    frame_bytes: int | None = None
+    request: SendLocalListRequest
+    frame_bytes: int | None = None      # the request's frame as received (D01.FR.11)
     settings: dict[str, str | None]
 
 
 class LocalListUpdated(Msg):
     correlation_id: str
-    response: dict              # SendLocalListResponse payload
+    response: SendLocalListResponse
     stats: AuthStats
 
 
@@ -106,7 +112,7 @@ class ClearAuthCache(Msg):
 
 class AuthCacheCleared(Msg):
     correlation_id: str
-    response: dict              # ClearCacheResponse payload
+    response: ClearCacheResponse
     stats: AuthStats
 
 
@@ -123,11 +129,11 @@ class AuthCacheStatus(Msg):
 # -- the Display ----------------------------------------------------------------------------------
 
 class ShowMessage(Msg):
-    """Show ``message`` (MessageContentType: format, content, language) to the driver at
-    ``evse_id`` (None: the station's own display), e.g. idTokenInfo.personalMessage (C01)."""
+    """Show ``message`` to the driver at ``evse_id`` (None: the station's own display), e.g.
+    idTokenInfo.personalMessage (C01)."""
 
     evse_id: int | None = None
-    message: dict
+    message: MessageContentType
     reason: str = ""
 
 
@@ -137,4 +143,4 @@ class GetDisplayed(Msg):
 
 class Displayed(Msg):
     # evse id (0: the station's own display) -> the last message shown there
-    messages: dict[int, dict]
+    messages: dict[int, MessageContentType]

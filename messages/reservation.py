@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from messages.base import Msg
+from messages.ocpp201 import ConnectorEnumType, IdTokenType
 
 ClearedReason = Literal["Expired", "Removed", "Cancelled", "Used", "Replaced", "Sync"]
 
@@ -28,10 +29,10 @@ class ReservationMade(Msg):
 
     evse_id: int
     reservation_id: int
-    id_token: dict                      # IdTokenType, wire form
-    group_id_token: dict | None = None  # IdTokenType, wire form
-    connector_type: str | None = None   # ConnectorEnumType asked for, if any
-    expiry: str                         # OCPP date-time
+    id_token: IdTokenType
+    group_id_token: IdTokenType | None = None
+    connector_type: ConnectorEnumType | None = None   # the connector type asked for, if any
+    expiry: str                                       # OCPP date-time
 
 
 class ReservationCleared(Msg):

@@ -22,6 +22,7 @@ from blocks.security import Security
 from blocks.smart_charging import EvseHardware, SmartCharging
 from blocks.transactions import Transactions
 from station.config import StationConfig
+from messages.ocpp201 import ChargingStationType
 from messages.evse import ClockSynchronized, EvseSettingsChanged, StationTransactionsChanged
 from station.clock import StationClock, utc_now
 from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
@@ -213,13 +214,13 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
                        smart_charging, auth)
 
 
-def _charging_station(config: StationConfig) -> dict:
-    info = {"model": config.station.model, "vendorName": config.station.vendor_name}
-    if config.station.serial_number:
-        info["serialNumber"] = config.station.serial_number
-    if config.station.firmware_version:
-        info["firmwareVersion"] = config.station.firmware_version
-    return info
+def _charging_station(config: StationConfig) -> ChargingStationType:
+    """BootNotification's chargingStation; an empty serial number or firmware version is left
+    out (the configuration's limits are the schema's, so this cannot fail)."""
+    station = config.station
+    return ChargingStationType(model=station.model, vendor_name=station.vendor_name,
+                               serial_number=station.serial_number or None,
+                               firmware_version=station.firmware_version or None)
 
 
 def _seed_station_identity(config: StationConfig, dm) -> None:

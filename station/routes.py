@@ -60,9 +60,10 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetReport": typed_handler("GetReport", provisioning.on_get_report),
         "Reset": typed_handler("Reset", reset.on_reset),
         # C, D: authorization, local list
-        "ClearCache": auth.on_clear_cache,
-        "SendLocalList": auth.on_send_local_list,
-        "GetLocalListVersion": auth.on_get_local_list_version,
+        "ClearCache": typed_handler("ClearCache", auth.on_clear_cache),
+        "SendLocalList": typed_handler("SendLocalList", auth.on_send_local_list),
+        "GetLocalListVersion": typed_handler(
+            "GetLocalListVersion", auth.on_get_local_list_version),
         # E, F: transactions, remote control
         "GetTransactionStatus": typed_handler(
             "GetTransactionStatus", transactions.on_get_transaction_status),
@@ -71,7 +72,7 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "RequestStopTransaction": typed_handler(
             "RequestStopTransaction", transactions.on_request_stop_transaction),
         "UnlockConnector": typed_handler("UnlockConnector", transactions.on_unlock_connector),
-        "TriggerMessage": remote_control.on_trigger_message,
+        "TriggerMessage": typed_handler("TriggerMessage", remote_control.on_trigger_message),
         # G: availability
         "ChangeAvailability": typed_handler(
             "ChangeAvailability", availability.on_change_availability),
@@ -85,10 +86,11 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetCompositeSchedule": typed_handler(
             "GetCompositeSchedule", smart_charging.on_get_composite_schedule),
         # P: data transfer
-        "DataTransfer": data_transfer.on_data_transfer,
+        "DataTransfer": typed_handler("DataTransfer", data_transfer.on_data_transfer),
     }
     if reservations is not None:
         # H: reservations
-        routes["ReserveNow"] = reservations.on_reserve_now
-        routes["CancelReservation"] = reservations.on_cancel_reservation
+        routes["ReserveNow"] = typed_handler("ReserveNow", reservations.on_reserve_now)
+        routes["CancelReservation"] = typed_handler("CancelReservation",
+                                                    reservations.on_cancel_reservation)
     return routes

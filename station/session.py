@@ -43,6 +43,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+from messages.ocpp201 import (BootNotificationRequest, BootNotificationResponse, BootReasonEnumType,
+                              ChargingStationType, HeartbeatRequest, HeartbeatResponse,
+                              RegistrationStatusEnumType, from_wire, to_wire)
 from ocppj import rpc as rpcmod
 from station.actions import CSMS_TO_CS_ACTIONS
 from station.clock import utc_now
@@ -105,10 +108,17 @@ class SessionTimers:
 
 
 class Registration:
+    """The registration states: the CSMS's RegistrationStatusEnumType, and Unknown before its
+    first answer (not a wire value: no BootNotificationResponse says it)."""
+
     UNKNOWN = "Unknown"
-    PENDING = "Pending"
-    ACCEPTED = "Accepted"
-    REJECTED = "Rejected"
+    PENDING = RegistrationStatusEnumType.pending
+    ACCEPTED = RegistrationStatusEnumType.accepted
+    REJECTED = RegistrationStatusEnumType.rejected
+
+
+#: What ``StationSession.registration`` holds.
+RegistrationState = RegistrationStatusEnumType | str
 
 
 Handler = Callable[[str, dict], "dict | Reply | Deferred"]
@@ -126,7 +136,7 @@ class StationSession:
     routes: dict[str, Handler] = field(default_factory=dict)
     # Called with (registration, previous) whenever it changes, and on each (re)connect with
     # (registration, registration) so blocks can re-send state (B01.FR.05, B04).
-    _listeners: list[Callable[[str, str, float], None]] = field(default_factory=list)
+    _listeners: list[Callable[[RegistrationState, RegistrationState, float], None]] = field(default_factory=list)
     _connect_listeners: list[Callable[[float, float | None], None]] = field(default_factory=list)
     _disconnect_listeners: list[Callable[[float], None]] = field(default_factory=list)
     # (next_deadline, on_due) pairs of blocks with timers of their own (the message queue).
@@ -134,10 +144,10 @@ class StationSession:
         default_factory=list)
 
     def __post_init__(self) -> None:
-        self.registration = Registration.UNKNOWN
+        self.registration: RegistrationState = Registration.UNKNOWN
         self.is_connected = False
         self.connect_count = 0
-        self.boot_reason = "PowerUp"
+        self.boot_reason: BootReasonEnumType | str = BootReasonEnumType.power_up
         self.heartbeat_interval: float = 0.0
         self.timers = SessionTimers()
         self._rpc: rpcmod.RpcEndpoint | None = None
@@ -148,7 +158,9 @@ class StationSession:
         self._after: list[Callable[[], None]] = []
         self._offline_since: float | None = None
         self._now: float = 0.0
-        self.boot_info: Callable[[], dict] = lambda: {}
+        # The chargingStation of BootNotification (station.core: from the configuration).
+        self.boot_info: Callable[[], ChargingStationType] = lambda: ChargingStationType(
+            model="", vendor_name="")
         # Called with the CSMS's currentTime (BootNotification and Heartbeat responses).
         self.on_csms_time: Callable[[str], None] | None = None
 
@@ -167,7 +179,8 @@ class StationSession:
             raise ValueError(f"{action} already has a handler")
         self.routes[action] = handler
 
-    def on_registration(self, listener: Callable[[str, str, float], None]) -> None:
+    def on_registration(self, listener: Callable[[RegistrationState, RegistrationState, float],
+                                                 None]) -> None:
         self._listeners.append(listener)
 
     def on_connected(self, listener: Callable[[float, float | None], None]) -> None:
@@ -264,7 +277,7 @@ class StationSession:
                 self._send_boot(now)
             if self.timers.heartbeat is not None and now >= self.timers.heartbeat:
                 self.timers.heartbeat = None
-                self.call("Heartbeat", {}, on_result=self._on_heartbeat_result)
+                self.send_heartbeat()
         self._flush(now)
 
     def resolve_deferred(self, correlation_id: str, answer: Any, now: float) -> None:
@@ -408,17 +421,18 @@ class StationSession:
     # -- boot and heartbeat (B01-B03, G02) -------------------------------------------------------
 
     def _send_boot(self, now: float) -> None:
-        payload = {"reason": self.boot_reason, "chargingStation": self.boot_info()}
-        self.call("BootNotification", payload, on_result=self._on_boot_result,
+        request = BootNotificationRequest(reason=self.boot_reason,
+                                          charging_station=self.boot_info())
+        self.call("BootNotification", to_wire(request), on_result=self._on_boot_result,
                   on_error=self._on_boot_error)
 
     def trigger_boot(self) -> None:
         """TriggerMessage(BootNotification) while not Accepted (F06.FR.17 rejects it after)."""
-        self.boot_reason = "Triggered"
+        self.boot_reason = BootReasonEnumType.triggered
         self.timers.boot_retry = None
         self._after.append(lambda: self._send_boot(self._now))
 
-    def _set_registration(self, value: str) -> None:
+    def _set_registration(self, value: RegistrationState) -> None:
         previous, self.registration = self.registration, value
         if previous != value:
             log.info("registration %s -> %s", previous, value)
@@ -426,15 +440,17 @@ class StationSession:
             listener(value, previous, self._now)
 
     def _on_boot_result(self, payload: dict) -> None:
-        status = payload["status"]
-        interval = float(payload.get("interval", 0))
+        # The edge validated the CALLRESULT against the schema, so it parses.
+        response: BootNotificationResponse = from_wire("BootNotification", payload, "response")
+        status = response.status
+        interval = float(response.interval)
         now = self._now
         if status == Registration.ACCEPTED:
             self.timers.boot_retry = None
             if interval > 0:
                 self.heartbeat_interval = interval          # B01.FR.04
-            if self.on_csms_time is not None and payload.get("currentTime"):
-                self.on_csms_time(payload["currentTime"])
+            if self.on_csms_time is not None and response.current_time:
+                self.on_csms_time(response.current_time)
             self._set_registration(Registration.ACCEPTED)
             self._arm_heartbeat(now)
         else:
@@ -459,11 +475,13 @@ class StationSession:
             self.timers.heartbeat = None
 
     def send_heartbeat(self, *, triggered: bool = False) -> None:
-        self.call("Heartbeat", {}, on_result=self._on_heartbeat_result, triggered=triggered)
+        self.call("Heartbeat", to_wire(HeartbeatRequest()), on_result=self._on_heartbeat_result,
+                  triggered=triggered)
 
     def _on_heartbeat_result(self, payload: dict) -> None:
+        response: HeartbeatResponse = from_wire("Heartbeat", payload, "response")
         if self.on_csms_time is not None:
-            self.on_csms_time(payload["currentTime"])
+            self.on_csms_time(response.current_time)
 
     def after_reply(self, work: Callable[[], None]) -> None:
         """Run ``work`` once the response being built now is queued (F06.FR.04)."""

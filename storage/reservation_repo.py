@@ -10,8 +10,11 @@ so a reservation that expired while the station was down, or whose update was lo
 connection, is found again at the next start and reported then.
 
 The table is the project's own ``RESERVATIONS`` (``migrations/core/8_up-reservations.sql``):
-libocpp keeps reservations in the EVerest modules, not in its core database. Rows hold wire
-values: IdTokenType objects as JSON and OCPP date-time strings; parsing them is the block's job.
+libocpp keeps reservations in the EVerest modules, not in its core database. The table holds wire
+values: IdTokenType objects as their wire JSON (keys sorted) and OCPP date-time strings. A
+:class:`ReservationRow` carries the tokens as ``IdTokenType`` models and the connector type as
+``ConnectorEnumType``; the stored form did not change with the models, so rows written before
+them load as they are. Parsing the times is the block's job.
 
 Like the other repositories of the core database this speaks ``sqlite3`` directly
 (``storage/lite.py``). Each method is one short transaction of its own.
@@ -22,6 +25,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from storage.lite import transaction
 
 __all__ = ["ReservationRow", "ReservationRepository"]
@@ -43,18 +47,18 @@ class ReservationRow:
     Attributes:
         reservation_id: ReserveNowRequest.id.
         evse_id: the reserved EVSE, or None for an unspecified EVSE.
-        connector_type: the ConnectorEnumType asked for, or None.
-        id_token: IdTokenType (wire form) the reservation is for.
-        group_id_token: IdTokenType of the group, or None.
+        connector_type: the connector type asked for, or None.
+        id_token: the IdToken the reservation is for.
+        group_id_token: the IdToken of its group, or None.
         expiry: expiryDateTime, an OCPP date-time string.
         created: when the station accepted it, an OCPP date-time string (orders the rows).
     """
 
     reservation_id: int
     evse_id: int | None
-    connector_type: str | None
-    id_token: dict
-    group_id_token: dict | None
+    connector_type: ConnectorEnumType | None
+    id_token: IdTokenType
+    group_id_token: IdTokenType | None
     expiry: str
     created: str
 
@@ -74,13 +78,16 @@ class ReservationRepository:
         """Every stored reservation, oldest first.
 
         Raises:
-            ValueError: a stored token is not a JSON object (a damaged database).
+            ValueError: a stored token is no IdTokenType or the connector type no
+                ConnectorEnumType (a damaged database).
         """
         rows = []
         for rid, evse_id, connector_type, token, group, expiry, created in \
                 self._db.execute(_SELECT_ALL):
             rows.append(ReservationRow(int(rid), None if evse_id is None else int(evse_id),
-                                       connector_type, _load_token(token, rid),
+                                       None if connector_type is None
+                                       else ConnectorEnumType(connector_type),
+                                       _load_token(token, rid),
                                        None if group is None else _load_token(group, rid),
                                        expiry, created))
         return rows
@@ -92,7 +99,9 @@ class ReservationRepository:
         """
         group = None if row.group_id_token is None else _dump(row.group_id_token)
         with transaction(self._db) as db:
-            db.execute(_UPSERT, (row.reservation_id, row.evse_id, row.connector_type,
+            db.execute(_UPSERT, (row.reservation_id, row.evse_id,
+                                 None if row.connector_type is None
+                                 else ConnectorEnumType(row.connector_type).value,
                                  _dump(row.id_token), group, row.expiry, row.created))
 
     def delete(self, reservation_id: int) -> bool:
@@ -101,12 +110,13 @@ class ReservationRepository:
             return db.execute(_DELETE, (reservation_id,)).rowcount > 0
 
 
-def _dump(token: dict) -> str:
-    return json.dumps(token, separators=(",", ":"), sort_keys=True, allow_nan=False)
+def _dump(token: IdTokenType) -> str:
+    # The stored form of before the models: the wire dict, keys sorted.
+    return json.dumps(to_wire(token), separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
-def _load_token(text: str, reservation_id: int) -> dict:
+def _load_token(text: str, reservation_id: int) -> IdTokenType:
     token = json.loads(text)
     if not isinstance(token, dict):
         raise ValueError(f"reservation {reservation_id}: a stored IdToken is not a JSON object")
-    return token
+    return IdTokenType.model_validate(token)      # a pydantic ValidationError is a ValueError

@@ -17,10 +17,12 @@ from messages.auth import (AuthCacheCleared, ClearAuthCache, CsmsTokenAnswer, Di
                            GetDisplayed, GetListVersion, ListVersion, LocalListUpdated,
                            ShowMessage, TokenInfoSeen, TokenVerdict, UpdateLocalList,
                            ValidateToken)
+from messages.ocpp201 import (IdTokenEnumType, IdTokenInfoType, IdTokenType,
+                              MessageContentType, SendLocalListRequest, to_wire)
 from messages.supervision import ChildReady, Configure
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-CARD = {"idToken": "CARD-1", "type": "ISO14443"}
+CARD = IdTokenType(id_token="CARD-1", type=IdTokenEnumType.iso14443)
 SETTINGS = {key: None for key in AUTH_SETTINGS_KEYS} | {"AuthCtrlr.LocalPreAuthorize": "true"}
 TIMEOUT = 5
 
@@ -44,7 +46,7 @@ class TestFuncAuthCache:
         first = validate(asys, actor)
         assert first.correlation_id == "v1" and first.ask_csms
         final = asys.ask(actor, CsmsTokenAnswer(correlation_id="v1", id_token=CARD, evse_id=1,
-                                                id_token_info={"status": "Accepted"},
+                                                id_token_info=IdTokenInfoType(status="Accepted"),
                                                 settings=SETTINGS, now=T0), TIMEOUT)
         assert not final.ask_csms and final.allowed and final.source == "csms"
         assert final.stats.cache_entries == 1
@@ -56,13 +58,14 @@ class TestFuncAuthCache:
         config = station_config(1)
         actor = start(asys, config)
         answer = asys.ask(actor, UpdateLocalList(
-            correlation_id="l1", settings=SETTINGS, payload={
+            correlation_id="l1", settings=SETTINGS, request=SendLocalListRequest.model_validate({
                 "updateType": "Full", "versionNumber": 9,
                 "localAuthorizationList": [{"idToken": CARD,
-                                            "idTokenInfo": {"status": "Accepted"}}]}), TIMEOUT)
-        assert isinstance(answer, LocalListUpdated) and answer.response == {"status": "Accepted"}
-        asys.tell(actor, TokenInfoSeen(id_token={"idToken": "X", "type": "ISO14443"},
-                                       id_token_info={"status": "Blocked"},
+                                            "idTokenInfo": {"status": "Accepted"}}]})), TIMEOUT)
+        assert isinstance(answer, LocalListUpdated) and to_wire(answer.response) == {
+            "status": "Accepted"}
+        asys.tell(actor, TokenInfoSeen(id_token=IdTokenType(id_token="X", type="ISO14443"),
+                                       id_token_info=IdTokenInfoType(status="Blocked"),
                                        settings=SETTINGS, now=T0))
         asys.tell(actor, ActorExitRequest())
         successor = start(asys, config)
@@ -79,9 +82,12 @@ class TestFuncAuthCache:
 class TestFuncDisplay:
     def test_keeps_the_last_message_per_screen(self, asys, station_config):
         display = start(asys, station_config(1), Display, "display")
-        asys.tell(display, ShowMessage(evse_id=1, message={"format": "UTF8", "content": "a"}))
-        asys.tell(display, ShowMessage(evse_id=1, message={"format": "UTF8", "content": "b"}))
-        asys.tell(display, ShowMessage(message={"format": "UTF8", "content": "station"}))
+        def text(content):
+            return MessageContentType(format="UTF8", content=content)
+
+        asys.tell(display, ShowMessage(evse_id=1, message=text("a")))
+        asys.tell(display, ShowMessage(evse_id=1, message=text("b")))
+        asys.tell(display, ShowMessage(message=text("station")))
         shown = asys.ask(display, GetDisplayed(), TIMEOUT)
         assert isinstance(shown, Displayed)
-        assert {k: v["content"] for k, v in shown.messages.items()} == {1: "b", 0: "station"}
+        assert {k: v.content for k, v in shown.messages.items()} == {1: "b", 0: "station"}

@@ -26,7 +26,8 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ConnectorStat
                            RemoteStopAnswered, SetEvState, TokenAuthorized,
                            TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
                            UnlockAnswered)
-from messages.ocpp201 import to_wire
+from messages.ocpp201 import IdTokenEnumType, IdTokenType, to_wire
+from messages.reservation import ReservationCleared, ReservationMade
 from messages.supervision import ChildReady, Configure, Directory
 from storage import lite
 from storage.evse_repo import EvseRepository
@@ -244,6 +245,27 @@ class TestFuncAvailability:
         assert status.connectors == {1: "Unavailable"} and status.operational_status == \
             "Inoperative"
         assert rig.records().statuses[-1] == (1, 1, "Unavailable")            # G01.FR.05
+
+
+class TestFuncReservation:
+    def test_reservation_made_with_models_shows_reserved_and_is_saved(self, asys, config, clock):
+        # H01.FR.23: the tokens travel as IdTokenType models; the Evse shows Reserved, keeps
+        # the reservation in its saved state and shows it to the control API.
+        rig = Rig(asys, config, clock)
+        rig.records()
+        asys.tell(rig.evse, ReservationMade(
+            evse_id=1, reservation_id=7, id_token=IdTokenType(
+                id_token="RES-1", type=IdTokenEnumType.iso14443),
+            group_id_token=IdTokenType(id_token="G", type=IdTokenEnumType.central),
+            expiry="2025-01-01T13:00:00.000Z"))
+        status = rig.status()
+        assert status.connectors == {1: "Reserved"}
+        assert status.reservation == {"id": 7, "id_token": "RES-1",
+                                      "expiry": "2025-01-01T13:00:00.000Z"}
+        assert rig.saved()["reservation"]["id_token"] == {"idToken": "RES-1", "type": "ISO14443"}
+        asys.tell(rig.evse, ReservationCleared(evse_id=1, reservation_id=7, reason="Expired"))
+        assert rig.status().connectors == {1: "Available"}                     # H04.FR.02
+        assert rig.records().statuses[-2:] == [(1, 1, "Reserved"), (1, 1, "Available")]
 
 
 class TestFuncRestart:

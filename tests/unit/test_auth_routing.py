@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 from blocks.auth_routing import AUTH_CACHE_TIMEOUT_S
-from messages.ocpp201 import to_wire
 from messages.auth import ShowMessage
 from messages.evse import (AuthorizeToken, MasterPassStop, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventReady)
+from messages.ocpp201 import IdTokenType, to_wire
 from storage.auth_repo import token_hash
 from tests.unit.station_harness import Harness
 
+# Wire form: the Evse's messages (AuthorizeToken, TransactionEventReady) still carry dicts.
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}
 OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
+CARD_KEY = token_hash(IdTokenType.model_validate(CARD))
 
 
 @pytest.fixture
@@ -59,12 +61,26 @@ class TestTokenChecks:
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
         [answer] = answers(h)
         assert answer.allowed and answer.id_token_info == {"status": "Accepted"}
-        assert h.auth_service.auth.repo.cache_get(token_hash(CARD)) is not None
+        assert h.auth_service.auth.repo.cache_get(CARD_KEY) is not None
         setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
         ask(h, correlation_id="c2")
         assert h.sent() == []                                               # C12.FR.02
         [answer] = answers(h)
         assert answer.correlation_id == "c2" and answer.allowed
+
+    def test_authorize_carries_the_token_as_presented(self, h):
+        """The Authorize built as a model has the values of the token the Evse sent (keys
+        may come in the schema's order), and the answer's whole idTokenInfo reaches it."""
+        token = {"idToken": "CARD-9", "type": "ISO14443", "customData": {"vendorId": "v"},
+                 "additionalInfo": [{"additionalIdToken": "X1", "type": "plate"}]}
+        ask(h, token)
+        frame = h.expect_call("Authorize")
+        assert frame[3] == {"idToken": token}
+        info = {"status": "Accepted", "evseId": [1, 2], "chargingPriority": 2,
+                "groupIdToken": {"idToken": "G", "type": "Central"}}
+        h.answer(frame, {"idTokenInfo": info})
+        [answer] = answers(h)
+        assert answer.allowed and answer.id_token_info == info
 
     @pytest.mark.parametrize("status", ["Invalid", "Blocked", "Expired", "Unknown"])
     def test_not_accepted_by_the_csms_may_not_charge(self, h, status):
@@ -166,8 +182,8 @@ class TestTransactionEventResponse:
         answered = [m for _, m in h.session.messages_to_actors()
                     if isinstance(m, TransactionEventAnswered)]
         assert to_wire(answered[0].id_token_info) == {"status": "Blocked"}  # E05 at the Evse
-        entry_ = h.auth_service.auth.repo.cache_get(token_hash(CARD))
-        assert entry_.info == {"status": "Blocked"}
+        entry_ = h.auth_service.auth.repo.cache_get(CARD_KEY)
+        assert to_wire(entry_.info) == {"status": "Blocked"}
 
 
 class TestAuthCacheDown:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -9,13 +10,24 @@ from pathlib import Path
 import pytest
 
 from blocks.authorization import (AUTH_SETTINGS_KEYS, AuthSettings, Authorization, loggable)
+from messages.ocpp201 import IdTokenInfoType, IdTokenType, SendLocalListRequest, to_wire
 from storage import lite
 from storage.auth_repo import AuthRepository, token_hash
 
+
+def tok(id_token: str, type_: str = "ISO14443", **extra) -> IdTokenType:
+    return IdTokenType.model_validate({"idToken": id_token, "type": type_, **extra})
+
+
+def info(status: str = "Accepted", **fields) -> IdTokenInfoType:
+    """An IdTokenInfoType from wire names."""
+    return IdTokenInfoType.model_validate({"status": status, **fields})
+
+
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "core"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-CARD = {"idToken": "CARD-1", "type": "ISO14443"}
-OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
+CARD = tok("CARD-1")
+OTHER = tok("CARD-2")
 ONLINE_PRE = AuthSettings(local_pre_authorize=True)
 
 
@@ -34,17 +46,21 @@ def auth(db_path):
 
 
 def send(auth, update_type, version, items, settings=AuthSettings(), frame_bytes=None):
-    return auth.send_local_list({"updateType": update_type, "versionNumber": version,
-                                 "localAuthorizationList": items}, settings,
-                                frame_bytes=frame_bytes)
+    """SendLocalList with ``items`` (wire names; tokens may be models); the response's wire
+    dict. An empty ``items`` leaves the list out (the schema's minItems 1)."""
+    payload = {"updateType": update_type, "versionNumber": version}
+    if items:
+        payload["localAuthorizationList"] = items
+    return to_wire(auth.send_local_list(SendLocalListRequest.model_validate(payload), settings,
+                                        frame_bytes=frame_bytes))
 
 
-def entry(token, status="Accepted", **info):
-    return {"idToken": token, "idTokenInfo": {"status": status, **info}}
+def entry(token, status="Accepted", **fields):
+    return {"idToken": token, "idTokenInfo": {"status": status, **fields}}
 
 
-def cache(auth, token, status="Accepted", now=T0, settings=AuthSettings(), **info):
-    auth.token_info_received(token, {"status": status, **info}, settings=settings, now=now)
+def cache(auth, token, status="Accepted", now=T0, settings=AuthSettings(), **fields):
+    auth.token_info_received(token, info(status, **fields), settings=settings, now=now)
 
 
 class TestTokenHash:
@@ -60,9 +76,36 @@ class TestTokenHash:
         raw = db_path.read_bytes() + Path(str(db_path) + "-wal").read_bytes()
         assert b"CARD-1" not in raw and b"CARD-2" not in raw
 
+    def test_rows_in_the_stored_form_of_before_load_and_count_the_same(self, auth, db_path):
+        """The JSON a dict-based version wrote (wire names, sorted keys, compact) is read back
+        into the model, and the model encodes to the same text, so Storage stays right."""
+        wire = {"status": "Accepted", "evseId": [1, 2], "chargingPriority": 3,
+                "cacheExpiryDateTime": "2026-01-02T00:00:00.000Z",
+                "groupIdToken": {"type": "Central", "idToken": "G1"}}
+        old_text = json.dumps(wire, separators=(",", ":"), sort_keys=True)
+        db = lite.connect(db_path, MIGRATIONS)
+        with db:
+            db.execute("INSERT INTO AUTH_LIST (ID_TOKEN_HASH, ID_TOKEN_INFO) VALUES (?, ?)",
+                       (token_hash(CARD), old_text))
+        again = AuthRepository(lite.connect(db_path, MIGRATIONS))
+        loaded = again.list_get(token_hash(CARD))
+        assert isinstance(loaded, IdTokenInfoType) and to_wire(loaded) == wire
+        assert AuthRepository.encode(loaded) == old_text
+        assert again.list_bytes == len(token_hash(CARD)) + len(old_text)
+
+    def test_a_lookup_builds_no_model_for_a_text_already_read(self, auth):
+        """bench/local_list_100k.py: entries with the same idTokenInfo share one frozen
+        model, so a token check in a large list costs no model construction."""
+        send(auth, "Full", 1, [entry(CARD, groupIdToken={"idToken": "G", "type": "Central"}),
+                               entry(OTHER, groupIdToken={"idToken": "G", "type": "Central"})])
+        first = auth.repo.list_get(token_hash(CARD))
+        assert auth.repo.list_get(token_hash(OTHER)) is first
+        assert auth.validate(CARD, 1, online=False, settings=AuthSettings(),
+                             now=T0).id_token_info is first
+
     def test_keycode_never_in_log_text(self):
         """C04.FR.04."""
-        assert "1234" not in loggable({"idToken": "1234", "type": "KeyCode"})
+        assert "1234" not in loggable(tok("1234", "KeyCode"))
         assert "CARD-1" in loggable(CARD)
 
 
@@ -93,18 +136,18 @@ class TestUnknownToken:
         """AuthCtrlr.DisableRemoteAuthorization: no Authorize at all."""
         v = auth.validate(CARD, 1, online=True,
                           settings=AuthSettings(disable_remote_authorization=True), now=T0)
-        assert not v.ask_csms and not v.allowed and v.id_token_info["status"] == "Unknown"
+        assert not v.ask_csms and not v.allowed and v.id_token_info.status == "Unknown"
 
     def test_offline_refused_without_offline_tx_for_unknown_id(self, auth):
         """C13.FR.02."""
         v = auth.validate(CARD, 1, online=False, settings=AuthSettings(), now=T0)
-        assert not v.allowed and v.id_token_info["status"] == "Unknown"
+        assert not v.allowed and v.id_token_info.status == "Unknown"
 
     def test_offline_accepted_with_offline_tx_for_unknown_id_and_not_cached(self, auth):
         """C15.FR.08, C15.FR.01, C13.FR.04."""
         s = AuthSettings(offline_tx_for_unknown_id=True)
         v = auth.validate(CARD, 1, online=False, settings=s, now=T0)
-        assert v.allowed and v.id_token_info == {"status": "Accepted"}
+        assert v.allowed and to_wire(v.id_token_info) == {"status": "Accepted"}
         assert auth.repo.cache_get(token_hash(CARD)) is None
 
     def test_failed_authorize_falls_back_to_offline_rules(self, auth):
@@ -123,14 +166,14 @@ class TestSpecialTokens:
 
     def test_no_authorization_is_accepted_and_never_cached(self, auth):
         """C02.FR.01-03."""
-        token = {"idToken": "", "type": "NoAuthorization"}
+        token = tok("", "NoAuthorization")
         assert auth.validate(token, 1, online=True, settings=AuthSettings(), now=T0).allowed
         cache(auth, token)
         assert auth.repo.cache_entries == 0
 
     def test_central_remote_start_needs_no_authorize_and_is_never_cached(self, auth):
         """C03.FR.01/02, C05.FR.01/02."""
-        token = {"idToken": "X", "type": "Central"}
+        token = tok("X", "Central")
         v = auth.validate(token, 1, online=True, settings=AuthSettings(), now=T0,
                           remote_start=True)
         assert v.allowed and not v.ask_csms
@@ -138,7 +181,7 @@ class TestSpecialTokens:
         assert auth.repo.cache_entries == 0
 
     def test_central_presented_locally_is_checked(self, auth):
-        token = {"idToken": "X", "type": "Central"}
+        token = tok("X", "Central")
         assert auth.validate(token, 1, online=True, settings=AuthSettings(), now=T0).ask_csms
 
 
@@ -147,20 +190,20 @@ class TestAuthorizationCache:
 
     def test_authorize_response_updates_the_cache(self, auth):
         """C10.FR.04, C10.FR.01 (regardless of status)."""
-        v = auth.csms_answered(CARD, 1, {"status": "Blocked"}, online=True,
+        v = auth.csms_answered(CARD, 1, info("Blocked"), online=True,
                                settings=AuthSettings(), now=T0)
         assert not v.allowed and v.source == "csms"
-        assert auth.repo.cache_get(token_hash(CARD)).info == {"status": "Blocked"}
+        assert to_wire(auth.repo.cache_get(token_hash(CARD)).info) == {"status": "Blocked"}
 
     def test_transaction_event_response_updates_the_cache(self, auth):
         """C10.FR.05."""
         cache(auth, CARD)
-        auth.token_info_received(CARD, {"status": "Invalid"}, settings=AuthSettings(), now=T0)
-        assert auth.repo.cache_get(token_hash(CARD)).info["status"] == "Invalid"
+        auth.token_info_received(CARD, info("Invalid"), settings=AuthSettings(), now=T0)
+        assert auth.repo.cache_get(token_hash(CARD)).info.status == "Invalid"
 
     def test_personal_message_is_not_cached(self, auth):
         cache(auth, CARD, personalMessage={"format": "ASCII", "content": "hi"})
-        assert "personalMessage" not in auth.repo.cache_get(token_hash(CARD)).info
+        assert auth.repo.cache_get(token_hash(CARD)).info.personal_message is None
 
     def test_cache_disabled_stores_nothing_and_is_not_read(self, auth):
         """C10.FR.11."""
@@ -194,7 +237,7 @@ class TestAuthorizationCache:
         cache(auth, CARD, "Blocked")
         s = replace(ONLINE_PRE, cache_disable_post_authorize=True)
         v = auth.validate(CARD, 1, online=True, settings=s, now=T0)
-        assert not v.ask_csms and not v.allowed and v.id_token_info["status"] == "Blocked"
+        assert not v.ask_csms and not v.allowed and v.id_token_info.status == "Blocked"
 
     def test_offline_cached_accepted_authorizes(self, auth):
         """C12 offline with LocalAuthorizeOffline."""
@@ -223,8 +266,8 @@ class TestAuthorizationCache:
         assert auth.validate(CARD, 1, online=True, settings=s,
                              now=T0 + timedelta(seconds=100)).allowed
         v = auth.validate(CARD, 1, online=False, settings=s, now=T0 + timedelta(seconds=200))
-        assert not v.allowed and v.id_token_info["status"] == "Expired"
-        assert auth.repo.cache_get(token_hash(CARD)).info["status"] == "Expired"
+        assert not v.allowed and v.id_token_info.status == "Expired"
+        assert auth.repo.cache_get(token_hash(CARD)).info.status == "Expired"
 
     def test_expired_entry_online_asks(self, auth):
         s = replace(ONLINE_PRE, cache_lifetime_s=60)
@@ -243,8 +286,8 @@ class TestAuthorizationCache:
 
     def test_full_cache_evicts_non_accepted_then_least_recently_used(self, auth):
         """C10.FR.07, Policy LRU."""
-        tokens = [{"idToken": f"T{i}", "type": "ISO14443"} for i in range(4)]
-        one = len(token_hash(tokens[0])) + len(AuthRepository.dumps({"status": "Accepted"}))
+        tokens = [tok(f"T{i}") for i in range(4)]
+        one = len(token_hash(tokens[0])) + len(AuthRepository.encode(info()))
         s = replace(ONLINE_PRE, cache_max_bytes=3 * one + 5)
         cache(auth, tokens[0], settings=s, now=T0)
         cache(auth, tokens[1], "Blocked", settings=s, now=T0 + timedelta(seconds=1))
@@ -252,7 +295,7 @@ class TestAuthorizationCache:
         auth.validate(tokens[0], 1, online=True, settings=s, now=T0 + timedelta(seconds=3))
         cache(auth, tokens[3], settings=s, now=T0 + timedelta(seconds=4))
         assert auth.repo.cache_get(token_hash(tokens[1])) is None     # not Accepted first
-        cache(auth, {"idToken": "T9", "type": "ISO14443"}, settings=s,
+        cache(auth, tok("T9"), settings=s,
               now=T0 + timedelta(seconds=5))
         assert auth.repo.cache_get(token_hash(tokens[2])) is None     # then least recently used
         assert auth.repo.cache_get(token_hash(tokens[0])) is not None
@@ -261,9 +304,10 @@ class TestAuthorizationCache:
     def test_clear_cache(self, auth):
         """C11.FR.03/04."""
         cache(auth, CARD)
-        assert auth.clear_cache(AuthSettings(cache_enabled=False))["status"] == "Rejected"
+        assert to_wire(auth.clear_cache(AuthSettings(cache_enabled=False))) == {
+            "status": "Rejected", "statusInfo": {"reasonCode": "NotEnabled"}}   # C11.FR.04
         assert auth.repo.cache_entries == 1
-        assert auth.clear_cache(AuthSettings()) == {"status": "Accepted"}
+        assert to_wire(auth.clear_cache(AuthSettings())) == {"status": "Accepted"}
         assert auth.repo.cache_entries == 0 and auth.repo.cache_get(token_hash(CARD)) is None
 
     def test_cache_survives_reopening(self, auth, db_path):
@@ -330,20 +374,20 @@ class TestLocalListAuthorization:
     def test_list_is_never_changed_by_authorize_answers(self, auth):
         """D01.FR.09."""
         send(auth, "Full", 1, [entry(CARD)])
-        auth.csms_answered(CARD, 1, {"status": "Blocked"}, online=True,
+        auth.csms_answered(CARD, 1, info("Blocked"), online=True,
                            settings=AuthSettings(), now=T0)
-        assert auth.repo.list_get(token_hash(CARD)) == {"status": "Accepted"}
+        assert to_wire(auth.repo.list_get(token_hash(CARD))) == {"status": "Accepted"}
 
 
 class TestStationRules:
     def test_evse_id_list_restricts_where_a_token_charges(self, auth):
         """C01.FR.21."""
-        info = {"status": "Accepted", "evseId": [2]}
-        assert not auth.csms_answered(CARD, 1, info, online=True, settings=AuthSettings(),
+        restricted = info(evseId=[2])
+        assert not auth.csms_answered(CARD, 1, restricted, online=True, settings=AuthSettings(),
                                       now=T0).allowed
-        assert auth.csms_answered(CARD, 2, info, online=True, settings=AuthSettings(),
+        assert auth.csms_answered(CARD, 2, restricted, online=True, settings=AuthSettings(),
                                   now=T0).allowed
-        assert auth.csms_answered(CARD, None, info, online=True, settings=AuthSettings(),
+        assert auth.csms_answered(CARD, None, restricted, online=True, settings=AuthSettings(),
                                   now=T0).allowed
 
     def test_master_pass_may_not_start(self, auth):
@@ -351,7 +395,7 @@ class TestStationRules:
         s = replace(ONLINE_PRE, master_pass_group_id="MASTER")
         cache(auth, CARD, groupIdToken={"idToken": "MASTER", "type": "Central"})
         v = auth.validate(CARD, 1, online=True, settings=s, now=T0)
-        assert v.master_pass and not v.allowed and v.id_token_info["status"] == "Accepted"
+        assert v.master_pass and not v.allowed and v.id_token_info.status == "Accepted"
 
     def test_master_pass_unset_is_an_ordinary_group(self, auth):
         cache(auth, CARD, groupIdToken={"idToken": "MASTER", "type": "Central"})
@@ -369,14 +413,13 @@ class TestSendLocalList:
         assert send(auth, "Full", 2, [entry(OTHER, "Blocked")])["status"] == "Accepted"
         assert auth.local_list_version(AuthSettings()) == 2
         assert auth.repo.list_get(token_hash(CARD)) is None
-        assert auth.repo.list_get(token_hash(OTHER))["status"] == "Blocked"
+        assert auth.repo.list_get(token_hash(OTHER)).status == "Blocked"
         assert auth.repo.list_entries == 1
 
     def test_full_without_list_empties_it(self, auth):
         """D01.FR.04 (TC_D_04)."""
         send(auth, "Full", 1, [entry(CARD)])
-        assert auth.send_local_list({"updateType": "Full", "versionNumber": 5},
-                                    AuthSettings())["status"] == "Accepted"
+        assert send(auth, "Full", 5, [])["status"] == "Accepted"
         assert auth.repo.list_entries == 0 and auth.local_list_version(AuthSettings()) == 5
 
     def test_differential_updates_and_removes(self, auth):
@@ -426,7 +469,7 @@ class TestSendLocalList:
 
     def test_too_many_additional_info_items_fail(self, auth):
         """AuthCtrlr.AdditionalInfoItemsPerMessage."""
-        token = {**CARD, "additionalInfo": [{"additionalIdToken": "a", "type": "x"}] * 2}
+        token = tok("CARD-1", additionalInfo=[{"additionalIdToken": "a", "type": "x"}] * 2)
         s = AuthSettings(additional_info_items=1)
         assert send(auth, "Full", 1, [entry(token)], s)["status"] == "Failed"
         assert send(auth, "Full", 1, [entry(token)])["status"] == "Accepted"
@@ -467,7 +510,7 @@ class TestSendLocalList:
     def test_running_totals_match_the_table_after_differentials(self, auth, db_path):
         """Entries/Storage are kept incrementally; they must equal a recount."""
         send(auth, "Full", 1, [entry(CARD), entry(OTHER)])
-        third = {"idToken": "CARD-3", "type": "ISO14443"}
+        third = tok("CARD-3")
         send(auth, "Differential", 2, [entry(CARD, "Blocked", groupIdToken=OTHER),
                                        {"idToken": OTHER}, entry(third),
                                        {"idToken": {"idToken": "never", "type": "Local"}}])

@@ -12,8 +12,10 @@ from datetime import timedelta
 import pytest
 
 from blocks.reservation import STATUS_WAIT_S, Reservations
+from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from messages.reservation import EvseHeldForReservations, ReservationCleared, ReservationMade
 from station.session import iso
+from station.typed_handler import typed_handler
 from storage import lite
 from storage.reservation_repo import ReservationRepository, ReservationRow
 
@@ -25,6 +27,11 @@ T3 = {"idToken": "TOKEN-3", "type": "ISO14443"}
 GROUP = {"idToken": "GROUP-A", "type": "Central"}
 OTHER_GROUP = {"idToken": "GROUP-B", "type": "Central"}
 START = 1000.0        # the harness's first monotonic time
+
+
+def tok(token: dict) -> IdTokenType:
+    """A wire token as the model the block keeps and sends to the Evses."""
+    return IdTokenType.model_validate(token)
 
 
 class Station:
@@ -47,8 +54,9 @@ class Station:
             evse_in_use=lambda evse_id: evse_id in self.in_use,
             wall_clock=self.wall)
         # What build_routes does for the core's own block.
-        h.session.route("ReserveNow", self.block.on_reserve_now)
-        h.session.route("CancelReservation", self.block.on_cancel_reservation)
+        h.session.route("ReserveNow", typed_handler("ReserveNow", self.block.on_reserve_now))
+        h.session.route("CancelReservation", typed_handler(
+            "CancelReservation", self.block.on_cancel_reservation))
         if announce:
             h.announce_all(announce)
         if boot:
@@ -138,7 +146,8 @@ class TestReserveSpecificEvse:
         assert s.reserve(7, evse_id=1, group=GROUP) == {"status": "Accepted"}   # H01.FR.23
         [(evse_id, made)] = s.evse_messages()
         assert evse_id == 1 and isinstance(made, ReservationMade)
-        assert (made.reservation_id, made.id_token, made.group_id_token) == (7, T1, GROUP)
+        assert (made.reservation_id, made.id_token, made.group_id_token) == (7, tok(T1),
+                                                                              tok(GROUP))
         assert made.expiry == iso(s.wall() + timedelta(seconds=60))
         assert s.block.reservation_on(1) == {"id": 7, "id_token": "TOKEN-1",
                                              "expiry": made.expiry}
@@ -216,9 +225,9 @@ class TestReplace:
         s.evse_messages()
         assert s.reserve(1, evse_id=1, id_token=T2, expires_in=600) == {"status": "Accepted"}
         [(_, made)] = s.evse_messages()
-        assert made.id_token == T2
+        assert made.id_token == tok(T2)
         [row] = s.repo.all()
-        assert row.id_token == T2 and row.expiry == iso(s.wall() + timedelta(seconds=600))
+        assert row.id_token == tok(T2) and row.expiry == iso(s.wall() + timedelta(seconds=600))
 
     def test_same_id_on_another_evse_moves_it(self, s):
         s.reserve(1, evse_id=1)
@@ -621,7 +630,7 @@ class TestPersistence:
         s.reserve(5, evse_id=2, group=GROUP, connector_type="sType2")
         [row] = s.repo.all()
         assert (row.reservation_id, row.evse_id, row.connector_type, row.id_token,
-                row.group_id_token) == (5, 2, "sType2", T1, GROUP)
+                row.group_id_token) == (5, 2, "sType2", tok(T1), tok(GROUP))
 
     def test_a_new_station_on_the_same_database_reserves_the_evse_again(self, s, tmp_path):
         s.reserve(5, evse_id=2, expires_in=600)
@@ -664,7 +673,7 @@ class TestPersistence:
     def test_reservation_for_an_evse_that_is_gone_is_removed(self, tmp_path):
         repo = ReservationRepository(lite.connect(tmp_path / "core" / "cp.db",
                                                   Harness(tmp_path).config.core_migrations_dir))
-        repo.save(ReservationRow(9, 5, None, T1, None, iso(FIXED_TIME + timedelta(hours=1)),
+        repo.save(ReservationRow(9, 5, None, tok(T1), None, iso(FIXED_TIME + timedelta(hours=1)),
                                  iso(FIXED_TIME)))
         s = Station(tmp_path, boot=False)
         assert s.block.active == {}
@@ -675,9 +684,77 @@ class TestPersistence:
 
 class TestRepository:
     def test_save_replaces_and_delete_reports(self, s):
-        row = ReservationRow(1, None, "cCCS2", T1, None, "2030-01-01T00:00:00.000Z",
-                             "2026-01-01T00:00:00.000Z")
+        row = ReservationRow(1, None, ConnectorEnumType.c_ccs2, tok(T1), None,
+                             "2030-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z")
         s.repo.save(row)
-        s.repo.save(ReservationRow(1, 2, None, T2, GROUP, row.expiry, row.created))
-        assert s.repo.all() == [ReservationRow(1, 2, None, T2, GROUP, row.expiry, row.created)]
+        assert s.repo.all() == [row]
+        s.repo.save(ReservationRow(1, 2, None, tok(T2), tok(GROUP), row.expiry, row.created))
+        assert s.repo.all() == [ReservationRow(1, 2, None, tok(T2), tok(GROUP), row.expiry,
+                                               row.created)]
         assert s.repo.delete(1) is True and s.repo.delete(1) is False
+
+    def test_the_stored_form_is_the_wire_json_as_before_the_models(self, s):
+        # Databases written before the models must load, and new rows look the same.
+        s.repo.save(ReservationRow(3, None, ConnectorEnumType.c_type2, tok(T1), tok(GROUP),
+                                   "2030-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"))
+        db = lite.connect(s.h.config.core_db_path, s.h.config.core_migrations_dir)
+        assert db.execute("SELECT CONNECTOR_TYPE, typeof(CONNECTOR_TYPE), ID_TOKEN, "
+                          "GROUP_ID_TOKEN FROM RESERVATIONS").fetchall() == [
+            ("cType2", "text", '{"idToken":"TOKEN-1","type":"ISO14443"}',
+             '{"idToken":"GROUP-A","type":"Central"}')]
+
+    def test_a_row_written_before_the_models_loads(self, s, tmp_path):
+        db = lite.connect(s.h.config.core_db_path, s.h.config.core_migrations_dir)
+        with db:
+            db.execute("INSERT INTO RESERVATIONS (ID, EVSE_ID, CONNECTOR_TYPE, ID_TOKEN, "
+                       "GROUP_ID_TOKEN, EXPIRY, CREATED) VALUES (4, 1, NULL, ?, NULL, ?, ?)",
+                       ('{"additionalInfo":[{"additionalIdToken":"X","type":"t"}],'
+                        '"idToken":"TOKEN-1","type":"ISO14443"}',
+                        "2030-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z"))
+        [row] = s.repo.all()
+        assert to_wire(row.id_token) == {"idToken": "TOKEN-1", "type": "ISO14443",
+                                         "additionalInfo": [{"additionalIdToken": "X",
+                                                             "type": "t"}]}
+        again = Station(tmp_path, boot=False)             # and the block takes it up again
+        assert again.block.check_token(1, T1) == (True, 4)
+        assert again.block.check_token(1, T2) == (False, None)
+
+    @pytest.mark.parametrize("token", ['[1]', '{"idToken": 5, "type": "ISO14443"}'])
+    def test_a_damaged_token_is_a_value_error(self, s, token):
+        db = lite.connect(s.h.config.core_db_path, s.h.config.core_migrations_dir)
+        with db:
+            db.execute("INSERT INTO RESERVATIONS (ID, EVSE_ID, CONNECTOR_TYPE, ID_TOKEN, "
+                       "GROUP_ID_TOKEN, EXPIRY, CREATED) VALUES (4, 1, NULL, ?, NULL, ?, ?)",
+                       (token, "2030-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z"))
+        with pytest.raises(ValueError):
+            s.repo.all()
+
+
+class TestTypedInterfaces:
+    """Issue #9: the block speaks the OCPP models; ``check_token`` also takes wire dicts until
+    the Transactions block asks with models."""
+
+    def test_check_token_takes_models_and_dicts_alike(self, s):
+        s.reserve(1, evse_id=1, group=GROUP)
+        assert s.block.check_token(1, tok(T2), tok(GROUP)) == s.block.check_token(1, T2, GROUP) \
+            == (True, 1)
+        assert s.block.check_token(1, tok(T2)) == (False, None)
+
+    def test_rejection_carries_the_status_info_on_the_wire(self, s):
+        assert s.reserve(1, evse_id=9) == {
+            "status": "Rejected",
+            "statusInfo": {"reasonCode": "UnknownEvse", "additionalInfo": "EVSE 9 does not exist"}}
+
+    def test_cancel_answers(self, s):
+        s.reserve(1, evse_id=1)
+        assert s.cancel(1)[0][2] == {"status": "Accepted"}                    # H02.FR.02
+        assert s.cancel(1)[0][2] == {"status": "Rejected"}                    # H02.FR.01
+
+    def test_the_update_goes_out_as_the_request_model_would(self, s):
+        s.reserve(5, evse_id=1, expires_in=10)
+        s.status(1, 1, "Reserved")
+        s.calls()
+        s.h.advance(10)
+        s.status(1, 1, "Available")
+        assert [p for a, p in s.calls() if a == "ReservationStatusUpdate"] == [
+            {"reservationId": 5, "reservationUpdateStatus": "Expired"}]        # H04.FR.01

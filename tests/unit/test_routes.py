@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from blocks.data_transfer import NO_MESSAGE_ID
+from messages.ocpp201 import DataTransferRequest, DataTransferResponse, DataTransferStatusEnumType
 from station.actions import CS_TO_CSMS_ACTIONS, CSMS_TO_CS_ACTIONS
 from station.routes import NOT_SUPPORTED, RESERVATION_ACTIONS
 from tests.unit.station_harness import Harness
@@ -13,6 +15,10 @@ from tests.unit.station_harness import Harness
 @pytest.fixture
 def h(tmp_path):
     return Harness(tmp_path)
+
+
+def accept(request: DataTransferRequest) -> DataTransferResponse:
+    return DataTransferResponse(status=DataTransferStatusEnumType.accepted)
 
 
 def snake(action: str) -> str:
@@ -63,22 +69,39 @@ class TestDataTransfer:
         assert frame == [3, frame[1], {"status": "UnknownVendorId"}]     # P01.FR.05
 
     def test_unknown_message_id_of_a_known_vendor(self, h):
-        h.core.data_transfer.register("com.example", "Hello", lambda data: {"status": "Accepted"})
+        h.core.data_transfer.register("com.example", "Hello", accept)
         h.boot()
         h.drain_calls()
         [frame] = h.csms_call("DataTransfer", {"vendorId": "com.example", "messageId": "Bye"})
         assert frame[2] == {"status": "UnknownMessageId"}                # P01.FR.06
 
-    def test_a_registered_handler_answers_with_its_payload(self, h):
-        h.core.data_transfer.register(
-            "com.example", "Echo", lambda data: {"status": "Accepted", "data": data})
+    def test_a_registered_handler_answers_with_its_response(self, h):
+        seen = []
+
+        def echo(request: DataTransferRequest) -> DataTransferResponse:
+            seen.append(request)
+            return DataTransferResponse(status=DataTransferStatusEnumType.accepted,
+                                        data=request.data)
+
+        h.core.data_transfer.register("com.example", "Echo", echo)
         h.boot()
         h.drain_calls()
         [frame] = h.csms_call("DataTransfer", {"vendorId": "com.example", "messageId": "Echo",
                                                "data": {"x": 1}})
         assert frame[2] == {"status": "Accepted", "data": {"x": 1}}      # P01.FR.07
+        [frame] = h.csms_call("DataTransfer", {"vendorId": "com.example", "messageId": "Echo",
+                                               "data": None})
+        assert frame[2] == {"status": "Accepted", "data": None}          # null is data too
+        assert isinstance(seen[0], DataTransferRequest) and seen[0].vendor_id == "com.example"
+
+    def test_a_vendor_without_message_ids_gets_every_message(self, h):
+        h.core.data_transfer.register("com.example", NO_MESSAGE_ID, accept)
+        h.boot()
+        h.drain_calls()
+        [frame] = h.csms_call("DataTransfer", {"vendorId": "com.example"})
+        assert frame[2] == {"status": "Accepted"}
 
     def test_a_vendor_cannot_register_the_same_message_twice(self, h):
-        h.core.data_transfer.register("com.example", None, lambda data: {"status": "Accepted"})
+        h.core.data_transfer.register("com.example", None, accept)
         with pytest.raises(ValueError):
-            h.core.data_transfer.register("com.example", None, lambda data: {})
+            h.core.data_transfer.register("com.example", None, accept)

@@ -10,7 +10,10 @@ from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, TriggerEvse)
 from ocppj.schemas import ACTIONS
 from station.actions import CSMS_TO_CS_ACTIONS
-from station.session import BOOT_RETRY_FALLBACK_S, iso
+from messages.ocpp201 import RegistrationStatusEnumType, to_wire
+from station.config import parse_config
+from station.core import _charging_station
+from station.session import BOOT_RETRY_FALLBACK_S, Registration, iso
 
 from storage import lite
 from tests.unit.station_harness import FIXED_TIME, Harness
@@ -49,6 +52,32 @@ class TestColdBootAccepted:
         frame = h.expect_call("BootNotification")
         assert frame[3]["reason"] == "PowerUp"                              # B01.FR.09
         assert frame[3]["chargingStation"]["model"] == h.config.station.model
+
+    def test_boot_notification_payload_is_the_model_on_the_wire(self, h):
+        h.connect()
+        frame = h.expect_call("BootNotification")
+        assert frame[3] == {"chargingStation": {"model": "PyStation", "vendorName": "OpenOCPP"},
+                            "reason": "PowerUp"}
+
+    def test_charging_station_names_serial_and_firmware_only_when_configured(self, tmp_path):
+        config = parse_config({"station": {"serial_number": "SN-1", "firmware_version": ""}},
+                              base_dir=tmp_path)
+        assert to_wire(_charging_station(config)) == {
+            "serialNumber": "SN-1", "model": "PyStation", "vendorName": "OpenOCPP"}
+
+    @pytest.mark.parametrize("status", ["Accepted", "Pending", "Rejected"])
+    def test_registration_is_the_csms_status_enum(self, h, status):
+        assert h.session.registration == Registration.UNKNOWN
+        h.boot(status=status)
+        assert h.session.registration is RegistrationStatusEnumType(status)
+
+    def test_heartbeat_is_an_empty_object_and_an_integral_float_interval_counts(self, h):
+        h.connect()
+        h.answer(h.expect_call("BootNotification"),
+                 {"status": "Accepted", "interval": 60.0, "currentTime": "2026-01-02T03:04:05Z"})
+        h.drain_calls()
+        h.advance(60)
+        assert h.expect_call("Heartbeat")[3] == {}
 
     def test_accepted_reports_every_connector_status_and_event(self, h):
         h.announce_all()
@@ -947,7 +976,7 @@ class TestReservations:
         assert self.reserve(h) == {"status": "Accepted"}                  # H01.FR.23
         [(target, made)] = h.session.messages_to_actors()
         assert target == ("evse", 2) and isinstance(made, ReservationMade)
-        assert (made.reservation_id, made.id_token) == (7, self.TOKEN)
+        assert (made.reservation_id, to_wire(made.id_token)) == (7, self.TOKEN)
         assert h.core.reservations.is_reserved(2)
         h.announce(2, 1, "Reserved")
         payload = started_event("tx-r", evse_id=2)
