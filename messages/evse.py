@@ -13,8 +13,9 @@ from typing import Literal
 from messages.base import Msg
 from messages.ocpp201 import (ChangeAvailabilityStatusEnumType, ConnectorStatusEnumType,
                               IdTokenInfoType, IdTokenType, MeterValuesRequest,
-                              OperationalStatusEnumType, RequestStartStopStatusEnumType,
-                              TransactionEventRequest, UnlockStatusEnumType)
+                              OperationalStatusEnumType, ReasonEnumType,
+                              RequestStartStopStatusEnumType, TransactionEventRequest,
+                              TriggerReasonEnumType, UnlockStatusEnumType)
 
 ConnectorStatus = ConnectorStatusEnumType
 OperationalStatus = OperationalStatusEnumType
@@ -284,5 +285,5 @@ class MasterPassStop(Msg):
 class EndTransaction(Msg):
     """End the ongoing transaction now, e.g. before an Immediate reset (B12.FR.04/08)."""
 
-    stopped_reason: str = "ImmediateReset"
-    trigger_reason: str = "ResetCommand"
+    stopped_reason: ReasonEnumType = ReasonEnumType.immediate_reset
+    trigger_reason: TriggerReasonEnumType = TriggerReasonEnumType.reset_command
