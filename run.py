@@ -46,15 +46,20 @@ def prepare_storage(config: StationConfig) -> None:
     from device_model.loader import ComponentConfigError
     from device_model.model import DeviceModel
     from storage.database import MigrationError, SchemaTooNewError, open_database
+    from storage.integrity import DatabaseFileError, check_database_file
 
     try:
+        # Before the migration runner touches them: a garbage or damaged file would otherwise
+        # end in a SQLite traceback (issue #9).
+        check_database_file(config.core_db_path)
+        check_database_file(config.device_model_db_path)
         engine = open_database(config.core_db_path, config.core_migrations_dir)
         engine.dispose()
         DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
                          config.component_config_dir, config.connectors_per_evse,
                          parking_bay_sensor=config.evses.parking_bay_sensor,
                          signing_meter=config.evses.signing_meter).close()
-    except (ComponentConfigError, SchemaTooNewError, MigrationError) as exc:
+    except (ComponentConfigError, SchemaTooNewError, MigrationError, DatabaseFileError) as exc:
         raise StartupError(str(exc)) from None
     except OSError as exc:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
@@ -87,6 +92,11 @@ def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *
             time.sleep(0.2)
             if runner.seconds_since_health_check() < HEALTH_EVERY_S:
                 continue
+            if runner.admin_gone():
+                # Killed: its actors went with it (station/orphan_guard.py). Fail (exit 1) so
+                # that systemd starts a fresh station.
+                log.error("station failed: the actor system's admin is gone")
+                return "failed", boot_reason
             health = runner.health()
             if health is None or health.error:
                 log.error("station failed: %s",

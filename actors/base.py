@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from thespian.actors import ActorSystemMessage, ActorTypeDispatcher
+from thespian.actors import ActorExitRequest, ActorSystemMessage, ActorTypeDispatcher
 
 from messages.supervision import ChildReady, Configure, Directory, StationFailed
 
@@ -70,6 +70,19 @@ class ChildActor(ActorTypeDispatcher):
         """The addresses of the other actors changed (start, or a restart somewhere)."""
 
     def receiveUnrecognizedMessage(self, message, sender):
-        # Thespian's own system messages (e.g. ChildActorExited of a grandchild) land here too.
-        log.debug("%s %s: unhandled %s from %s", self.role, self.index,
-                  type(message).__name__, sender)
+        log_unrecognized(log, f"{self.role} {self.index}", message, sender)
+
+
+def log_unrecognized(logger: logging.Logger, who: str, message, sender) -> None:
+    """Log a message no ``receiveMsg_`` handled, at WARNING.
+
+    ``ActorTypeDispatcher`` finds handlers by name, so a misspelled ``receiveMsg_`` (or a
+    message class renamed on one side only) drops every such message without an error: the
+    warning is the only trace. ActorExitRequest is the exception: an actor without a handler
+    for it still exits, as asked, which is nothing to warn about.
+    """
+    if isinstance(message, ActorExitRequest):
+        logger.debug("%s: exit requested by %s", who, sender)
+        return
+    logger.warning("%s: no handler for %s from %s; message dropped", who,
+                   type(message).__name__, sender)

@@ -43,6 +43,27 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 SUMMARY_LENGTH = 160
+# The wait for a deadline the core left due after a tick for it (see wakeup_delay).
+STALE_DEADLINE_WAIT_S = 1.0
+
+
+def wakeup_delay(deadline: float, now: float, ticked_at: float | None) -> float:
+    """Seconds to wait before ticking the core for `deadline`.
+
+    A deadline that is still due after a tick at or after it was not consumed by the core (a
+    bug such as issue #9's boot retry left armed while offline): waking at 0 s again would
+    spin a core for as long as the state lasts, so the wait is STALE_DEADLINE_WAIT_S instead.
+
+    Args:
+        deadline: ``session.next_deadline()``.
+        now: The monotonic time.
+        ticked_at: The time the core was last ticked with, None before the first tick.
+    """
+    if deadline > now:
+        return deadline - now
+    if ticked_at is not None and ticked_at >= deadline:
+        return STALE_DEADLINE_WAIT_S
+    return 0.0
 
 
 def _summary(frame: str) -> str:
@@ -61,6 +82,7 @@ class CsmsSession(ChildActor):
         self.attempt = 0
         self.timer_generation = 0
         self.timer_deadline: float | None = None
+        self.ticked_at: float | None = None
         self.connect_generation = 0
         self.ping_generation = 0
         self.exiting = False
@@ -226,7 +248,8 @@ class CsmsSession(ChildActor):
         kind, generation = msg.payload
         if kind == "tick" and generation == self.timer_generation:
             self.timer_deadline = None
-            self.session.tick(time.monotonic())
+            self.ticked_at = time.monotonic()
+            self.session.tick(self.ticked_at)
         elif kind == "connect" and generation == self.connect_generation and not self.exiting \
                 and not self.held_offline:
             self._connect()
@@ -333,7 +356,11 @@ class CsmsSession(ChildActor):
         if deadline is not None and (self.timer_deadline is None or deadline < self.timer_deadline):
             self.timer_generation += 1
             self.timer_deadline = deadline
-            delay = max(0.0, deadline - time.monotonic())
+            now = time.monotonic()
+            delay = wakeup_delay(deadline, now, self.ticked_at)
+            if deadline <= now and self.ticked_at is not None and deadline <= self.ticked_at:
+                log.warning("deadline %.3f still due after a tick; next tick in %.1f s",
+                            deadline, delay)
             self.wakeupAfter(timedelta(seconds=delay), payload=("tick", self.timer_generation))
 
     def _resolve(self, target) -> list:

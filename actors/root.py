@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited, WakeupMessage
 
+from actors.base import log_unrecognized
 from actors.csms_session import CsmsSession
 from actors.evse import Evse
 from actors.auth_cache import AuthCache
@@ -256,4 +257,4 @@ class Root(ActorTypeDispatcher):
         self._stop_children()
 
     def receiveUnrecognizedMessage(self, message, sender):
-        log.debug("root: unhandled %s from %s", type(message).__name__, sender)
+        log_unrecognized(log, "root", message, sender)

@@ -57,6 +57,10 @@ A multi-host convention is possible on an address the operator names
 all interfaces needs ``bind_address="0.0.0.0"`` spelled out, and logs a warning. Either way the
 network between the hosts must be trusted, because Thespian has no authentication.
 
+**Thespian's version.** Every patch here reaches into private parts of Thespian 4.0.1, the
+version setup.cfg pins. Before patching, ``station.thespian_compat.check_thespian`` checks that
+each attribute a patch replaces or reads exists and stops the import naming any that does not.
+
 **Two transmit patches**, also applied at import (see their sections below): a failed transmit
 is retried after 250 ms instead of 35 s, and a transmit left waiting for a socket that will not
 come back goes on a fresh one. Both once let one message to an actor arrive long after later
@@ -65,6 +69,7 @@ ones.
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import itertools
 import logging
@@ -74,10 +79,20 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorSystem
-from thespian.system.timing import ExpirationTimer
-from thespian.system.transport import IPBase, TransmitIntent
-from thespian.system.transport.TCPTransport import TCPTransport, opsKey
+from station.thespian_compat import check_thespian
+
+# Before any patch: a Thespian without the attributes below stops the import here, naming them.
+check_thespian()
+
+from thespian.actors import ActorSystem  # noqa: E402 - after the check on purpose
+from thespian.system.timing import ExpirationTimer  # noqa: E402
+from thespian.system.transport import IPBase, TransmitIntent  # noqa: E402
+from thespian.system.transport.TCPTransport import TCPTransport, opsKey  # noqa: E402
+
+from station import orphan_guard  # noqa: E402
+
+# A SIGKILLed starter or admin must not leave actors running for ever (see orphan_guard).
+orphan_guard.install()
 
 __all__ = [
     "DEFAULT_BIND_ADDRESS",
@@ -207,6 +222,7 @@ _ORIGINAL_INTENT_INIT = TransmitIntent.__init__
 _intent_numbers = itertools.count()
 
 
+@functools.wraps(_ORIGINAL_INTENT_INIT)  # check_thespian reads the original's signature
 def _intent_init(self, *args: Any, **kwargs: Any) -> None:
     _ORIGINAL_INTENT_INIT(self, *args, **kwargs)
     self._station_order = next(_intent_numbers)            # creation order, for the release
@@ -260,6 +276,7 @@ def release_stranded(transport: Any) -> list[Any]:
     return released
 
 
+@functools.wraps(_ORIGINAL_PROCESS_TIMEOUTS)
 def _process_intent_timeouts(self: Any) -> Any:
     release_stranded(self)
     return _ORIGINAL_PROCESS_TIMEOUTS(self)

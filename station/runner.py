@@ -6,7 +6,7 @@ import time
 
 from messages.supervision import (GetStationHealth, StartStation, StationHealth, StationStarted,
                                   StopStation)
-from station.actor_system import shutdown_actor_system, start_actor_system
+from station.actor_system import port_in_use, shutdown_actor_system, start_actor_system
 from station.config import StationConfig
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,22 @@ class StationRunner:
         answer = self.asys.ask(self.root, GetStationHealth(), timeout)
         return answer if isinstance(answer, StationHealth) else None
 
+    def admin_gone(self) -> bool:
+        """True when the admin this runner started no longer listens on its port (it was
+        killed). Then asking the Root anything would wait in vain: Thespian's handle keeps
+        retrying a transmit nobody will take."""
+        admin = getattr(self.asys, "_station_admin", None)     # None for simpleSystemBase
+        return admin is not None and not port_in_use(*admin)
+
     def stop(self, timeout: float = 15) -> None:
         if self.asys is None:
+            return
+        if self.admin_gone():
+            # Its actors ended with it (station/orphan_guard.py); only our handle is left.
+            transport = getattr(self.asys._systemBase, "transport", None)
+            if transport is not None:
+                transport.close()
+            self.asys = None
             return
         try:
             if self.root is not None:

@@ -229,6 +229,9 @@ class StationSession:
         self.is_connected = False
         self._offline_since = now
         self.timers.heartbeat = None
+        # A boot retry cannot go out offline and connected() boots at once anyway; left armed,
+        # its deadline would pass and stay due, and the actor would wake at 0 s for ever.
+        self.timers.boot_retry = None
         lost = self._rpc.connection_lost() if self._rpc else []
         self._rpc = None
         self._frames.clear()

@@ -6,6 +6,7 @@ share this class instead, because each runs its own station identity.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -32,6 +33,86 @@ def evses_told(csms: CsmsServer, identity: str, evse_id: int = 1) -> None:
         {"status": "Accepted"}
     csms.wait_for("MeterValues", identity=identity, after=mark, timeout=10,
                   predicate=lambda p: p["evseId"] == evse_id)
+
+
+def settled(csms: CsmsServer, identity: str, evse_id: int = 1, timeout: float = 60) -> None:
+    """Barrier: return once every message that what happened so far at ``evse_id`` can still
+    cause has reached the CSMS, so a case may then assert that something did *not* come.
+
+    Waiting a fixed time instead passes wrongly on a slow machine and costs that time on a
+    fast one. The messages a case asserts absent arise on these paths::
+
+        token  Evse -AuthorizeToken-> CsmsSession -ValidateToken-> AuthCache -TokenVerdict->
+               CsmsSession [-Authorize-> CSMS -> CsmsSession -CsmsTokenAnswer-> AuthCache
+               -TokenVerdict-> CsmsSession] -TokenAuthorized-> Evse
+        event  Evse -TransactionEventReady-> CsmsSession -> durable queue -> CSMS
+               (and a CSMS answer -> CsmsSession -> Evse, e.g. an Invalid idTokenInfo)
+
+    A probe of the CsmsSession alone (a GetVariables, a Heartbeat) proves nothing about an
+    Evse or the AuthCache: their messages may still be on the way to the session. So a
+    *round* walks the same actors in the same order, with three CSMS CALLs in turn:
+
+    1. TriggerMessage MeterValues for the EVSE (:func:`evses_told`): the session forwards it
+       to the Evse behind everything it sent that Evse before; the Evse answers behind
+       everything it sent the session before (AuthorizeToken, TransactionEventReady); the
+       MeterValues leaves through the same durable queue as TransactionEvents, where the
+       older message goes first (station/message_queue.py), and through the one-CALL-at-a-
+       time FIFO of ocppj/rpc.py, where an Authorize sent earlier goes first.
+    2. GetLocalListVersion: the session asks the AuthCache behind every ValidateToken and
+       CsmsTokenAnswer it sent it, the AuthCache answers behind their TokenVerdicts, and the
+       session has acted on those (sent Authorize, or TokenAuthorized to the Evse) before it
+       answers.
+    3. Step 1 again: the Evse has now handled any TokenAuthorized, and whatever it sent in
+       consequence reaches the CSMS before this MeterValues.
+
+    A path through the CSMS (Authorize, or a TransactionEvent whose answer the Evse acts on)
+    leaves the station during a round, and the CSMS's answer may go out after the round's
+    next CALL (scripted answers run in a worker thread). So before each round every CALL
+    the station sent has been answered on the wire, and rounds repeat until one brings
+    nothing from the station but its own triggered MeterValues: then no path is still
+    under way. A case must therefore not hold back an answer while it waits here.
+
+    Each arrow is one Thespian actor-to-actor channel, which delivers in send order except
+    when a transmit fails and is retried (README, "Actor messages: delivery and order"); in
+    that rare case the barrier can pass early, as a fixed wait could. A message the station
+    sends only after a timer (a retry interval, a timeout, a clock-aligned instant) is not
+    ordered by any barrier; cases asserting those still wait, and say why.
+    """
+    deadline = time.monotonic() + timeout
+    calls = csms.received(None, identity)
+    pending = calls[-1:]          # OCPP-J: only the station's latest CALL can be unanswered
+    while True:
+        for call in pending:
+            _wait_answered(csms, identity, call, deadline)
+        mark = csms.mark()
+        evses_told(csms, identity, evse_id)
+        csms.call(identity, "GetLocalListVersion", {})
+        evses_told(csms, identity, evse_id)
+        pending = [r for r in csms.received(None, identity)
+                   if r.seq > mark and not _triggered_meter_values(r.payload, r.action)]
+        if not pending:
+            return
+        assert time.monotonic() < deadline, \
+            f"the station did not settle: {[r.action for r in pending]}"
+
+
+def _triggered_meter_values(payload: dict, action: str | None) -> bool:
+    """A MeterValuesRequest sent for a TriggerMessage (context Trigger, F06.FR.06)."""
+    return action == "MeterValues" and all(
+        value.get("context") == "Trigger"
+        for meter_value in payload["meterValue"] for value in meter_value["sampledValue"])
+
+
+def _wait_answered(csms: CsmsServer, identity: str, call, deadline: float) -> None:
+    """Until the CSMS has written its CALLRESULT or CALLERROR to the station's ``call``."""
+    while True:
+        for frame in csms.frames(identity, "out"):
+            if frame.seq > call.seq:
+                message = json.loads(frame.text)
+                if message[0] in (3, 4) and message[1] == call.message_id:
+                    return
+        assert time.monotonic() < deadline, f"the CSMS never answered {call.action}"
+        time.sleep(0.01)
 
 
 class Octt:
@@ -85,6 +166,10 @@ class Octt:
     def wait(self, action: str, after: int, predicate=None, timeout: float = 15) -> dict:
         return self.csms.wait_for(action, identity=self.identity, after=after, timeout=timeout,
                                   predicate=predicate)
+
+    def settled(self, evse_id: int = 1) -> None:
+        """The barrier :func:`settled` for this station."""
+        settled(self.csms, self.identity, evse_id)
 
     def received(self, action: str, after: int = 0) -> list[dict]:
         return [r.payload for r in self.csms.received(action, self.identity) if r.seq > after]

@@ -94,10 +94,12 @@ def test_tc_e_40_connection_loss_during_transaction(octt, csms, idle, metered):
     octt.authorized()
     transaction_id = octt.energy_transfer_started()
     go_offline(csms)
+    # Step 2 is "wait": off line for a while, so periodic events pile up in the queue (the
+    # time itself is the point; nothing reaches the CSMS meanwhile).
     time.sleep(RETRY_BACK_OFF_WAIT_MINIMUM - 1)                                    # step 2
     mark = back_online(csms)
     octt.wait_tx(mark, offline=True)                                               # step 3
-    time.sleep(1)
+    octt.settled()                       # the rest of the queue came before its MeterValues
     queued = [p for p in octt.received("TransactionEvent", mark) if p.get("offline")]
     assert queued
     for event in queued:
@@ -115,7 +117,7 @@ def test_tc_e_29_e_33_status_ongoing_with_messages_in_queue(octt, csms, idle, me
     octt.authorized()
     transaction_id = octt.energy_transfer_started()
     go_offline(csms)
-    time.sleep(RETRY_BACK_OFF_WAIT_MINIMUM - 1)
+    time.sleep(RETRY_BACK_OFF_WAIT_MINIMUM - 1)       # as in TC_E_40: events pile up off line
     release = held_transaction_events(csms)
     try:
         mark = back_online(csms)
@@ -164,7 +166,10 @@ def test_tc_e_44_stop_transaction_during_offline_period(octt, csms, idle):
     go_offline(csms)
     octt.present(VALID_TOKEN)
     octt.plug_out()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 15
+    while octt.view()["transaction"] is not None:       # ended off line, before the reconnect
+        assert time.monotonic() < deadline, "the card did not stop the transaction"
+        time.sleep(0.05)
     mark = back_online(csms)
     ended = octt.wait_tx(mark, eventType="Ended")                                  # step 3
     queued = [p for p in octt.received("TransactionEvent", mark)]
@@ -207,7 +212,8 @@ def test_tc_e_50_retry_until_max_attempts_call_error(octt, csms, idle, retries):
     while len(attempts_of_started(octt, mark)) < MESSAGE_ATTEMPTS:
         assert time.monotonic() < deadline, attempts_of_started(octt, mark)
         time.sleep(0.2)
-    # One more iteration, with the interval multiplied again: nothing more may come.
+    # One more iteration, with the interval multiplied again: nothing more may come. A retry
+    # would come from the queue's timer, which no barrier orders, so this waits it out.
     time.sleep((MESSAGE_ATTEMPTS + 1) * MESSAGE_ATTEMPT_INTERVAL + 1)
     times = attempts_of_started(octt, mark)
     assert len(times) == MESSAGE_ATTEMPTS                                          # E13.FR.04
@@ -235,7 +241,7 @@ def test_tc_e_51_retry_success_before_max_call_error(octt, csms, idle, retries):
     while len(attempts_of_started(octt, mark)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    time.sleep(3 * MESSAGE_ATTEMPT_INTERVAL + 1)
+    time.sleep(3 * MESSAGE_ATTEMPT_INTERVAL + 1)      # no third: a retry timer, as in TC_E_50
     times = attempts_of_started(octt, mark)
     assert len(times) == 2
     assert times[1] - times[0] >= MESSAGE_ATTEMPT_INTERVAL - 0.1

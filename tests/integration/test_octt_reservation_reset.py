@@ -117,7 +117,7 @@ def test_tc_h_02_reserved_for_a_different_token(octt, csms, idle):
     octt.present(VALID_TOKEN2)
     octt.wait("Authorize", mark, timeout=10)
     octt.ev("charging")
-    time.sleep(3)                                                                 # Main A
+    octt.settled()                                                                # Main A
     assert not [p for p in octt.received("TransactionEvent", mark)
                 if p.get("transactionInfo", {}).get("chargingState") == "Charging"]
     assert octt.view()["connectors"][0]["status"] == "Reserved"                   # G03.FR.09

@@ -23,7 +23,7 @@ from simulators.csms import CsmsServer
 from simulators.meter_signing import verify
 from station.evse_core import SETTINGS_KEYS
 
-from tests.integration.octt import evses_told
+from tests.integration.octt import evses_told, settled
 from tests.integration.test_station import api_port, http
 
 pytestmark = pytest.mark.integration
@@ -259,7 +259,7 @@ def test_tc_e_02_start_point_energy_transfer(csms, station, evse, idle):
     mark = csms.mark()
     post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
     assert_occupied_reported(csms, mark)                                           # step 1
-    time.sleep(0.5)
+    settled(csms, IDENTITY, EVSE_ID)
     assert not [r for r in csms.received("TransactionEvent", IDENTITY) if r.seq > mark], \
         "a transaction started before the energy transfer"
     post(f"{evse}/ev", {"state": "charging"})
@@ -447,7 +447,7 @@ def test_tc_e_39_stop_deauthorized_timeout(csms, station, evse, idle, settings):
     mark = csms.mark()
     post(f"{evse}/plug-in", {"connector_id": CONNECTOR_ID})
     post(f"{evse}/ev", {"state": "charging"})
-    time.sleep(1.5)
+    settled(csms, IDENTITY, EVSE_ID)
     for event in [r.payload for r in csms.received("TransactionEvent", IDENTITY)
                   if r.seq > mark]:                                                # step 3
         assert event["triggerReason"] == "CablePluggedIn"
@@ -750,7 +750,7 @@ def test_tc_f_09_remote_stop_transaction_rejected(csms, station, evse, idle):
     assert other != transaction_id
     response = csms.call(IDENTITY, "RequestStopTransaction", {"transactionId": other})
     assert response["status"] == "Rejected"                                       # step 2
-    time.sleep(0.5)
+    settled(csms, IDENTITY, EVSE_ID)
     assert not [r for r in csms.received("TransactionEvent", IDENTITY)
                 if r.seq > mark and r.payload["eventType"] == "Ended"]
     assert http("GET", evse)[1]["transaction"]["id"] == transaction_id
@@ -1081,7 +1081,7 @@ def test_tc_g_09_g_12_g_15_operative_to_operative(csms, station, idle, target):
         wait_availability_event(csms, mark, "Available", component="ChargingStation",
                                 evse_id=None)
         return
-    time.sleep(0.5)
+    settled(csms, IDENTITY, EVSE_ID)
     assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
 
 
@@ -1128,7 +1128,7 @@ def test_tc_g_11_g_17_inoperative_with_ongoing_transaction(csms, station, evse, 
     address = (EVSE_ID,) if target == "evse" else (EVSE_ID, CONNECTOR_ID)
     mark = csms.mark()
     assert change_availability(csms, "Inoperative", *address) == "Scheduled"      # step 2
-    time.sleep(0.5)
+    settled(csms, IDENTITY, EVSE_ID)
     assert not [r for r in csms.received("StatusNotification", IDENTITY) if r.seq > mark]
     present_token(evse)                                          # StopAuthorized
     wait_tx(csms, mark, eventType="Ended")
@@ -1355,6 +1355,8 @@ def test_tc_j_03_clock_aligned_values_in_ended(csms, station, evse, idle, settin
     settings("SampledDataCtrlr", "TxEndedMeasurands", "")
     mark = csms.mark()
     energy_transfer_started_state(csms, evse)
+    # The values build up inside the Evse and show only in the Ended event: the transaction
+    # has to run this long, there is nothing to probe.
     time.sleep(3.5)
     ended = stop_and_unplug(csms, evse, mark)
     clock = [mv for mv in ended["meterValue"]
@@ -1384,10 +1386,14 @@ def test_tc_j_09_sampled_values_in_updated(csms, station, evse, idle, settings):
     settings("SampledDataCtrlr", "TxUpdatedInterval", "1")
     energy_transfer_started_state(csms, evse)
     mark = csms.mark()
-    time.sleep(3.5)
-    periodic = [r.payload for r in csms.received("TransactionEvent", IDENTITY)
-                if r.seq > mark and r.payload["triggerReason"] == "MeterValuePeriodic"]
-    assert len(periodic) >= 2
+    deadline = time.monotonic() + 30
+    while True:                                   # until two periodic events have come
+        periodic = [r.payload for r in csms.received("TransactionEvent", IDENTITY)
+                    if r.seq > mark and r.payload["triggerReason"] == "MeterValuePeriodic"]
+        if len(periodic) >= 2:
+            break
+        assert time.monotonic() < deadline, periodic
+        time.sleep(0.1)
     for event in periodic:
         assert event["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
     assert interval_between([e["timestamp"] for e in periodic]) == {1.0}
@@ -1400,6 +1406,8 @@ def test_tc_j_10_sampled_values_in_ended(csms, station, evse, idle, settings):
     settings("AlignedDataCtrlr", "TxEndedMeasurands", "")
     mark = csms.mark()
     energy_transfer_started_state(csms, evse)
+    # The values build up inside the Evse and show only in the Ended event: the transaction
+    # has to run this long, there is nothing to probe.
     time.sleep(3.5)
     ended = stop_and_unplug(csms, evse, mark)
     contexts = [mv["sampledValue"][0].get("context") for mv in ended["meterValue"]]
@@ -1421,6 +1429,8 @@ def test_tc_j_06_no_clock_values_during_a_transaction(csms, station, evse, idle,
                   timeout=2 * ALIGNED_INTERVAL + 5)
     energy_transfer_started_state(csms, evse)                                     # step 3
     busy = csms.mark()
+    # Two clock-aligned instants must pass to show that none of them sends anything: the
+    # unwanted messages would come from a timer, which no barrier orders.
     time.sleep(2 * ALIGNED_INTERVAL + 0.5)
     mark = csms.mark()
     assert not [r for r in csms.received("MeterValues", IDENTITY) if busy < r.seq]
@@ -1487,7 +1497,7 @@ def signed_session_ended(csms: CsmsServer, evse: str, settings, controller: str,
     settings(other, "TxEndedMeasurands", "")
     mark = csms.mark()
     transaction_id = energy_transfer_started_state(csms, evse)
-    time.sleep(3.5)
+    time.sleep(3.5)              # the values build up inside the Evse: nothing to probe
     return transaction_id, stop_and_unplug(csms, evse, mark)
 
 

@@ -179,7 +179,7 @@ class TestSupervision:
         health = actors.ask(root, GetStationHealth(), 10)
         assert health.running and health.restarts.get("evse:2") == 1
         # The restarted Evse announced the same status: the CSMS is not told twice.
-        time.sleep(1)
+        settled(csms, CP, evse_id=2)
         assert len(csms.received("StatusNotification", CP)) == unavailable_reports
         assert csms.call(CP, "ChangeAvailability", {"operationalStatus": "Operative",
                                                     "evse": {"id": 2}}) == {"status": "Accepted"}
@@ -296,9 +296,11 @@ def test_basic_auth_security_profile_1(tmp_path, free_port):
                          extra={"csms": {"basic_auth_password": "wrong-password-0000"}})
     try:
         bad.start()
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while "HTTP 401" not in bad.output():             # the refusal reached the station
+            assert time.monotonic() < deadline, bad.output()
+            time.sleep(0.1)
         assert server.connection_count("CP-AUTH") == 0
-        assert "HTTP 401" in bad.output()
         assert bad.stop() == 0
         good.start()
         server.wait_connected("CP-AUTH", timeout=60)
@@ -365,7 +367,9 @@ def test_silent_connection_is_detected_by_pings(csms, tmp_path, free_port):
              "variable": {"name": "RetryBackOffRandomRange"}, "attributeValue": "0"},
             {"component": {"name": "OCPPCommCtrlr"},
              "variable": {"name": "RetryBackOffWaitMinimum"}, "attributeValue": "1"}]})
-        time.sleep(2.5)                         # pings answered: nothing happens
+        # Pings answered: nothing happens. What must not happen would come from the ping
+        # timer, which no barrier orders, so a few ping intervals are waited out.
+        time.sleep(2.5)
         assert len(relay.attempts) == 1
         relay.blackhole()
         silenced = time.monotonic()
@@ -388,7 +392,7 @@ class TestWebsocketPing:
             "variable": {"name": "WebSocketPingInterval"}, "attributeValue": "1"}]})
         assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
         try:
-            time.sleep(3.5)
+            time.sleep(3.5)        # a few ping intervals: the timer's doing, no barrier orders it
             assert csms.connection_count(CP) == connections
             assert csms.is_connected(CP)
             assert "websocket pings" not in station.output()
@@ -449,6 +453,8 @@ def test_external_websocket_control(csms, tmp_path, free_port):
         while csms.is_connected(identity):
             assert time.monotonic() < deadline
             time.sleep(0.1)
+        # A reconnect would come from the back-off timer (RetryBackOffWaitMinimum), which no
+        # barrier orders: wait past it.
         time.sleep(1)
         assert csms.connection_count(identity) == 1          # it stays off line
         assert http("POST", f"{base}/csms/connect")[0] == 200
@@ -504,10 +510,14 @@ def test_charging_session_through_the_control_api(csms, tmp_path, free_port):
         csms.wait_for("TransactionEvent", identity=identity, timeout=15,
                       predicate=lambda p: p.get("transactionInfo", {}).get("chargingState")
                       == "Charging")
-        time.sleep(2)
-        status, view = http("GET", base)
-        assert status == 200 and view["transaction"]["power_w"] > 0
-        assert view["transaction"]["energy_wh"] > 0
+        deadline = time.monotonic() + 30
+        while True:                                     # until some energy is on the meter
+            status, view = http("GET", base)
+            assert status == 200 and view["transaction"]["power_w"] > 0
+            if view["transaction"]["energy_wh"] > 0:
+                break
+            assert time.monotonic() < deadline, view
+            time.sleep(0.1)
         assert http("POST", f"{base}/token", {"id_token": "CARD0001", "type": "ISO14443"})[0] == 200
         assert http("POST", f"{base}/plug-out")[0] == 200
         ended = csms.wait_for("TransactionEvent", identity=identity, timeout=15,
@@ -542,6 +552,8 @@ def test_events_queued_offline_survive_sigkill_of_the_whole_station(csms, tmp_pa
         assert http("POST", f"{base}/csms/disconnect")[0] == 200
         assert http("POST", f"{base}/evses/1/plug-in", {"connector_id": 1})[0] == 200
         assert http("POST", f"{base}/evses/1/plug-out")[0] == 200
+        # Off line nothing reaches the CSMS, so there is no probe for the events being
+        # committed to the durable queue before the SIGKILL; a short wait gives them time.
         time.sleep(0.5)
         station.kill()                      # SIGKILL: run.py and every actor process
         assert not csms.received("TransactionEvent", identity)
@@ -549,7 +561,7 @@ def test_events_queued_offline_survive_sigkill_of_the_whole_station(csms, tmp_pa
         station.start()
         ended = csms.wait_for("TransactionEvent", identity=identity, timeout=60,
                               predicate=lambda p: p["eventType"] == "Ended")
-        time.sleep(1)
+        settled(csms, identity)     # what the restarted station had queued came before this
         events = [r.payload for r in csms.received("TransactionEvent", identity)]
         ours = [e for e in events if e["transactionInfo"]["transactionId"]
                 == ended["transactionInfo"]["transactionId"]]
@@ -559,3 +571,10 @@ def test_events_queued_offline_survive_sigkill_of_the_whole_station(csms, tmp_pa
         assert station.stop() == 0
     finally:
         station.kill()
+
+
+def settled(csms: CsmsServer, identity: str, evse_id: int = 1) -> None:
+    """The barrier of tests/integration/octt.py (which imports this module, hence the late
+    import)."""
+    from tests.integration import octt
+    octt.settled(csms, identity, evse_id)

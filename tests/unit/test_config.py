@@ -1,8 +1,6 @@
 """The configuration file: defaults, validation messages, path resolution."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -80,27 +78,3 @@ def test_yaml_syntax_error_is_reported(tmp_path):
     path.write_text("station: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
-
-
-def test_run_py_exits_2_with_the_key_and_no_traceback(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text("evses:\n  count: 0\n")
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "run.py"), "--config", str(path)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "evses.count" in result.stderr and "greater than or equal to 1" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_run_py_reports_a_bad_component_file(tmp_path):
-    (tmp_path / "cc" / "standardized").mkdir(parents=True)
-    (tmp_path / "cc" / "custom").mkdir()
-    (tmp_path / "cc" / "custom" / "EVSE_9.json").write_text(
-        '{"name": "EVSE", "evse_id": 9, "type": "object", "properties": {}}')
-    path = tmp_path / "station.yaml"
-    path.write_text(f"ocpp:\n  CoreDatabasePath: {tmp_path}/core\n"
-                    f"  DeviceModelConfigPath: {tmp_path}/cc\n")
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "run.py"), "--config", str(path)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert "EVSE_9.json" in result.stderr and "Traceback" not in result.stderr
