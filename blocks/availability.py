@@ -27,6 +27,10 @@ Lock failure (G05): an Evse whose connector retention lock failed to engage keep
 (G05.FR.01) and says so with ``LockProblemChanged``; this block records
 ConnectorPlugRetentionLock.Problem in the device model and reports it with a NotifyEvent
 (G05.FR.02), and again when the lock engages.
+
+The handler takes ChangeAvailabilityRequest and answers ChangeAvailabilityResponse; what goes
+out is built as StatusNotificationRequest and NotifyEventRequest models; statuses are the
+ConnectorStatusEnumType and OperationalStatusEnumType members.
 """
 from __future__ import annotations
 
@@ -38,6 +42,13 @@ from typing import Any, Callable, Protocol
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, LockProblemChanged,
                            StationAvailabilityChanged)
+from messages.ocpp201 import (ChangeAvailabilityRequest, ChangeAvailabilityResponse,
+                              ChangeAvailabilityStatusEnumType, ComponentType,
+                              ConnectorStatusEnumType, EventDataType, EventNotificationEnumType,
+                              EventTriggerEnumType, EVSEType, NotifyEventRequest,
+                              OperationalStatusEnumType, StatusInfoType,
+                              StatusNotificationRequest, TriggerMessageStatusEnumType,
+                              VariableType, to_wire)
 from ports.outcome import Deferred
 from ports.sending import SendPort
 from ports.device_model import DeviceModelReporter
@@ -48,6 +59,10 @@ from ports.time import iso
 log = logging.getLogger(__name__)
 
 STATION_KEY = (0, 0)
+
+_Status = ChangeAvailabilityStatusEnumType
+_UNKNOWN_EVSE = ChangeAvailabilityResponse(status=_Status.rejected,
+                                           status_info=StatusInfoType(reason_code="UnknownEvse"))
 
 
 class AvailabilitySession(SessionClock, Replies, RegistrationState, ConnectionEvents,
@@ -69,7 +84,7 @@ class Availability:
         self._repo = availability_repo
         self._layout = {evse_id: n for evse_id, n in enumerate(connectors_per_evse, start=1)}
         self.known: dict[tuple[int, int], ConnectorStatusChanged] = {}
-        self.reported: dict[tuple[int, int], str] = {}
+        self.reported: dict[tuple[int, int], ConnectorStatusEnumType] = {}
         # eventId must not repeat for this station (NotifyEvent); seconds since the epoch at
         # start-up times 1000 leaves room for 1000 events per second of uptime.
         self._event_id = int(time.time()) * 1000 % (2**31 - 1)
@@ -92,7 +107,7 @@ class Availability:
             return
         self.known[key] = msg
         if previous is None or previous.status != msg.status:
-            self._dm.set_internal("Connector", "AvailabilityState", msg.status,
+            self._dm.set_internal("Connector", "AvailabilityState", msg.status.value,
                                   evse_id=msg.evse_id, connector_id=msg.connector_id)
             self._update_evse_state(msg.evse_id)
         self._report(key)
@@ -101,13 +116,13 @@ class Availability:
         """G05.FR.02: ConnectorPlugRetentionLock.Problem, as a NotifyEvent (its send policy
         decides what happens offline)."""
         value = "true" if msg.problem else "false"
-        component = {"name": "ConnectorPlugRetentionLock",
-                     "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}}
-        self._dm.set_internal(component["name"], "Problem", value, evse_id=msg.evse_id,
+        component = ComponentType(name="ConnectorPlugRetentionLock", evse=EVSEType(
+            id=msg.evse_id, connector_id=msg.connector_id))
+        self._dm.set_internal(component.name, "Problem", value, evse_id=msg.evse_id,
                               connector_id=msg.connector_id)
         self._notify_event(msg.timestamp, component, "Problem", value, cleared=not msg.problem)
 
-    def status_of(self, evse_id: int, connector_id: int) -> str | None:
+    def status_of(self, evse_id: int, connector_id: int) -> ConnectorStatusEnumType | None:
         msg = self.known.get((evse_id, connector_id))
         return msg.status if msg else None
 
@@ -117,9 +132,12 @@ class Availability:
         if not statuses:
             return
         # An EVSE is as available as its most available connector.
-        for candidate in ("Occupied", "Reserved", "Available", "Faulted", "Unavailable"):
+        for candidate in (ConnectorStatusEnumType.occupied, ConnectorStatusEnumType.reserved,
+                          ConnectorStatusEnumType.available, ConnectorStatusEnumType.faulted,
+                          ConnectorStatusEnumType.unavailable):
             if candidate in statuses:
-                self._dm.set_internal("EVSE", "AvailabilityState", candidate, evse_id=evse_id)
+                self._dm.set_internal("EVSE", "AvailabilityState", candidate.value,
+                                      evse_id=evse_id)
                 return
 
     def _report(self, key: tuple[int, int]) -> None:
@@ -139,36 +157,36 @@ class Availability:
         if not self._send_status(msg, msg.timestamp):
             return
         self._notify_event(msg.timestamp,
-                           {"name": "Connector",
-                            "evse": {"id": msg.evse_id, "connectorId": msg.connector_id}},
+                           ComponentType(name="Connector", evse=EVSEType(
+                               id=msg.evse_id, connector_id=msg.connector_id)),
                            "AvailabilityState", msg.status)
 
     def _send_status(self, msg: ConnectorStatusChanged, timestamp: str, *,
                      triggered: bool = False) -> bool:
         """One StatusNotification; True when it was sent (``reported`` then holds it)."""
         key = (msg.evse_id, msg.connector_id)
-        payload = {"timestamp": timestamp, "connectorStatus": msg.status,
-                   "evseId": msg.evse_id, "connectorId": msg.connector_id}
-        sent = self._sender.send("StatusNotification", payload, triggered=triggered,
+        request = StatusNotificationRequest(timestamp=timestamp, connector_status=msg.status,
+                                            evse_id=msg.evse_id, connector_id=msg.connector_id)
+        sent = self._sender.send("StatusNotification", request, triggered=triggered,
                                  on_error=lambda code, text: self._forget(key, msg.status))
         if not sent:
             return False
         self.reported[key] = msg.status
         return True
 
-    def _notify_event(self, timestamp: str, component: dict, variable: str, value: str, *,
-                      cleared: bool | None = None) -> None:
+    def _notify_event(self, timestamp: str, component: ComponentType, variable: str, value: str,
+                      *, cleared: bool | None = None) -> None:
         """One NotifyEvent, trigger Delta, for a value the station itself observed."""
         self._event_id += 1
-        event = {"eventId": self._event_id, "timestamp": timestamp, "trigger": "Delta",
-                 "actualValue": value, "eventNotificationType": "HardWiredNotification",
-                 "component": component, "variable": {"name": variable}}
-        if cleared is not None:
-            event["cleared"] = cleared
-        self._sender.send("NotifyEvent", {"generatedAt": timestamp, "seqNo": 0,
-                                          "eventData": [event]})
+        event = EventDataType(
+            event_id=self._event_id, timestamp=timestamp, trigger=EventTriggerEnumType.delta,
+            actual_value=value,
+            event_notification_type=EventNotificationEnumType.hard_wired_notification,
+            component=component, variable=VariableType(name=variable), cleared=cleared)
+        self._sender.send("NotifyEvent", NotifyEventRequest(generated_at=timestamp, seq_no=0,
+                                                            event_data=(event,)))
 
-    def _forget(self, key: tuple[int, int], status: str) -> None:
+    def _forget(self, key: tuple[int, int], status: ConnectorStatusEnumType) -> None:
         if self.reported.get(key) == status:
             del self.reported[key]
 
@@ -189,15 +207,15 @@ class Availability:
             self.reported.clear()                                          # B04.FR.01
         self.report_all_changed()                                          # B04.FR.02
 
-    def trigger_status(self, evse: dict | None) -> str:
+    def trigger_status(self, evse: EVSEType | None) -> TriggerMessageStatusEnumType:
         """TriggerMessage(StatusNotification): only for one connector (F06.FR.12)."""
-        if not evse or "connectorId" not in evse:
-            return "Rejected"
-        key = (evse["id"], evse["connectorId"])
+        if evse is None or evse.connector_id is None:
+            return TriggerMessageStatusEnumType.rejected
+        key = (evse.id, evse.connector_id)
         if key not in self.known:
-            return "Rejected"
+            return TriggerMessageStatusEnumType.rejected
         self._session.after_reply(lambda: self._report_triggered(key))
-        return "Accepted"
+        return TriggerMessageStatusEnumType.accepted
 
     def _report_triggered(self, key: tuple[int, int]) -> None:
         """The connector's status as it is now, stamped now (F06.FR.09: only current
@@ -208,17 +226,18 @@ class Availability:
 
     # -- ChangeAvailability (G03, G04) --------------------------------------------------------------
 
-    def on_change_availability(self, message_id: str, payload: dict) -> dict | Deferred:
-        status = payload["operationalStatus"]
-        evse = payload.get("evse")
-        if evse is None or evse.get("id", 0) == 0:
-            if evse and evse.get("connectorId"):
-                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+    def on_change_availability(self, message_id: str, request: ChangeAvailabilityRequest,
+                               ) -> ChangeAvailabilityResponse | Deferred:
+        status = request.operational_status
+        evse = request.evse
+        if evse is None or evse.id == 0:
+            if evse is not None and evse.connector_id:
+                return _UNKNOWN_EVSE
             return self._change_station(status)                            # G04.FR.01
-        evse_id, connector_id = evse["id"], evse.get("connectorId")
+        evse_id, connector_id = evse.id, evse.connector_id
         if evse_id not in self._layout or (
                 connector_id is not None and not 1 <= connector_id <= self._layout[evse_id]):
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            return _UNKNOWN_EVSE
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), ChangeEvseAvailability(
             correlation_id=correlation_id, evse_id=evse_id, connector_id=connector_id,
@@ -229,19 +248,21 @@ class Availability:
     @staticmethod
     def _finish_change(answer: Any) -> dict:
         assert isinstance(answer, EvseAvailabilityChanged)
-        return {"status": answer.status}
+        return to_wire(ChangeAvailabilityResponse(status=answer.status))
 
-    def _change_station(self, status: str) -> dict:
-        current = self._repo.get(*STATION_KEY) or "Operative"
-        state = "Available" if status == "Operative" else "Unavailable"
+    def _change_station(self, status: OperationalStatusEnumType) -> ChangeAvailabilityResponse:
+        current = self._repo.get(*STATION_KEY) or OperationalStatusEnumType.operative
+        operative = status == OperationalStatusEnumType.operative
+        state = (ConnectorStatusEnumType.available if operative
+                 else ConnectorStatusEnumType.unavailable)
         if current != status:
-            self._repo.set(*STATION_KEY, status)                            # G04.FR.09
+            self._repo.set(*STATION_KEY, status.value)                      # G04.FR.09
             self._session.send_to_actor(("evses", None),
                                         StationAvailabilityChanged(operational_status=status))
-            self._dm.set_internal("ChargingStation", "AvailabilityState", state)
-            if status == "Inoperative" and self._transactions_ongoing():
+            self._dm.set_internal("ChargingStation", "AvailabilityState", state.value)
+            if status == OperationalStatusEnumType.inoperative and self._transactions_ongoing():
                 # The Evses apply it when their transactions end (G04.FR.06).
-                return {"status": "Scheduled"}
+                return ChangeAvailabilityResponse(status=_Status.scheduled)
             # Operative needs no wait: an Inoperative still scheduled never took effect where a
             # transaction runs, so the station is operative there already (G04.FR.04) and the
             # Evses drop the scheduled change; the others revert now (G04.FR.08).
@@ -249,10 +270,10 @@ class Availability:
             # Nothing changes, yet the station confirms the state it is in: TC_G_13 step 3
             # expects every connector reported again and ChargingStation.AvailabilityState.
             self._session.after_reply(lambda: self._report_station_state(state))
-        return {"status": "Accepted"}                                      # G04.FR.04
+        return ChangeAvailabilityResponse(status=_Status.accepted)         # G04.FR.04
 
-    def _report_station_state(self, state: str) -> None:
-        self._notify_event(iso(self._session.wall_clock()), {"name": "ChargingStation"},
+    def _report_station_state(self, state: ConnectorStatusEnumType) -> None:
+        self._notify_event(iso(self._session.wall_clock()), ComponentType(name="ChargingStation"),
                            "AvailabilityState", state)
         for key in sorted(self.known):
             self.report_now(self.known[key])

@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 Pure logic: time comes in as ``now`` (epoch seconds), hardware readings as
-:class:`MeterReading`; out come plain ``MeterValueType`` dicts for MeterValuesRequest and
-TransactionEventRequest payloads. The Evse actor calls ``poll`` at ``next_deadline()``
-(``wakeupAfter``) and sends what it returns.
+:class:`MeterReading`; out come ``MeterValueType`` models (``messages.ocpp201``) for
+TransactionEventRequests and ``MeterValuesRequest`` models. Persisted values (the Ended list a
+restarted Evse passes back as ``restored``) may come back as wire dicts. The Evse actor calls
+``poll`` at ``next_deadline()`` (``wakeupAfter``) and sends what it returns.
 
 Two kinds of schedule (part 2 J §2.1, §2.2):
 
@@ -57,8 +58,10 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ocpp.v201.enums import (LocationEnumType, MeasurandEnumType, PhaseEnumType,
-                             ReadingContextEnumType, TriggerReasonEnumType)
+from messages.ocpp201 import (LocationEnumType, MeasurandEnumType, MeterValuesRequest,
+                              MeterValueType, PhaseEnumType, ReadingContextEnumType,
+                              SampledValueType, SignedMeterValueType, TriggerReasonEnumType,
+                              UnitOfMeasureType)
 
 log = logging.getLogger(__name__)
 
@@ -75,34 +78,32 @@ LATE_TOLERANCE_S = 5.0
 # 3-phase voltage, current, power and energy (8 values).
 MAX_ENDED_METER_VALUES = 200
 
-# Wire values, as plain str (the enum members are StrEnums; .value keeps dicts plain).
-ENERGY_REGISTER = MeasurandEnumType.energy_active_import_register.value
-ENERGY_INTERVAL = MeasurandEnumType.energy_active_import_interval.value
-POWER = MeasurandEnumType.power_active_import.value
-CURRENT = MeasurandEnumType.current_import.value
-CURRENT_OFFERED = MeasurandEnumType.current_offered.value
-POWER_OFFERED = MeasurandEnumType.power_offered.value
-VOLTAGE = MeasurandEnumType.voltage.value
-FREQUENCY = MeasurandEnumType.frequency.value
-SOC = MeasurandEnumType.soc.value
+# Short names of the enum members used here (StrEnums: equal to their wire strings).
+ENERGY_REGISTER = MeasurandEnumType.energy_active_import_register
+ENERGY_INTERVAL = MeasurandEnumType.energy_active_import_interval
+POWER = MeasurandEnumType.power_active_import
+CURRENT = MeasurandEnumType.current_import
+CURRENT_OFFERED = MeasurandEnumType.current_offered
+POWER_OFFERED = MeasurandEnumType.power_offered
+VOLTAGE = MeasurandEnumType.voltage
+FREQUENCY = MeasurandEnumType.frequency
+SOC = MeasurandEnumType.soc
 
-SAMPLE_PERIODIC = ReadingContextEnumType.sample_periodic.value
-SAMPLE_CLOCK = ReadingContextEnumType.sample_clock.value
-TRANSACTION_BEGIN = ReadingContextEnumType.transaction_begin.value
-TRANSACTION_END = ReadingContextEnumType.transaction_end.value
-TRIGGER = ReadingContextEnumType.trigger.value
+SAMPLE_PERIODIC = ReadingContextEnumType.sample_periodic
+SAMPLE_CLOCK = ReadingContextEnumType.sample_clock
+TRANSACTION_BEGIN = ReadingContextEnumType.transaction_begin
+TRANSACTION_END = ReadingContextEnumType.transaction_end
+TRIGGER = ReadingContextEnumType.trigger
 
-OUTLET = LocationEnumType.outlet.value
-INLET = LocationEnumType.inlet.value
-EV = LocationEnumType.ev.value
+OUTLET = LocationEnumType.outlet
+INLET = LocationEnumType.inlet
+EV = LocationEnumType.ev
 
 # triggerReason of the TransactionEvent(Updated) that carries the values of a MeterTick.
-TRIGGER_REASON_PERIODIC = TriggerReasonEnumType.meter_value_periodic.value   # J02.FR.11
-TRIGGER_REASON_CLOCK = TriggerReasonEnumType.meter_value_clock.value         # J01.FR.22
+TRIGGER_REASON_PERIODIC = TriggerReasonEnumType.meter_value_periodic   # J02.FR.11
+TRIGGER_REASON_CLOCK = TriggerReasonEnumType.meter_value_clock         # J01.FR.22
 
-_MEASURANDS = {m.value.casefold(): m.value for m in MeasurandEnumType}
-_CONTEXTS = frozenset(c.value for c in ReadingContextEnumType)
-_LOCATIONS = frozenset(loc.value for loc in LocationEnumType)
+_MEASURANDS = {m.value.casefold(): m for m in MeasurandEnumType}
 
 # Measurands a MeterReading can provide, with their unit (part 2 appendix, units of measure).
 UNITS = {
@@ -117,9 +118,11 @@ UNITS = {
     SOC: "Percent",
 }
 SUPPORTED_MEASURANDS = tuple(UNITS)
+# Frozen, so one instance per unit serves every sampled value.
+_UNIT_OF_MEASURE = {measurand: UnitOfMeasureType(unit=unit) for measurand, unit in UNITS.items()}
 
-_CURRENT_PHASES = (PhaseEnumType.l1.value, PhaseEnumType.l2.value, PhaseEnumType.l3.value)
-_VOLTAGE_PHASES = (PhaseEnumType.l1_n.value, PhaseEnumType.l2_n.value, PhaseEnumType.l3_n.value)
+_CURRENT_PHASES = (PhaseEnumType.l1, PhaseEnumType.l2, PhaseEnumType.l3)
+_VOLTAGE_PHASES = (PhaseEnumType.l1_n, PhaseEnumType.l2_n, PhaseEnumType.l3_n)
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ def _epoch(text: str) -> float:
     return moment.timestamp()
 
 
-def parse_measurands(text: str | None) -> tuple[str, ...]:
+def parse_measurands(text: str | None) -> tuple[MeasurandEnumType, ...]:
     """Read a MemberList of measurands (``"Energy.Active.Import.Register,Voltage"``).
 
     Blanks around names are ignored, names match case-insensitively and come back in their wire
@@ -151,11 +154,11 @@ def parse_measurands(text: str | None) -> tuple[str, ...]:
             descriptions: "When left empty, no ... measurands SHALL be put into ...").
 
     Returns:
-        The measurands in configured order.
+        The measurands in configured order (enum members, equal to their wire strings).
     """
     if not text:
         return ()
-    result: list[str] = []
+    result: list[MeasurandEnumType] = []
     for part in text.split(","):
         name = part.strip()
         if not name:
@@ -182,8 +185,8 @@ class MeterReading:
         current_a: Current per phase (L1, L2, L3); one value for DC.
         frequency_hz, soc_percent, current_offered_a, power_offered_w: None when unknown.
         sign: the meter's signing port, None when it cannot sign: ``sign(epoch, context)``
-            returns the SignedMeterValueType dict of this reading's energy register, reported
-            with that timestamp and ReadingContextEnumType value, or None.
+            returns the SignedMeterValueType (model or wire dict) of this reading's energy
+            register, reported with that timestamp and ReadingContextEnumType value, or None.
     """
 
     energy_active_import_wh: float
@@ -194,8 +197,8 @@ class MeterReading:
     soc_percent: float | None = None
     current_offered_a: float | None = None
     power_offered_w: float | None = None
-    sign: Callable[[float, str], dict | None] | None = field(default=None, compare=False,
-                                                              repr=False)
+    sign: Callable[[float, str], SignedMeterValueType | dict | None] | None = field(
+        default=None, compare=False, repr=False)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> "MeterReading":
@@ -221,8 +224,9 @@ def _num(value: float) -> float:
 def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterable[str],
                    context: str, *, phases: int, location: str = OUTLET,
                    interval_start_wh: float | None = None,
-                   signed_register: dict | None = None) -> list[dict]:
-    """Turn one reading into SampledValueType dicts for the given measurands.
+                   signed_register: SignedMeterValueType | dict | None = None,
+                   ) -> list[SampledValueType]:
+    """Turn one reading into SampledValueTypes for the given measurands.
 
     Every value carries ``measurand`` (also the default Energy.Active.Import.Register),
     ``context``, ``location`` and ``unitOfMeasure``: nothing relies on schema defaults.
@@ -251,29 +255,30 @@ def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterab
             Energy.Active.Import.Register value (J01.FR.21, J02.FR.21).
 
     Returns:
-        SampledValueType dicts, possibly empty (a MeterValue needs at least one: J01.FR.06).
+        SampledValueTypes, possibly empty (a MeterValue needs at least one: J01.FR.06).
 
     Raises:
         ValueError: ``context`` or ``location`` is not an OCPP value (a programming error).
     """
-    if context not in _CONTEXTS:
-        raise ValueError(f"not a ReadingContextEnumType value: {context!r}")
-    if location not in _LOCATIONS:
-        raise ValueError(f"not a LocationEnumType value: {location!r}")
+    context = ReadingContextEnumType(context)
+    location = LocationEnumType(location)
     r = _reading(reading)
     phases = max(0, min(3, int(phases)))
-    out: list[dict] = []
+    out: list[SampledValueType] = []
+    signed = (SignedMeterValueType.model_validate(signed_register)
+              if isinstance(signed_register, dict) else signed_register)
 
-    def add(measurand: str, value: float | None, phase: str | None = None,
-            where: str = location) -> None:
+    def add(measurand: MeasurandEnumType, value: float | None,
+            phase: PhaseEnumType | None = None, where: LocationEnumType = location,
+            signed_value: SignedMeterValueType | None = None) -> None:
         if value is None or not math.isfinite(value):
             return
-        item: dict[str, Any] = {"value": _num(value), "context": context,
-                                "measurand": measurand, "location": where}
-        if phase is not None:
-            item["phase"] = phase
-        item["unitOfMeasure"] = {"unit": UNITS[measurand]}
-        out.append(item)
+        # Validated construction: pydantic-core builds it faster than model_construct would
+        # (measured with tools/time_tx_events.py), and a bug of ours fails here, not at the edge.
+        out.append(SampledValueType(value=_num(value), context=context, measurand=measurand,
+                                    phase=phase, location=where,
+                                    signed_meter_value=signed_value,
+                                    unit_of_measure=_UNIT_OF_MEASURE[measurand]))
 
     def per_phase(measurand: str, values: tuple[float, ...], names: tuple[str, ...]) -> None:
         if phases == 0:                     # DC: one value, no phase
@@ -285,9 +290,7 @@ def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterab
 
     for measurand in measurands:
         if measurand == ENERGY_REGISTER:
-            add(measurand, r.energy_active_import_wh)
-            if signed_register is not None and out and out[-1]["measurand"] == ENERGY_REGISTER:
-                out[-1]["signedMeterValue"] = dict(signed_register)
+            add(measurand, r.energy_active_import_wh, signed_value=signed)
         elif measurand == ENERGY_INTERVAL:
             if interval_start_wh is not None:
                 add(measurand, max(0.0, r.energy_active_import_wh - interval_start_wh))
@@ -309,7 +312,7 @@ def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterab
     return out
 
 
-def meter_value(timestamp_iso: str, sampled: Sequence[dict]) -> dict:
+def meter_value(timestamp_iso: str, sampled: Sequence[SampledValueType]) -> MeterValueType:
     """A MeterValueType: one timestamp for all its sampled values (J01.FR.17, J02.FR.18).
 
     Raises:
@@ -317,13 +320,13 @@ def meter_value(timestamp_iso: str, sampled: Sequence[dict]) -> dict:
     """
     if not sampled:
         raise ValueError("a MeterValue needs at least one sampled value")
-    return {"timestamp": timestamp_iso, "sampledValue": list(sampled)}
+    return MeterValueType(timestamp=timestamp_iso, sampled_value=tuple(sampled))
 
 
 def _meter_value_or_none(epoch: float, reading: MeterReading, measurands: Sequence[str],
                          context: str, phases: int, location: str,
                          interval_start_wh: float | None = None,
-                         sign: bool = False) -> dict | None:
+                         sign: bool = False) -> MeterValueType | None:
     signed = None
     if sign and reading.sign is not None and ENERGY_REGISTER in measurands:
         signed = reading.sign(epoch, context)
@@ -334,7 +337,8 @@ def _meter_value_or_none(epoch: float, reading: MeterReading, measurands: Sequen
 
 def triggered_meter_values(evse_id: int, now: float, reading: MeterReading | Mapping[str, Any],
                            measurands: Sequence[str], *, phases: int,
-                           location: str | None = None, sign: bool = False) -> dict | None:
+                           location: str | None = None,
+                           sign: bool = False) -> MeterValuesRequest | None:
     """MeterValuesRequest payload for TriggerMessage(MeterValues): the latest reading of
     AlignedDataMeasurands (F06.FR.06), context Trigger; ``sign``: AlignedDataCtrlr.SignReadings
     (the measurands are the aligned ones, J01.FR.21).
@@ -346,7 +350,7 @@ def triggered_meter_values(evse_id: int, now: float, reading: MeterReading | Map
     where = location or (INLET if evse_id == 0 else OUTLET)
     value = _meter_value_or_none(now, _reading(reading), measurands, TRIGGER, phases, where,
                                  sign=sign)
-    return {"evseId": evse_id, "meterValue": [value]} if value else None
+    return MeterValuesRequest(evse_id=evse_id, meter_value=(value,)) if value else None
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -529,7 +533,7 @@ class _Series:
         return instant if instant is not None and now - instant <= LATE_TOLERANCE_S else now
 
     def sample(self, stamp: float, reading: MeterReading, context: str, phases: int,
-               location: str) -> dict | None:
+               location: str) -> MeterValueType | None:
         value = _meter_value_or_none(stamp, reading, self.measurands, context, phases, location,
                                      self.last_register, self.sign)
         self.last_register = reading.energy_active_import_wh
@@ -592,7 +596,8 @@ class IdleMeter:
         return self.config.aligned_send_during_idle and any_transaction
 
     def poll(self, now: float, reading: MeterReading | Mapping[str, Any], *,
-             own_transaction: bool = False, any_transaction: bool = False) -> dict | None:
+             own_transaction: bool = False,
+             any_transaction: bool = False) -> MeterValuesRequest | None:
         """Take the due boundary, if any, and say what to send.
 
         Args:
@@ -617,7 +622,7 @@ class IdleMeter:
             return None
         if self.suppressed(own_transaction=own_transaction, any_transaction=any_transaction):
             return None
-        return {"evseId": self.evse_id, "meterValue": [value]}
+        return MeterValuesRequest(evse_id=self.evse_id, meter_value=(value,))
 
 
 # -- transactions (J02, E01/E06) ----------------------------------------------------------------
@@ -636,11 +641,11 @@ class _Kept:
     """
 
     def __init__(self) -> None:
-        self.entries: list[tuple[float, int, dict]] = []
+        self.entries: list[tuple[float, int, MeterValueType]] = []
         self.count = 0
         self.stride = 1
 
-    def offer(self, epoch: float, value: dict) -> bool:
+    def offer(self, epoch: float, value: MeterValueType) -> bool:
         ordinal, self.count = self.count, self.count + 1
         if ordinal % self.stride:
             return False
@@ -670,9 +675,9 @@ class MeterTick:
             (the persisted set can be larger than the list); ``restored`` thins it again.
     """
 
-    periodic: dict | None = None
-    clock: dict | None = None
-    collected: tuple[dict, ...] = ()
+    periodic: MeterValueType | None = None
+    clock: MeterValueType | None = None
+    collected: tuple[MeterValueType, ...] = ()
 
 
 class TransactionMeter:
@@ -686,7 +691,7 @@ class TransactionMeter:
     def __init__(self, config: MeteringConfig, *, started_at: float, phases: int,
                  now: float | None = None, location: str = OUTLET,
                  max_ended_values: int = MAX_ENDED_METER_VALUES,
-                 restored: Iterable[dict] = (),
+                 restored: Iterable[MeterValueType | dict] = (),
                  evse_send_during_idle: bool | None = None) -> None:
         """
         Args:
@@ -699,7 +704,7 @@ class TransactionMeter:
             max_ended_values: Cap on the meterValue entries of the Ended event, Begin and End
                 included (at least 2); see :data:`MAX_ENDED_METER_VALUES`.
             restored: Ended-list entries persisted before a restart (``MeterTick.collected`` and
-                :attr:`begin_value`), in any order.
+                :attr:`begin_value`), in any order; as models or as their wire dicts.
             evse_send_during_idle: As for :class:`IdleMeter`; replaces the station-wide value.
 
         Raises:
@@ -713,10 +718,10 @@ class TransactionMeter:
         self.max_ended_values = max_ended_values
         self.config = config
         self.evse_send_during_idle = evse_send_during_idle
-        self._begin: tuple[float, dict] | None = None
+        self._begin: tuple[float, MeterValueType] | None = None
         self._kept = {"ended": _Kept(), "clock_ended": _Kept()}
         self._finished = False
-        self._end: tuple[float, dict] | None = None
+        self._end: tuple[float, MeterValueType] | None = None
         self._restore(restored)
         self._build_series(max(started_at, now if now is not None else started_at))
 
@@ -742,13 +747,15 @@ class TransactionMeter:
                                    c.aligned_ended, previous("clock_ended"), aligned),
         }
 
-    def _restore(self, restored: Iterable[dict]) -> None:
-        series: dict[str, list[tuple[float, dict]]] = {"ended": [], "clock_ended": []}
+    def _restore(self, restored: Iterable[MeterValueType | dict]) -> None:
+        series: dict[str, list[tuple[float, MeterValueType]]] = {"ended": [], "clock_ended": []}
         for value in restored:
             try:
-                epoch = _epoch(value["timestamp"])
-                context = value["sampledValue"][0].get("context", SAMPLE_PERIODIC)
-            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                if not isinstance(value, MeterValueType):
+                    value = MeterValueType.model_validate(value)
+                epoch = _epoch(value.timestamp)
+                context = value.sampled_value[0].context or SAMPLE_PERIODIC
+            except (ValueError, TypeError):        # pydantic's ValidationError is a ValueError
                 log.warning("unreadable persisted meter value ignored")
                 continue
             if context == TRANSACTION_BEGIN:
@@ -775,7 +782,8 @@ class TransactionMeter:
 
     # -- the three events ---------------------------------------------------------------------
 
-    def begin(self, now: float, reading: MeterReading | Mapping[str, Any]) -> list[dict]:
+    def begin(self, now: float,
+              reading: MeterReading | Mapping[str, Any]) -> list[MeterValueType]:
         """Sample the start of the transaction.
 
         Records the Transaction.Begin entry of the Ended list (TxEndedMeasurands: "from the
@@ -800,7 +808,7 @@ class TransactionMeter:
         return [started] if started is not None else []
 
     @property
-    def begin_value(self) -> dict | None:
+    def begin_value(self) -> MeterValueType | None:
         """The Transaction.Begin entry of the Ended list (to persist after :meth:`begin`)."""
         return self._begin[1] if self._begin else None
 
@@ -814,7 +822,7 @@ class TransactionMeter:
         if self._finished:
             return MeterTick()
         r = _reading(reading)
-        out: dict[str, dict | None] = {}
+        out: dict[str, MeterValueType | None] = {}
         for name, context in (("updated", SAMPLE_PERIODIC), ("clock", SAMPLE_CLOCK)):
             series = self._series[name]
             stamp = series.fire(now)
@@ -824,7 +832,7 @@ class TransactionMeter:
         return MeterTick(periodic=out["updated"], clock=out["clock"], collected=collected)
 
     def _collect(self, now: float, reading: MeterReading,
-                 ending: bool = False) -> tuple[dict, ...]:
+                 ending: bool = False) -> tuple[MeterValueType, ...]:
         collected = []
         for name, context in (("ended", SAMPLE_PERIODIC), ("clock_ended", SAMPLE_CLOCK)):
             series = self._series[name]
@@ -842,14 +850,16 @@ class TransactionMeter:
             self._apply_cap()
         return tuple(collected)
 
-    def triggered(self, now: float, reading: MeterReading | Mapping[str, Any]) -> dict | None:
+    def triggered(self, now: float,
+                  reading: MeterReading | Mapping[str, Any]) -> MeterValueType | None:
         """MeterValue for TriggerMessage(TransactionEvent): the latest reading of
         TxUpdatedMeasurands, context Trigger (F06.FR.07); None if nothing is measurable."""
         return _meter_value_or_none(now, _reading(reading), self.config.updated, TRIGGER,
                                     self.phases, self.location,
                                     sign=self.config.sampled_sign_readings)
 
-    def end(self, now: float, reading: MeterReading | Mapping[str, Any]) -> list[dict]:
+    def end(self, now: float,
+            reading: MeterReading | Mapping[str, Any]) -> list[MeterValueType]:
         """Close the meter and build the ``meterValue`` list of the TransactionEvent(Ended).
 
         Samples still due at ``now`` are taken first. The list is Transaction.Begin, then the
@@ -873,7 +883,7 @@ class TransactionMeter:
                                        self._series["ended"].last_register,
                                        self.config.sampled_sign_readings)
             self._end = (now, end) if end is not None else None
-        entries: list[tuple[float, int, dict]] = []
+        entries: list[tuple[float, int, MeterValueType]] = []
         if self._begin is not None:
             entries.append((self._begin[0], _BEGIN, self._begin[1]))
         entries += [(t, _MIDDLE, v) for kept in self._kept.values() for t, _, v in kept.entries]

@@ -8,26 +8,13 @@ NotImplemented (F06.FR.08).
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable, Protocol
 
 from messages.ocpp201 import (EVSEType, MessageTriggerEnumType, TriggerMessageRequest,
-                              TriggerMessageResponse, TriggerMessageStatusEnumType, to_wire)
+                              TriggerMessageResponse, TriggerMessageStatusEnumType)
 from ports.session import BootControl, Registration, RegistrationState, Replies
 
 Trigger = Callable[[EVSEType | None], TriggerMessageStatusEnumType]
-#: A trigger of a block not yet on the typed models: ``evse`` as its wire dict, a str answer.
-WireTrigger = Callable[[dict | None], str]
-
-
-def wire_trigger(trigger: WireTrigger) -> Trigger:
-    """Adapt a :data:`WireTrigger` for :meth:`RemoteControl.add_trigger` (transitional: it goes
-    once the blocks that register one, availability and transactions, are typed)."""
-    @functools.wraps(trigger)
-    def typed(evse: EVSEType | None) -> TriggerMessageStatusEnumType:
-        return TriggerMessageStatusEnumType(trigger(None if evse is None else to_wire(evse)))
-
-    return typed
 
 
 class RemoteControlSession(Replies, RegistrationState, BootControl, Protocol):

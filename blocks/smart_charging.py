@@ -62,7 +62,8 @@ from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLim
                               NotifyChargingLimitRequest, ReportChargingProfilesRequest,
                               RequestStartStopStatusEnumType, RequestStartTransactionResponse,
                               SetChargingProfileRequest, SetChargingProfileResponse,
-                              StatusInfoType, to_wire)
+                              StatusInfoType, TransactionEventEnumType, TransactionEventRequest,
+                              to_wire)
 from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
 from smart_charging.validation import Limits, Verdict, validate_profile
@@ -260,11 +261,10 @@ class SmartCharging:
         for transaction_id, when in started.items():
             self._tx_started.setdefault(transaction_id, when)
 
-    def transaction_event(self, payload: dict, evse_id: int | None) -> None:
+    def transaction_event(self, event: TransactionEventRequest, evse_id: int | None) -> None:
         """Every TransactionEvent the station sends (Transactions calls this)."""
-        info = payload["transactionInfo"]
-        transaction_id = info["transactionId"]
-        if payload["eventType"] == "Ended":
+        transaction_id = event.transaction_info.transaction_id
+        if event.event_type == TransactionEventEnumType.ended:
             self._tx_started.pop(transaction_id, None)
             mine = [p.id for p in self.profiles.values()
                     if p.purpose == TX_PROFILE and p.transaction_id == transaction_id]
@@ -273,13 +273,13 @@ class SmartCharging:
                 log.info("transaction %s ended: TxProfiles %s deleted", transaction_id, mine)
             self.publish_soon()
             return
-        if payload["eventType"] == "Started":
-            self._tx_started[transaction_id] = parse_ocpp_time(payload["timestamp"])
-        remote_start_id = info.get("remoteStartId")
+        if event.event_type == TransactionEventEnumType.started:
+            self._tx_started[transaction_id] = parse_ocpp_time(event.timestamp)
+        remote_start_id = event.transaction_info.remote_start_id
         if remote_start_id in self._pending and evse_id is not None:
             pending_evse, profile = self._pending.pop(remote_start_id)
             self._install_tx_profile(pending_evse, profile, transaction_id)
-        elif payload["eventType"] == "Started":
+        elif event.event_type == TransactionEventEnumType.started:
             if evse_id is not None:
                 # Another transaction took the EVSE: a remote start still waiting there came
                 # to nothing (its authorization timed out, say), and so did its profile.

@@ -27,6 +27,11 @@ block is the station-wide part, in the CsmsSession:
   consumes it in any case. RequestStartTransaction is Rejected on an EVSE reserved for another
   token (F01.FR.21/22), and without evseId never picks a reserved or held EVSE (F01.FR.20).
 * **GetTransactionStatus (E14)** from the queue and the transactions seen in events.
+
+Handlers take and return the OCPP models; TransactionEvents arrive from the Evses as
+``TransactionEventRequest`` and go to the port as such (the durable queue stores their wire
+dicts). The tokens in the Evse's authorization messages (AuthorizeToken, TokenAuthorized,
+RemoteStart, MasterPassStop) are still wire dicts: the Evse core keeps them so in its state.
 """
 from __future__ import annotations
 
@@ -39,11 +44,19 @@ from typing import Any, Callable, Protocol
 
 from blocks.auth_routing import Decision
 from messages.auth import ShowMessage
-from messages.ocpp201 import IdTokenInfoType, IdTokenType, to_wire
 from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, RemoteStart,
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
+from messages.ocpp201 import (EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
+                              IdTokenInfoType, IdTokenType, RequestStartStopStatusEnumType,
+                              RequestStartTransactionRequest, RequestStartTransactionResponse,
+                              RequestStopTransactionRequest, RequestStopTransactionResponse,
+                              StatusInfoType, TransactionEventEnumType, TransactionEventRequest,
+                              TransactionEventResponse, TriggerMessageStatusEnumType,
+                              UnlockConnectorRequest, UnlockConnectorResponse,
+                              UnlockStatusEnumType, to_wire)
+from ports.outcome import Deferred
 from ports.sending import SendPort
 from ports.session import ActorOutbox, Registration, RegistrationState, Replies
 from ports.time import parse_ocpp_time
@@ -56,11 +69,11 @@ log = logging.getLogger(__name__)
 REMEMBERED_TRANSACTIONS = 1024
 
 
-def _created_at(payload: dict) -> datetime | None:
+def _created_at(event: TransactionEventRequest) -> datetime | None:
     """When the Evse created the event (its ``timestamp``), for the offline flag."""
     try:
-        return parse_ocpp_time(payload["timestamp"])
-    except (KeyError, ValueError):
+        return parse_ocpp_time(event.timestamp)
+    except ValueError:
         return None
 
 
@@ -114,20 +127,20 @@ class QueuedEvents(Protocol):
 class TokenValidator(Protocol):
     """Blocks C/D, the AuthCache's session side (``blocks.auth_routing.AuthRouting``)."""
 
-    def validate(self, id_token: dict, evse_id: int | None, done: Callable[[Decision], None],
-                 *, remote_start: bool = False) -> None: ...
+    def validate(self, id_token: IdTokenType, evse_id: int | None,
+                 done: Callable[[Decision], None], *, remote_start: bool = False) -> None: ...
 
-    def token_info_seen(self, id_token: dict | None, id_token_info: dict | None) -> None: ...
+    def token_info_seen(self, id_token: IdTokenType, id_token_info: IdTokenInfoType) -> None: ...
 
 
 class ReservationRules(Protocol):
     """Block H as the transactions see it (``blocks.reservation.Reservations``)."""
 
-    def claim(self, evse_id: int, id_token: dict,
-              group_id_token: dict | None) -> tuple[bool, int | None]: ...
+    def claim(self, evse_id: int, id_token: IdTokenType | dict,
+              group_id_token: IdTokenType | dict | None) -> tuple[bool, int | None]: ...
 
-    def check_token(self, evse_id: int, id_token: dict,
-                    group_id_token: dict | None) -> tuple[bool, int | None]: ...
+    def check_token(self, evse_id: int, id_token: IdTokenType | dict,
+                    group_id_token: IdTokenType | dict | None) -> tuple[bool, int | None]: ...
 
     def used(self, reservation_id: int) -> bool: ...
 
@@ -141,6 +154,9 @@ class RemoteStartProfiles(Protocol):
 
     def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
                               transaction_id: str | None) -> None: ...
+
+
+_REJECTED_START = RequestStartTransactionResponse(status=RequestStartStopStatusEnumType.rejected)
 
 
 class Transactions:
@@ -192,14 +208,15 @@ class Transactions:
         self._last_seq_no: OrderedDict[str, int] = OrderedDict()
         for item in queue.pending():
             if item.action == "TransactionEvent":
-                self._remember(item.payload)
-                self._track(item.payload, evse_id=item.payload.get("evse", {}).get("id"))
+                event = TransactionEventRequest.model_validate(item.payload)   # stored as wire
+                self._remember(event)
+                self._track(event, evse_id=event.evse.id if event.evse else None)
 
     # -- from the Evses ---------------------------------------------------------------------------
 
     def transaction_event_ready(self, msg: TransactionEventReady) -> None:
         if not self._already_queued(msg.payload):
-            reservation_id = msg.payload.get("reservationId")
+            reservation_id = msg.payload.reservation_id
             if reservation_id is not None and self._reservations is not None:
                 self._reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
@@ -213,37 +230,37 @@ class Transactions:
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventQueued(
             evse_id=msg.evse_id, event_key=msg.event_key))
 
-    def _already_queued(self, payload: dict) -> bool:
-        last = self._last_seq_no.get(payload["transactionInfo"]["transactionId"])
-        return last is not None and payload["seqNo"] <= last
+    def _already_queued(self, event: TransactionEventRequest) -> bool:
+        last = self._last_seq_no.get(event.transaction_info.transaction_id)
+        return last is not None and event.seq_no <= last
 
-    def _remember(self, payload: dict) -> None:
-        transaction_id = payload["transactionInfo"]["transactionId"]
+    def _remember(self, event: TransactionEventRequest) -> None:
+        transaction_id = event.transaction_info.transaction_id
         self._last_seq_no[transaction_id] = max(
-            payload["seqNo"], self._last_seq_no.get(transaction_id, -1))
+            event.seq_no, self._last_seq_no.get(transaction_id, -1))
         self._last_seq_no.move_to_end(transaction_id)
         while len(self._last_seq_no) > REMEMBERED_TRANSACTIONS:
             self._last_seq_no.popitem(last=False)
 
-    def _track(self, payload: dict, evse_id: int | None) -> None:
-        transaction_id = payload["transactionInfo"]["transactionId"]
-        if payload["eventType"] == "Ended":
+    def _track(self, event: TransactionEventRequest, evse_id: int | None) -> None:
+        transaction_id = event.transaction_info.transaction_id
+        if event.event_type == TransactionEventEnumType.ended:
             if self._ongoing.ended(transaction_id):
                 self._on_changed()
         elif evse_id is not None and self._ongoing.started(transaction_id, evse_id):
             self._on_changed()
         for listener in self._event_listeners:
-            listener(payload, evse_id)
+            listener(event, evse_id)
 
     def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        id_token, id_token_info = msg.payload.get("idToken"), result.get("idTokenInfo")
-        if id_token is not None and id_token_info is not None:
-            # TransactionEvents are still wire dicts here; blocks C/D speak the models.
-            self._auth.token_info_seen(IdTokenType.model_validate(id_token),      # C10.FR.05
-                                      IdTokenInfoType.model_validate(id_token_info))
+        # The port hands over the CALLRESULT's wire dict, already schema-checked at the edge.
+        response = TransactionEventResponse.model_validate(result)
+        event = msg.payload
+        if event.id_token is not None and response.id_token_info is not None:
+            self._auth.token_info_seen(event.id_token, response.id_token_info)  # C10.FR.05
         self._session.send_to_actor(("evse", msg.evse_id), TransactionEventAnswered(
-            evse_id=msg.evse_id, transaction_id=msg.payload["transactionInfo"]["transactionId"],
-            id_token_info=result.get("idTokenInfo"), id_token=msg.payload.get("idToken")))
+            evse_id=msg.evse_id, transaction_id=event.transaction_info.transaction_id,
+            id_token_info=response.id_token_info, id_token=event.id_token))
 
     def meter_values_ready(self, msg: MeterValuesReady) -> None:
         # Not durable unless QueueAllMessages (the queue decides); a missed sample is replaced
@@ -294,55 +311,62 @@ class Transactions:
 
     # -- CSMS requests --------------------------------------------------------------------------
 
-    def on_request_start_transaction(self, message_id: str, payload: dict):
+    def on_request_start_transaction(self, message_id: str, request: RequestStartTransactionRequest,
+                                     ) -> RequestStartTransactionResponse | Deferred:
         if self._session.registration != Registration.ACCEPTED:
-            return {"status": "Rejected"}                                  # B02.FR.05
-        evse_id = payload.get("evseId")
+            return _REJECTED_START                                         # B02.FR.05
+        evse_id = request.evse_id
         if evse_id is None:
             evse_id = self.select_evse()                                   # F01.FR.20
             if evse_id is None:
-                return {"status": "Rejected",                              # F01.FR.07
-                        "statusInfo": {"reasonCode": "NotFound",
-                                       "additionalInfo": "no EVSE is available"}}
+                return RequestStartTransactionResponse(                    # F01.FR.07
+                    status=RequestStartStopStatusEnumType.rejected,
+                    status_info=StatusInfoType(reason_code="NotFound",
+                                               additional_info="no EVSE is available"))
         if evse_id not in self._layout:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            return RequestStartTransactionResponse(
+                status=RequestStartStopStatusEnumType.rejected,
+                status_info=StatusInfoType(reason_code="UnknownEvse"))
         reservation_id = None
         if self._reservations is not None:
             allowed, reservation_id = self._reservations.check_token(
-                evse_id, payload["idToken"], payload.get("groupIdToken"))
+                evse_id, request.id_token, request.group_id_token)
             if not allowed:
-                return {"status": "Rejected",                              # F01.FR.21/22
-                        "statusInfo": {"reasonCode": "InvalidIdToken",
-                                       "additionalInfo": f"EVSE {evse_id} is reserved"}}
-        profile = payload.get("chargingProfile")
+                return RequestStartTransactionResponse(                    # F01.FR.21/22
+                    status=RequestStartStopStatusEnumType.rejected,
+                    status_info=StatusInfoType(reason_code="InvalidIdToken",
+                                               additional_info=f"EVSE {evse_id} is reserved"))
+        profile = request.charging_profile
         if profile is not None and self._profiles is not None:
             rejection = self._profiles.check_remote_start(evse_id, profile)  # F01.FR.26
             if rejection is not None:
-                return rejection
+                return RequestStartTransactionResponse.model_validate(rejection)
         correlation_id = str(uuid.uuid4())
+        # RemoteStart carries tokens and profile as wire dicts (the Evse core keeps them so).
+        group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
-            correlation_id=correlation_id, evse_id=evse_id, id_token=payload["idToken"],
-            group_id_token=payload.get("groupIdToken"), remote_start_id=payload["remoteStartId"],
-            charging_profile=payload.get("chargingProfile"), reservation_id=reservation_id))
+            correlation_id=correlation_id, evse_id=evse_id, id_token=to_wire(request.id_token),
+            group_id_token=group_id_token, remote_start_id=request.remote_start_id,
+            charging_profile=to_wire(profile) if profile is not None else None,
+            reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: self._finish_start(answer, reservation_id, evse_id, payload))
+            lambda answer: to_wire(self._finish_start(answer, reservation_id, evse_id, request)))
 
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
-                      evse_id: int, request: dict) -> dict:
-        if answer.status == "Accepted" and reservation_id is not None \
-                and self._reservations is not None:
+                      evse_id: int, request: RequestStartTransactionRequest,
+                      ) -> RequestStartTransactionResponse:
+        accepted = answer.status == RequestStartStopStatusEnumType.accepted
+        if accepted and reservation_id is not None and self._reservations is not None:
             self._reservations.used(reservation_id)                         # H03.FR.09
-        profile = request.get("chargingProfile")
-        if answer.status == "Accepted" and profile is not None and self._profiles:
+        profile = request.charging_profile
+        if accepted and profile is not None and self._profiles:
             self._profiles.remote_start_accepted(                     # F01.FR.10
-                evse_id, request["remoteStartId"], profile, answer.transaction_id)
-        result: dict = {"status": answer.status}
-        if answer.transaction_id:
-            result["transactionId"] = answer.transaction_id                # F01.FR.13
-        if answer.reason:
-            result["statusInfo"] = {"reasonCode": answer.reason}
-        return result
+                evse_id, request.remote_start_id, profile, answer.transaction_id)
+        return RequestStartTransactionResponse(
+            status=answer.status,
+            transaction_id=answer.transaction_id or None,                  # F01.FR.13
+            status_info=StatusInfoType(reason_code=answer.reason) if answer.reason else None)
 
     def select_evse(self) -> int | None:
         """The first EVSE whose connectors are all Available and that has no transaction."""
@@ -355,55 +379,64 @@ class Transactions:
                 return evse_id
         return None
 
-    def on_request_stop_transaction(self, message_id: str, payload: dict):
+    def on_request_stop_transaction(self, message_id: str, request: RequestStopTransactionRequest,
+                                    ) -> RequestStopTransactionResponse | Deferred:
+        rejected = RequestStopTransactionResponse(status=RequestStartStopStatusEnumType.rejected)
         if self._session.registration != Registration.ACCEPTED:
-            return {"status": "Rejected"}                                  # B02.FR.05
-        evse_id = self.ongoing.get(payload["transactionId"])
+            return rejected                                                # B02.FR.05
+        evse_id = self.ongoing.get(request.transaction_id)
         if evse_id is None:
-            return {"status": "Rejected"}                                  # F03.FR.08
+            return rejected                                                # F03.FR.08
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), RemoteStop(
-            correlation_id=correlation_id, transaction_id=payload["transactionId"]))
-        return self._session.defer(correlation_id, message_id, "RequestStopTransaction",
-                                   lambda answer: {"status": answer.status})
+            correlation_id=correlation_id, transaction_id=request.transaction_id))
+        return self._session.defer(
+            correlation_id, message_id, "RequestStopTransaction",
+            lambda answer: to_wire(RequestStopTransactionResponse(status=answer.status)))
 
-    def on_unlock_connector(self, message_id: str, payload: dict):
-        evse_id, connector_id = payload["evseId"], payload["connectorId"]
+    def on_unlock_connector(self, message_id: str, request: UnlockConnectorRequest,
+                            ) -> UnlockConnectorResponse | Deferred:
+        evse_id, connector_id = request.evse_id, request.connector_id
         if evse_id not in self._layout or not 1 <= connector_id <= self._layout[evse_id]:
-            return {"status": "UnknownConnector"}                          # F05.FR.03
+            return UnlockConnectorResponse(                                # F05.FR.03
+                status=UnlockStatusEnumType.unknown_connector)
         correlation_id = str(uuid.uuid4())
         self._session.send_to_actor(("evse", evse_id), Unlock(correlation_id=correlation_id,
                                                               connector_id=connector_id))
-        return self._session.defer(correlation_id, message_id, "UnlockConnector",
-                                   lambda answer: {"status": answer.status})
+        return self._session.defer(
+            correlation_id, message_id, "UnlockConnector",
+            lambda answer: to_wire(UnlockConnectorResponse(status=answer.status)))
 
-    def on_get_transaction_status(self, message_id: str, payload: dict) -> dict:
-        transaction_id = payload.get("transactionId")
-        result = {"messagesInQueue": self._queue.has_transaction_messages(transaction_id)}
-        if transaction_id is not None:
-            result["ongoingIndicator"] = transaction_id in self.ongoing    # E14.FR.02/03
-        return result
+    def on_get_transaction_status(self, message_id: str, request: GetTransactionStatusRequest,
+                                  ) -> GetTransactionStatusResponse:
+        transaction_id = request.transaction_id
+        return GetTransactionStatusResponse(
+            messages_in_queue=self._queue.has_transaction_messages(transaction_id),
+            ongoing_indicator=(transaction_id in self.ongoing              # E14.FR.02/03
+                               if transaction_id is not None else None))
 
-    def trigger(self, requested_message: str, evse: dict | None) -> str:
+    def trigger(self, requested_message: str,
+                evse: EVSEType | None) -> TriggerMessageStatusEnumType:
         """TriggerMessage MeterValues / TransactionEvent (F06.FR.06/07, F06.FR.11).
 
         Accepted only when the message will be sent (F06.FR.10); with nothing to send the
         answer is Rejected (F06.FR.05): a TransactionEvent needs a transaction on the EVSE (on
         any EVSE when ``evse`` is absent), MeterValues at least one AlignedDataMeasurand.
         """
-        evse_id = (evse or {}).get("id")
+        rejected = TriggerMessageStatusEnumType.rejected
+        evse_id = evse.id if evse is not None else None
         if evse_id is not None and evse_id not in self._layout:
-            return "Rejected"
+            return rejected
         if requested_message == "TransactionEvent":
             busy = set(self.ongoing.values())
             if not busy or (evse_id and evse_id not in busy):
-                return "Rejected"
+                return rejected
         elif requested_message == "MeterValues" and not self._aligned_measurands().strip():
-            return "Rejected"
+            return rejected
         target = ("evse", evse_id) if evse_id else ("evses", None)
         self._session.after_reply(lambda: self._session.send_to_actor(
             target, TriggerEvse(requested_message=requested_message)))
-        return "Accepted"
+        return TriggerMessageStatusEnumType.accepted
 
 
 __all__ = ["Transactions", "RemoteStopAnswered", "UnlockAnswered"]

@@ -4,8 +4,10 @@ Theory of operation
 -------------------
 One :class:`EvseTransactions` per EVSE. The Evse actor reports what happens at the EVSE (EV
 connected, token authorized, energy flowing, the CSMS rejected the token, ...), each input with
-the current time, and gets back complete, schema-valid TransactionEventRequest payloads (part 2
-E §1.5 says which optional field goes into which event). Nothing here sends, sleeps, reads a
+the current time, and gets back complete TransactionEventRequest models (part 2 E §1.5 says
+which optional field goes into which event). Tokens come in as IdTokenType models or their wire
+dicts and are kept as wire dicts: the snapshot is JSON, and the Evse core compares them with
+the authorization messages' dicts (blocks C/D's boundary). Nothing here sends, sleeps, reads a
 clock or touches a database: the caller persists :meth:`~EvseTransactions.snapshot` before it
 queues the payloads, and a restarted Evse restores it and continues the seqNo.
 
@@ -48,9 +50,19 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+from messages.ocpp201 import (ChargingStateEnumType, EVSEType, IdTokenType, MeterValueType,
+                              OcppModel, ReasonEnumType, TransactionEventEnumType,
+                              TransactionEventRequest, TransactionType, TriggerReasonEnumType,
+                              to_wire)
 from ports.time import iso
 
-STARTED, UPDATED, ENDED = "Started", "Updated", "Ended"
+STARTED = TransactionEventEnumType.started
+UPDATED = TransactionEventEnumType.updated
+ENDED = TransactionEventEnumType.ended
+_T = TriggerReasonEnumType
+
+#: What every input returns: the TransactionEventRequests to send, oldest first.
+Events = list[TransactionEventRequest]
 
 # TxStartPoint / TxStopPoint values (part 2 §2.6.6).
 PARKING_BAY, EV_CONNECTED, AUTHORIZED = "ParkingBayOccupancy", "EVConnected", "Authorized"
@@ -68,29 +80,29 @@ STOP_POINTS_BY_LOSS: dict[str, frozenset[str]] = {
 }
 
 # triggerReason per input (TriggerReasonEnumType, part 2 §3.82; E01.FR.15).
-TRIGGER_OF_INPUT: dict[str, str] = {
-    "parking_bay_occupied": "EVDetected",
-    "parking_bay_vacated": "EVDeparted",
-    "ev_connected": "CablePluggedIn",
-    "ev_disconnected": "EVCommunicationLost",
-    "authorized": "Authorized",                  # or RemoteStart (F01.FR.19)
-    "stop_authorized": "StopAuthorized",         # E07.FR.02
-    "deauthorized": "Deauthorized",              # E05.FR.09/10
-    "invalid_id": "Deauthorized",
-    "ev_connect_timeout": "EVConnectTimeout",    # E03.FR.05/15
-    "remote_stop": "RemoteStop",                 # F03.FR.02/03
-    "data_signed": "SignedDataReceived",
-    "energy_transfer_started": "ChargingStateChanged",
-    "energy_transfer_stopped": "ChargingStateChanged",
-    "power_path_closed": "ChargingStateChanged",
-    "power_path_opened": "ChargingStateChanged",
-    "station_stop": "AbnormalCondition",         # E06.FR.16; ResetCommand for B12.FR.04
-    "end_after_power_loss": "AbnormalCondition",
+TRIGGER_OF_INPUT: dict[str, TriggerReasonEnumType] = {
+    "parking_bay_occupied": _T.ev_detected,
+    "parking_bay_vacated": _T.ev_departed,
+    "ev_connected": _T.cable_plugged_in,
+    "ev_disconnected": _T.ev_communication_lost,
+    "authorized": _T.authorized,                     # or RemoteStart (F01.FR.19)
+    "stop_authorized": _T.stop_authorized,           # E07.FR.02
+    "deauthorized": _T.deauthorized,                 # E05.FR.09/10
+    "invalid_id": _T.deauthorized,
+    "ev_connect_timeout": _T.ev_connect_timeout,     # E03.FR.05/15
+    "remote_stop": _T.remote_stop,                   # F03.FR.02/03
+    "data_signed": _T.signed_data_received,
+    "energy_transfer_started": _T.charging_state_changed,
+    "energy_transfer_stopped": _T.charging_state_changed,
+    "power_path_closed": _T.charging_state_changed,
+    "power_path_opened": _T.charging_state_changed,
+    "station_stop": _T.abnormal_condition,           # E06.FR.16; ResetCommand for B12.FR.04
+    "end_after_power_loss": _T.abnormal_condition,
 }
 
 # Triggers :meth:`EvseTransactions.report` accepts: the ones with no state change of their own.
-REPORT_TRIGGERS = frozenset({"MeterValuePeriodic", "MeterValueClock", "Trigger",
-                             "ChargingRateChanged", "UnlockCommand", "AbnormalCondition"})
+REPORT_TRIGGERS = frozenset({_T.meter_value_periodic, _T.meter_value_clock, _T.trigger,
+                             _T.charging_rate_changed, _T.unlock_command, _T.abnormal_condition})
 
 SNAPSHOT_VERSION = 1
 
@@ -117,6 +129,13 @@ def new_transaction_id(station_identity: str = "", evse_id: int = 0) -> str:
     signature of an id generator (one that embeds them can be swapped in); this one needs none.
     """
     return str(uuid.uuid4())
+
+
+def _token_dict(token: IdTokenType | dict | None) -> dict | None:
+    """A token as kept here: its wire dict (a copy, so nobody else's dict is shared)."""
+    if token is None:
+        return None
+    return to_wire(token) if isinstance(token, OcppModel) else copy.deepcopy(token)
 
 
 def _same_token(a: dict | None, b: dict | None) -> bool:
@@ -170,9 +189,9 @@ class EvseTransactions:
     """Transactions of one EVSE: inputs in, TransactionEventRequest payloads out.
 
     Every input takes ``now`` (an aware datetime) and ``offline`` (E04.FR.03: flag what it
-    produces) and returns the payloads to send, oldest first (zero or one). After each call
-    persist :meth:`snapshot` before queueing them, and act on :attr:`energy_allowed` and
-    :attr:`cable_held_for`.
+    produces) and returns the TransactionEventRequests to send, oldest first (zero or one).
+    After each call persist :meth:`snapshot` before queueing them, and act on
+    :attr:`energy_allowed` and :attr:`cable_held_for`.
 
     Args:
         evse_id: the EVSE's id (evse.id in the events).
@@ -183,7 +202,7 @@ class EvseTransactions:
         stop_tx_on_invalid_id: TxCtrlr.StopTxOnInvalidId (E05).
         max_energy_on_invalid_id: TxCtrlr.MaxEnergyOnInvalidId in Wh, None if not implemented.
         id_generator: returns a new transactionId; default :func:`new_transaction_id`.
-        sample_meter: called with ``"Started"`` or ``"Ended"``, returns the meterValue list for
+        sample_meter: called with ``STARTED`` or ``ENDED``, returns the MeterValueTypes for
             that event (SampledDataCtrlr.TxStartedMeasurands with context Transaction.Begin,
             TxEndedMeasurands with Transaction.End; E01.FR.09, E06.FR.11). Default: none.
         now_iso: formats ``now`` as an OCPP date-time.
@@ -197,7 +216,7 @@ class EvseTransactions:
                  stop_tx_on_invalid_id: bool = True,
                  max_energy_on_invalid_id: float | None = None,
                  id_generator: Callable[[], str] = new_transaction_id,
-                 sample_meter: Callable[[str], list[dict]] | None = None,
+                 sample_meter: Callable[[str], list[MeterValueType]] | None = None,
                  now_iso: Callable[[datetime], str] = iso) -> None:
         self.evse_id = evse_id
         self.tx_start_points = tx_start_points
@@ -261,14 +280,16 @@ class EvseTransactions:
 
     @property
     def id_token(self) -> dict | None:
-        """The token that authorized the session; E07.FR.01 compares a stop token with it."""
+        """The token that authorized the session; E07.FR.01 compares a stop token with it.
+        A wire dict, as the authorization messages carry it (blocks C/D's boundary)."""
         return copy.deepcopy(self._s.id_token)
 
     @property
     def group_id_token(self) -> dict | None:
         return copy.deepcopy(self._s.group_id_token)
 
-    def group_answered(self, id_token: dict | None, group_id_token: dict) -> bool:
+    def group_answered(self, id_token: IdTokenType | dict | None,
+                       group_id_token: IdTokenType | dict) -> bool:
         """The CSMS named the group of ``id_token`` in a TransactionEventResponse (C09.FR.12).
 
         If that is the token that authorized this session, the group is the session's from now
@@ -276,10 +297,11 @@ class EvseTransactions:
         (C09.FR.03). Returns True when the state changed (the caller persists it).
         """
         s = self._s
+        id_token, group_id_token = _token_dict(id_token), _token_dict(group_id_token)
         if not s.authorized or not _same_token(id_token, s.id_token) \
                 or s.group_id_token == group_id_token:
             return False
-        s.group_id_token = copy.deepcopy(group_id_token)
+        s.group_id_token = group_id_token
         return True
 
     @property
@@ -291,18 +313,18 @@ class EvseTransactions:
         return self._s.ev_connected
 
     @property
-    def charging_state(self) -> str:
-        """ChargingStateEnumType derived from what the caller reported (see module docstring)."""
+    def charging_state(self) -> ChargingStateEnumType:
+        """Derived from what the caller reported (see module docstring)."""
         s = self._s
         if not s.ev_connected:
-            return "Idle"
+            return ChargingStateEnumType.idle
         if s.energy:
-            return "Charging"
+            return ChargingStateEnumType.charging
         if s.evse_suspended:
-            return "SuspendedEVSE"
+            return ChargingStateEnumType.suspended_evse
         if s.offering:
-            return "SuspendedEV"
-        return "EVConnected"
+            return ChargingStateEnumType.suspended_ev
+        return ChargingStateEnumType.ev_connected
 
     @property
     def energy_allowed(self) -> bool:
@@ -345,7 +367,7 @@ class EvseTransactions:
         known = {f.name for f in fields(_State)}
         self._s = _State(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
 
-    def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> Events:
         """End a transaction found in the snapshot at start-up: PowerLoss / AbnormalCondition.
 
         E07.FR.06 (most appropriate ReasonEnumType), E06.FR.16. No chargingState: nobody knows
@@ -368,7 +390,7 @@ class EvseTransactions:
 
     # -- inputs: parking bay and cable ------------------------------------------------------------
 
-    def parking_bay_occupied(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def parking_bay_occupied(self, now: datetime, *, offline: bool = False) -> Events:
         """The bay detector sees an EV (E01.FR.01; trigger EVDetected)."""
         ctx = _Ctx(now, offline)
         if self._s.bay_occupied:
@@ -376,7 +398,7 @@ class EvseTransactions:
         self._s.bay_occupied = True
         return self._happened(ctx, TRIGGER_OF_INPUT["parking_bay_occupied"], {PARKING_BAY})
 
-    def parking_bay_vacated(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def parking_bay_vacated(self, now: datetime, *, offline: bool = False) -> Events:
         """The EV left the bay (E06.FR.01; trigger EVDeparted)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -387,7 +409,7 @@ class EvseTransactions:
                           default_reason="EVDisconnected")
 
     def ev_connected(self, now: datetime, connector_id: int, *,
-                     offline: bool = False) -> list[dict]:
+                     offline: bool = False) -> Events:
         """The cable is connected (E01.FR.02; CablePluggedIn); the next event has evse (E01.FR.16).
 
         A second connector of the same EVSE is ignored while one is in use (E01.FR.14).
@@ -400,7 +422,7 @@ class EvseTransactions:
         points = {EV_CONNECTED} | ({POWER_PATH} if s.authorized else set())   # E01.FR.05
         return self._happened(ctx, TRIGGER_OF_INPUT["ev_connected"], points)
 
-    def ev_disconnected(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def ev_disconnected(self, now: datetime, *, offline: bool = False) -> Events:
         """Connection with the EV is lost, e.g. cable unplugged (trigger EVCommunicationLost).
 
         The offer stops. StopTxOnEVSideDisconnect deauthorizes (E09.FR.01); otherwise a running
@@ -429,9 +451,10 @@ class EvseTransactions:
 
     # -- inputs: authorization --------------------------------------------------------------------
 
-    def authorized(self, now: datetime, id_token: dict, group_id_token: dict | None = None, *,
+    def authorized(self, now: datetime, id_token: IdTokenType | dict,
+                   group_id_token: IdTokenType | dict | None = None, *,
                    remote_start_id: int | None = None, reservation_id: int | None = None,
-                   trigger: str | None = None, offline: bool = False) -> list[dict]:
+                   trigger: str | None = None, offline: bool = False) -> Events:
         """The EV driver is authorized, locally or by RequestStartTransaction.
 
         ``trigger`` defaults to RemoteStart with a ``remote_start_id`` (F01.FR.19), else
@@ -449,7 +472,8 @@ class EvseTransactions:
         if s.authorized:
             return []
         s.authorized, s.invalid_id, s.invalid_suspended = True, False, False
-        s.id_token, s.group_id_token = copy.deepcopy(id_token), copy.deepcopy(group_id_token)
+        id_token = _token_dict(id_token)
+        s.id_token, s.group_id_token = id_token, _token_dict(group_id_token)
         s.pending_id_token = True
         s.pending_remote_start_id = remote_start_id
         s.pending_reservation_id = reservation_id
@@ -458,8 +482,8 @@ class EvseTransactions:
         points = {AUTHORIZED} | ({POWER_PATH} if s.ev_connected else set())   # E01.FR.05
         return self._happened(ctx, trigger, points)
 
-    def stop_authorized(self, now: datetime, id_token: dict | None = None, *,
-                        stopped_reason: str = "Local", offline: bool = False) -> list[dict]:
+    def stop_authorized(self, now: datetime, id_token: IdTokenType | dict | None = None, *,
+                        stopped_reason: str = "Local", offline: bool = False) -> Events:
         """The driver ended the authorization, e.g. presented the token again (E07).
 
         Ended StopAuthorized/Local if Authorized or PowerPathClosed is a stop point (E06.FR.03,
@@ -468,6 +492,7 @@ class EvseTransactions:
         """
         ctx = _Ctx(now, offline)
         s = self._s
+        id_token = _token_dict(id_token)
         # The caller checked the token may stop this authorization (E07.FR.01, also by group):
         # that releases a cable held for it (E10 B1); a stranger's token releases nothing.
         if _same_token(s.cable_held_for, s.id_token) or _same_token(s.cable_held_for, id_token):
@@ -482,7 +507,7 @@ class EvseTransactions:
                           id_token=id_token)
 
     def deauthorized(self, now: datetime, *, trigger_reason: str = "Deauthorized",
-                     stopped_reason: str = "DeAuthorized", offline: bool = False) -> list[dict]:
+                     stopped_reason: str = "DeAuthorized", offline: bool = False) -> Events:
         """The authorization ended for another reason, e.g. a local energy or time limit.
 
         Ended when Authorized or PowerPathClosed is a stop point, else Updated; the
@@ -498,7 +523,7 @@ class EvseTransactions:
         s.stop_reason = s.stop_reason or stopped_reason
         return self._lost(ctx, trigger_reason, {"authorization"})
 
-    def invalid_id(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def invalid_id(self, now: datetime, *, offline: bool = False) -> Events:
         """TransactionEventResponse.idTokenInfo.status was not Accepted (E05).
 
         StopTxOnInvalidId true: deauthorize; Ended Deauthorized/DeAuthorized if Authorized,
@@ -522,7 +547,7 @@ class EvseTransactions:
             return [self._end(ctx, TRIGGER_OF_INPUT["invalid_id"], s.stop_reason)]
         return [self._event(ctx, UPDATED, TRIGGER_OF_INPUT["invalid_id"])]     # E05.FR.09
 
-    def ev_connect_timeout(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def ev_connect_timeout(self, now: datetime, *, offline: bool = False) -> Events:
         """TxCtrlr.EVConnectionTimeOut expired before the EV was connected; the authorization
         ends (C01.FR.26). Ended EVConnectTimeout/Timeout (E03.FR.05, TC_E_05), but only Updated
         when ParkingBayOccupancy is the stop point and Authorized/PowerPathClosed are not
@@ -541,7 +566,7 @@ class EvseTransactions:
             return [self._end(ctx, trigger, s.stop_reason)]
         return [self._event(ctx, UPDATED, trigger)]
 
-    def remote_stop(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def remote_stop(self, now: datetime, *, offline: bool = False) -> Events:
         """RequestStopTransaction for this transaction was accepted (F03).
 
         Ended RemoteStop/Remote if Authorized or PowerPathClosed is a stop point (F03.FR.03,
@@ -564,14 +589,14 @@ class EvseTransactions:
 
     # -- inputs: power and energy -----------------------------------------------------------------
 
-    def power_path_closed(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def power_path_closed(self, now: datetime, *, offline: bool = False) -> Events:
         """The EVSE closed the relay and offers energy (SuspendedEV until the EV takes it)."""
         ctx = _Ctx(now, offline)
         s = self._s
         s.offering, s.evse_suspended = True, s.invalid_suspended     # E05.FR.02 holds
         return self._state_changed(ctx)
 
-    def power_path_opened(self, now: datetime, *, offline: bool = False) -> list[dict]:
+    def power_path_opened(self, now: datetime, *, offline: bool = False) -> Events:
         """The EVSE opened the relay: no offer, no energy (e.g. after :attr:`energy_allowed`)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -581,7 +606,7 @@ class EvseTransactions:
         return self._energy_stopped(ctx, was_flowing, default_reason="Other")
 
     def energy_transfer_started(self, now: datetime, *, phases: int | None = None,
-                                offline: bool = False) -> list[dict]:
+                                offline: bool = False) -> Events:
         """Energy flows (chargingState Charging; E01.FR.06 start point EnergyTransfer, TC_E_02).
 
         ``phases`` is reported as numberOfPhasesUsed (E02.FR.18).
@@ -600,7 +625,7 @@ class EvseTransactions:
         return self._state_changed(ctx, phases=phases)
 
     def energy_transfer_stopped(self, now: datetime, *, suspended_by: str = "EV",
-                                offline: bool = False) -> list[dict]:
+                                offline: bool = False) -> Events:
         """Energy stopped: the EV takes none (SuspendedEV, E01.FR.19) or the EVSE withholds it
         (SuspendedEVSE, e.g. limit 0; also when none flowed). With EnergyTransfer as stop point
         Ended (E06.FR.07): StoppedByEV (TC_E_22) or what began the stop (Local, TC_E_08).
@@ -623,7 +648,7 @@ class EvseTransactions:
             ctx, was_flowing, default_reason="StoppedByEV" if suspended_by == "EV" else "Other")
 
     def energy_measured(self, now: datetime, register_wh: float, *,
-                        offline: bool = False) -> list[dict]:
+                        offline: bool = False) -> Events:
         """The latest Energy.Active.Import.Register reading in Wh (meter start, E05.FR.03)."""
         ctx = _Ctx(now, offline)
         s = self._s
@@ -634,8 +659,8 @@ class EvseTransactions:
             s.meter_start_wh = register_wh
         return self._check_invalid_energy(ctx)
 
-    def data_signed(self, now: datetime, meter_values: list[dict] | None = None, *,
-                    offline: bool = False) -> list[dict]:
+    def data_signed(self, now: datetime, meter_values: list[MeterValueType] | None = None, *,
+                    offline: bool = False) -> Events:
         """The meter delivered a signed value: Started SignedDataReceived if DataSigned is a
         start point (E01.FR.04), Updated during a transaction; with ``meter_values``.
         """
@@ -649,8 +674,9 @@ class EvseTransactions:
 
     # -- inputs: station and CSMS -----------------------------------------------------------------
 
-    def report(self, now: datetime, trigger_reason: str = "MeterValuePeriodic", *,
-               meter_values: list[dict] | None = None, offline: bool = False) -> list[dict]:
+    def report(self, now: datetime,
+               trigger_reason: TriggerReasonEnumType | str = _T.meter_value_periodic, *,
+               meter_values: list[MeterValueType] | None = None, offline: bool = False) -> Events:
         """Updated for a trigger without a state change of its own: meter values (J02.FR.11),
         TriggerMessage (F06.FR.07: with chargingState), ... Nothing without a transaction.
         """
@@ -660,11 +686,11 @@ class EvseTransactions:
         if not self.active:
             return []
         return [self._event(ctx, UPDATED, trigger_reason, meter_values=meter_values,
-                            always_state=trigger_reason == "Trigger")]
+                            always_state=trigger_reason == _T.trigger)]
 
-    def station_stop(self, now: datetime, stopped_reason: str,
-                     trigger_reason: str = "AbnormalCondition", *,
-                     offline: bool = False) -> list[dict]:
+    def station_stop(self, now: datetime, stopped_reason: ReasonEnumType | str,
+                     trigger_reason: TriggerReasonEnumType | str = _T.abnormal_condition, *,
+                     offline: bool = False) -> Events:
         """The station ends the transaction whatever the stop points say; no idToken.
 
         Reset Immediate: ``("ImmediateReset", "ResetCommand")`` (B12.FR.04/08); a fault or
@@ -678,12 +704,12 @@ class EvseTransactions:
 
     # -- the machinery ----------------------------------------------------------------------------
 
-    def _happened(self, ctx: _Ctx, trigger: str, satisfied: set[str]) -> list[dict]:
+    def _happened(self, ctx: _Ctx, trigger: str, satisfied: set[str]) -> Events:
         """An arrival: Updated during a transaction, or Started if it is a start point."""
         if self._s.pending_remote_start_id is not None:
             # F02.FR.21: the event after a RequestStartTransaction says RemoteStart, even when
             # the cable plugged in later is what starts the transaction.
-            trigger = "RemoteStart"
+            trigger = _T.remote_start
         if self.active:
             return [self._event(ctx, UPDATED, trigger)]
         # A start point whose condition still holds counts too (§2.6.4: "which ever comes
@@ -707,7 +733,7 @@ class EvseTransactions:
         return held
 
     def _lost(self, ctx: _Ctx, trigger: str, losses: set[str], *,
-              default_reason: str = "Other", id_token: dict | None = None) -> list[dict]:
+              default_reason: str = "Other", id_token: dict | None = None) -> Events:
         """A condition went away: Ended if it is a stop point (E06), else Updated."""
         if not self.active:
             return []
@@ -720,20 +746,21 @@ class EvseTransactions:
         """Whether losing these conditions ends the transaction (the stop table, E06)."""
         return any(self._stop_points & STOP_POINTS_BY_LOSS[loss] for loss in losses)
 
-    def _energy_stopped(self, ctx: _Ctx, was_flowing: bool, *, default_reason: str) -> list[dict]:
+    def _energy_stopped(self, ctx: _Ctx, was_flowing: bool, *, default_reason: str) -> Events:
         if not self.active:
             return []
         if was_flowing and ENERGY_TRANSFER in self._stop_points:      # E06.FR.07
-            return [self._end(ctx, "ChargingStateChanged", self._s.stop_reason or default_reason)]
+            return [self._end(ctx, _T.charging_state_changed,
+                              self._s.stop_reason or default_reason)]
         return self._state_changed(ctx)
 
-    def _state_changed(self, ctx: _Ctx, *, phases: int | None = None) -> list[dict]:
+    def _state_changed(self, ctx: _Ctx, *, phases: int | None = None) -> Events:
         """ChargingStateChanged, only if the CSMS does not know the state yet (E01.FR.18)."""
         if not self.active or self.charging_state == self._s.reported_state:
             return []
-        return [self._event(ctx, UPDATED, "ChargingStateChanged", phases=phases)]
+        return [self._event(ctx, UPDATED, _T.charging_state_changed, phases=phases)]
 
-    def _check_invalid_energy(self, ctx: _Ctx) -> list[dict]:
+    def _check_invalid_energy(self, ctx: _Ctx) -> Events:
         """E05.FR.02/03: suspend once MaxEnergyOnInvalidId is reached (or if it is not set)."""
         s = self._s
         if not s.invalid_id or s.invalid_suspended:
@@ -750,7 +777,7 @@ class EvseTransactions:
         self._set_energy(ctx, False)
         s.evse_suspended = True
         if was_flowing and ENERGY_TRANSFER in self._stop_points:     # E05.FR.02 note
-            return [self._end(ctx, "ChargingStateChanged", s.stop_reason)]
+            return [self._end(ctx, _T.charging_state_changed, s.stop_reason)]
         return self._state_changed(ctx)                              # E05.FR.02
 
     def _drop_authorization(self) -> None:
@@ -783,8 +810,9 @@ class EvseTransactions:
             s.charging_seconds += max(0.0, (now - since).total_seconds())
             s.charging_since = None
 
-    def _start(self, ctx: _Ctx, trigger: str, *, meter_values: list[dict] | None = None,
-               phases: int | None = None) -> dict:
+    def _start(self, ctx: _Ctx, trigger: str, *,
+               meter_values: list[MeterValueType] | None = None,
+               phases: int | None = None) -> TransactionEventRequest:
         s = self._s
         s.transaction_id = self._new_id()                            # E01.FR.08
         s.seq_no = 0                                                 # §1.3.2.1
@@ -798,7 +826,8 @@ class EvseTransactions:
         return self._event(ctx, STARTED, trigger, meter_values=meter_values, phases=phases)
 
     def _end(self, ctx: _Ctx, trigger: str, stopped_reason: str, *,
-             id_token: dict | None = None, report_state: bool = True) -> dict:
+             id_token: dict | None = None,
+             report_state: bool = True) -> TransactionEventRequest:
         s = self._s
         self._account_charging(ctx.now)
         # The transaction is over: no energy, no offer, and the authorization was its own.
@@ -815,50 +844,50 @@ class EvseTransactions:
         s.seq_no, s.charging_seconds = 0, 0.0
         return payload
 
-    def _event(self, ctx: _Ctx, event_type: str, trigger: str, *,
-               id_token: dict | None = None, stopped_reason: str | None = None,
-               meter_values: list[dict] | None = None, phases: int | None = None,
-               always_state: bool = False, report_state: bool = True) -> dict:
+    def _event(self, ctx: _Ctx, event_type: TransactionEventEnumType,
+               trigger: TriggerReasonEnumType | str, *, id_token: dict | None = None,
+               stopped_reason: ReasonEnumType | str | None = None,
+               meter_values: list[MeterValueType] | None = None, phases: int | None = None,
+               always_state: bool = False, report_state: bool = True) -> TransactionEventRequest:
         """Build one TransactionEventRequest and advance the seqNo (E01.FR.07)."""
         s = self._s
-        info: dict[str, Any] = {"transactionId": s.transaction_id}
         state = self.charging_state
+        charging_state = None
         # Started always has a chargingState; later events when it changed (E01.FR.18).
         if report_state and (event_type == STARTED or always_state or state != s.reported_state):
-            info["chargingState"] = s.reported_state = state
-        if stopped_reason is not None:
-            # Always given, also Local (E06.FR.08 / E07.FR.05; only Local may be omitted).
-            info["stoppedReason"] = stopped_reason
+            charging_state = s.reported_state = state
+        remote_start_id = None
         if s.pending_remote_start_id is not None:                    # F01.FR.25, F02.FR.01
-            info["remoteStartId"] = s.remote_start_id = s.pending_remote_start_id
+            remote_start_id = s.remote_start_id = s.pending_remote_start_id
             s.pending_remote_start_id = None
-        if event_type == ENDED:
-            info["timeSpentCharging"] = int(s.charging_seconds)
-        payload: dict[str, Any] = {"eventType": event_type,
-                                   "timestamp": self._now_iso(ctx.now),
-                                   "triggerReason": trigger,            # E01.FR.15
-                                   "seqNo": s.seq_no,
-                                   "transactionInfo": info}
-        s.last_event_at = ctx.now.isoformat()   # ours, whatever format now_iso writes
-        if ctx.offline:
-            payload["offline"] = True                                # E04.FR.03
+        info = TransactionType(
+            transaction_id=s.transaction_id, charging_state=charging_state,
+            # Always given, also Local (E06.FR.08 / E07.FR.05; only Local may be omitted).
+            stopped_reason=stopped_reason, remote_start_id=remote_start_id,
+            time_spent_charging=int(s.charging_seconds) if event_type == ENDED else None)
+        token = None
         if id_token is not None:                                     # E07.FR.02
-            payload["idToken"] = copy.deepcopy(id_token)
+            token = id_token
         elif s.pending_id_token and s.id_token is not None:          # E03.FR.01, E02.FR.01
-            payload["idToken"] = copy.deepcopy(s.id_token)
+            token = s.id_token
             s.pending_id_token = False
-        if s.pending_reservation_id is not None:                     # E01.FR.13, E03.FR.03
-            payload["reservationId"] = s.pending_reservation_id
-            s.pending_reservation_id = None
+        reservation_id, s.pending_reservation_id = s.pending_reservation_id, None  # E01.FR.13
+        evse = None
         if event_type == STARTED or s.pending_evse:                  # E01.FR.16
-            evse: dict[str, Any] = {"id": self.evse_id}
+            connector_id = None
             if s.ev_connected and s.connector_id is not None:
-                evse["connectorId"] = s.connector_id
+                connector_id = s.connector_id
                 s.pending_evse = False
-            payload["evse"] = evse
-        if phases is not None:                                       # E02.FR.18
-            payload["numberOfPhasesUsed"] = phases
-        if meter_values:
-            payload["meterValue"] = copy.deepcopy(meter_values)
+            evse = EVSEType(id=self.evse_id, connector_id=connector_id)
+        event = TransactionEventRequest(
+            event_type=event_type, timestamp=self._now_iso(ctx.now),
+            trigger_reason=trigger,                                  # E01.FR.15
+            seq_no=s.seq_no, transaction_info=info,
+            offline=True if ctx.offline else None,                   # E04.FR.03
+            id_token=IdTokenType.model_validate(token) if token is not None else None,
+            reservation_id=reservation_id, evse=evse,
+            number_of_phases_used=phases,                            # E02.FR.18
+            meter_value=tuple(meter_values) if meter_values else None)
+        s.last_event_at = ctx.now.isoformat()   # ours, whatever format now_iso writes
         s.seq_no += 1
-        return payload
+        return event

@@ -1,12 +1,24 @@
-"""Messages to and from the Evse actors."""
+"""Messages to and from the Evse actors.
+
+OCPP content travels as the OCPP models (``messages.ocpp201``): TransactionEvent and
+MeterValues requests, idTokenInfo of a TransactionEventResponse, statuses as their enums
+(a plain wire string is accepted and becomes the enum member). The authorization messages
+(AuthorizeToken, TokenAuthorized, RemoteStart's tokens, MasterPassStop) are blocks C/D's and
+still carry wire dicts.
+"""
 from __future__ import annotations
 
 from typing import Literal
 
 from messages.base import Msg
+from messages.ocpp201 import (ChangeAvailabilityStatusEnumType, ConnectorStatusEnumType,
+                              IdTokenInfoType, IdTokenType, MeterValuesRequest,
+                              OperationalStatusEnumType, ReasonEnumType,
+                              RequestStartStopStatusEnumType, TransactionEventRequest,
+                              TriggerReasonEnumType, UnlockStatusEnumType)
 
-ConnectorStatus = Literal["Available", "Occupied", "Reserved", "Unavailable", "Faulted"]
-OperationalStatus = Literal["Operative", "Inoperative"]
+ConnectorStatus = ConnectorStatusEnumType
+OperationalStatus = OperationalStatusEnumType
 
 
 class ConnectorStatusChanged(Msg):
@@ -58,7 +70,7 @@ class EvseAvailabilityChanged(Msg):
 
     correlation_id: str
     evse_id: int
-    status: Literal["Accepted", "Scheduled", "Rejected"]
+    status: ChangeAvailabilityStatusEnumType
 
 
 class GetEvseStatus(Msg):
@@ -104,7 +116,7 @@ class TransactionEventReady(Msg):
 
     evse_id: int
     event_key: str           # f"{transactionId}:{seqNo}"
-    payload: dict
+    payload: TransactionEventRequest
 
 
 class TransactionEventQueued(Msg):
@@ -119,15 +131,15 @@ class TransactionEventAnswered(Msg):
 
     evse_id: int
     transaction_id: str
-    id_token_info: dict | None = None
-    id_token: dict | None = None          # the idToken of the answered event, if it had one
+    id_token_info: IdTokenInfoType | None = None
+    id_token: IdTokenType | None = None   # the idToken of the answered event, if it had one
 
 
 class MeterValuesReady(Msg):
     """Idle / clock-aligned MeterValues (J01) or a triggered one (F06.FR.06)."""
 
     evse_id: int
-    payload: dict
+    payload: MeterValuesRequest
 
 
 class AuthorizeToken(Msg):
@@ -164,7 +176,7 @@ class RemoteStart(Msg):
 
 class RemoteStartAnswered(Msg):
     correlation_id: str
-    status: Literal["Accepted", "Rejected"]
+    status: RequestStartStopStatusEnumType
     transaction_id: str | None = None
     reason: str | None = None
 
@@ -176,7 +188,7 @@ class RemoteStop(Msg):
 
 class RemoteStopAnswered(Msg):
     correlation_id: str
-    status: Literal["Accepted", "Rejected"]
+    status: RequestStartStopStatusEnumType
 
 
 class Unlock(Msg):
@@ -186,8 +198,7 @@ class Unlock(Msg):
 
 class UnlockAnswered(Msg):
     correlation_id: str
-    status: Literal["Unlocked", "UnlockFailed", "OngoingAuthorizedTransaction",
-                    "UnknownConnector"]
+    status: UnlockStatusEnumType
 
 
 class TriggerEvse(Msg):
@@ -274,5 +285,5 @@ class MasterPassStop(Msg):
 class EndTransaction(Msg):
     """End the ongoing transaction now, e.g. before an Immediate reset (B12.FR.04/08)."""
 
-    stopped_reason: str = "ImmediateReset"
-    trigger_reason: str = "ResetCommand"
+    stopped_reason: ReasonEnumType = ReasonEnumType.immediate_reset
+    trigger_reason: TriggerReasonEnumType = TriggerReasonEnumType.reset_command

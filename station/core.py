@@ -24,7 +24,7 @@ from blocks.auth_routing import AuthRouting
 from blocks.availability import Availability
 from blocks.data_transfer import DataTransfer
 from blocks.provisioning import Provisioning
-from blocks.remote_control import RemoteControl, wire_trigger
+from blocks.remote_control import RemoteControl
 from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.security import Security
@@ -167,7 +167,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
     # (B01.FR.05, B04) go out before the messages queued meanwhile.
     outbox.attach()
     remote = RemoteControl(session)
-    remote.add_trigger("StatusNotification", wire_trigger(availability.trigger_status))
+    remote.add_trigger("StatusNotification", availability.trigger_status)
     security = Security(session, sender)
     reservations = None
     if with_reservations:
@@ -209,8 +209,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         aligned_measurands=lambda: dm.get("AlignedDataCtrlr", "Measurands") or "",
         on_changed=transactions_changed, event_listeners=[smart_charging.transaction_event])
     for requested in ("MeterValues", "TransactionEvent"):
-        remote.add_trigger(requested, wire_trigger(
-            lambda evse, r=requested: transactions.trigger(r, evse)))
+        remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
     def on_registration(registration: str, previous: str, now: float) -> None:
         if registration == "Accepted" and session.heartbeat_interval > 0:

@@ -75,6 +75,7 @@ from typing import Any, Callable, Mapping
 from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
 from blocks.tx_state import EvseTransactions, new_transaction_id
 from evse_hw import driver as hw
+from messages.ocpp201 import AuthorizationStatusEnumType, IdTokenInfoType, IdTokenType
 from station.clock import parse_ocpp_time
 from station.evse_delivery import RESEND_AFTER_S, DeliveryLine
 from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, ReportLockProblem,
@@ -353,16 +354,18 @@ class EvseCore(EvseStep):
         return self._finish()
 
     def event_answered(self, now: datetime, transaction_id: str,
-                       id_token_info: dict | None, id_token: dict | None = None) -> list[Intent]:
+                       id_token_info: IdTokenInfoType | None,
+                       id_token: IdTokenType | None = None) -> list[Intent]:
         """The CSMS answered a TransactionEvent (that carried ``id_token``); a token it does
         not accept ends or suspends the transaction per StopTxOnInvalidId (E05, F01.FR.03); the
         groupIdToken it gives the session's token is the session's group (C09.FR.12)."""
         self._set_now(now)
         ours = self.tx.active and self.tx.transaction_id == transaction_id
-        if ours and id_token_info is not None and id_token_info.get("status") != "Accepted":
+        if ours and id_token_info is not None \
+                and id_token_info.status != AuthorizationStatusEnumType.accepted:
             self._emit(self.tx.invalid_id(now))
-        elif ours and id_token_info is not None and id_token_info.get("groupIdToken") \
-                and self.tx.group_answered(id_token, id_token_info["groupIdToken"]):
+        elif ours and id_token_info is not None and id_token_info.group_id_token \
+                and self.tx.group_answered(id_token, id_token_info.group_id_token):
             self._dirty = True
         self._step(now)
         return self._finish()

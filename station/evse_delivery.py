@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 
+from messages.ocpp201 import TransactionEventRequest
 from station.evse_intents import AnnounceStatus, Intent, SendTransactionEvent
 
 # A TransactionEvent or a status the CsmsSession has not acknowledged after this long is sent
@@ -89,7 +90,7 @@ class DeliveryLine:
 
     # -- what arose ---------------------------------------------------------------------------
 
-    def add_event(self, event_key: str, payload: dict) -> None:
+    def add_event(self, event_key: str, payload: TransactionEventRequest) -> None:
         """A TransactionEvent of this step."""
         self._step_events.append(SendTransactionEvent(event_key, payload))
 
@@ -106,8 +107,10 @@ class DeliveryLine:
                                                   sequence=self._status_sequence, at=at))
 
     def restore_events(self, events: list[list]) -> None:
-        """Events saved unacknowledged before a restart (``[[event_key, payload], ...]``)."""
-        self._line.extend(SendTransactionEvent(key, payload) for key, payload in events)
+        """Events saved unacknowledged before a restart (``[[event_key, payload], ...]``, the
+        payloads as wire dicts: the saved state is JSON)."""
+        self._line.extend(SendTransactionEvent(key, TransactionEventRequest.model_validate(payload))
+                          for key, payload in events)
 
     def close_step(self) -> None:
         """The step is over: its statuses join the line, then its events (causal order)."""
@@ -116,7 +119,7 @@ class DeliveryLine:
         self._step_statuses, self._step_events = [], []
 
     @property
-    def events(self) -> dict[str, dict]:
+    def events(self) -> dict[str, TransactionEventRequest]:
         """The TransactionEvents not yet acknowledged, by event_key, oldest first."""
         return {i.event_key: i.payload for i in (*self._line, *self._step_events)
                 if isinstance(i, SendTransactionEvent)}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Union
 
+from messages.ocpp201 import MeterValuesRequest, TransactionEventRequest
 from storage.evse_repo import TransactionRow
 
 
@@ -30,15 +31,15 @@ class SaveAvailability:
 
 @dataclass(frozen=True)
 class SendTransactionEvent:
-    """Hand a TransactionEventRequest payload to the CsmsSession (TransactionEventReady)."""
+    """Hand a TransactionEventRequest to the CsmsSession (TransactionEventReady)."""
     event_key: str
-    payload: dict
+    payload: TransactionEventRequest
 
 
 @dataclass(frozen=True)
 class SendMeterValues:
-    """Hand a MeterValuesRequest payload to the CsmsSession (MeterValuesReady)."""
-    payload: dict
+    """Hand a MeterValuesRequest to the CsmsSession (MeterValuesReady)."""
+    payload: MeterValuesRequest
 
 
 @dataclass(frozen=True)

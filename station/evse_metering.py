@@ -24,6 +24,7 @@ from typing import Callable
 from blocks.metering import IdleMeter, MeterReading, TransactionMeter, ocpp_datetime
 from blocks.tx_state import ENDED, STARTED, EvseTransactions
 from evse_hw import driver as hw
+from messages.ocpp201 import MeterValueType, SignedMeterValueType, to_wire
 from station.clock import parse_ocpp_time
 from station.evse_intents import Intent, SendMeterValues
 from station.evse_settings import EvseSettings
@@ -40,14 +41,14 @@ class EvseMetering:
     tx: EvseTransactions
     _meter: TransactionMeter | None
     _idle: IdleMeter | None
-    _collected: list[dict]
+    _collected: list[dict]          # wire dicts: the saved state is JSON, saved every step
     _key_sent_for: str | None
     _station_busy: bool
     _now: datetime | None
     _t: float
     _dirty: bool
     _sends: list[Intent]
-    _emit: Callable[[list[dict]], None]                 # station/evse_step.py
+    _emit: Callable[[list], None]                       # station/evse_step.py
 
     def _meters(self) -> None:
         t, now, tx = self._t, self._now, self.tx
@@ -62,13 +63,13 @@ class EvseMetering:
             if tick.periodic is not None:                                     # J02.FR.11
                 # As for the clock values below: the event is the sample (TC_J_09 post
                 # scenario: timestamps TxUpdatedInterval apart).
-                at = parse_ocpp_time(tick.periodic["timestamp"])
+                at = parse_ocpp_time(tick.periodic.timestamp)
                 self._emit(tx.report(at, "MeterValuePeriodic", meter_values=[tick.periodic]))
             if tick.clock is not None:                                        # J01.FR.22
                 # The event is the clock-aligned sample: it occurred on the grid, not when
                 # the tick noticed it (TC_J_02 post scenario: timestamps AlignedDataInterval
                 # apart).
-                at = parse_ocpp_time(tick.clock["timestamp"])
+                at = parse_ocpp_time(tick.clock.timestamp)
                 self._emit(tx.report(at, "MeterValueClock", meter_values=[tick.clock]))
             if tick.collected:
                 self._collect(tick.collected)
@@ -78,8 +79,9 @@ class EvseMetering:
             if payload is not None:
                 self._sends.append(SendMeterValues(payload))                  # J01.FR.14
 
-    def _collect(self, values: tuple[dict, ...] | list[dict]) -> None:
-        self._collected.extend(values)
+    def _collect(self, values: tuple[MeterValueType, ...]) -> None:
+        # Converted once here, not at every save of the state (up to MAX_COLLECTED of them).
+        self._collected.extend(to_wire(value) for value in values)
         if len(self._collected) > MAX_COLLECTED:
             # The meter thins its own list (E06.FR.13); keep the persisted copy bounded the same
             # way: the first (Transaction.Begin) and every other one after it.
@@ -94,7 +96,7 @@ class EvseMetering:
                             frequency_hz=r.frequency_hz, current_offered_a=r.current_offered_a,
                             sign=self._sign if self.hw.info.can_sign_readings else None)
 
-    def _sign(self, epoch: float, context: str) -> dict | None:
+    def _sign(self, epoch: float, context: str) -> SignedMeterValueType | None:
         """block J's signing port: the meter signs its register as of now (the same instant
         as the reading it belongs to), for the value's timestamp, context and transaction."""
         signed = self.hw.read_meter(self._t, hw.SignRequest(
@@ -103,7 +105,9 @@ class EvseMetering:
         # the hardware: a key lost in a crash would leave the values already sent unprovable
         # against the key the meter shows afterwards.
         self._dirty = True
-        return self._with_public_key_policy(signed.to_ocpp()) if signed is not None else None
+        if signed is None:
+            return None
+        return SignedMeterValueType.model_validate(self._with_public_key_policy(signed.to_ocpp()))
 
     def _with_public_key_policy(self, value: dict) -> dict:
         """OCPPCommCtrlr.PublicKeyWithSignedMeterValue (part 2 §2.7.17): the field is required,
@@ -120,7 +124,7 @@ class EvseMetering:
             self._key_sent_for = transaction_id
         return value
 
-    def _sample_meter(self, event_type: str) -> list[dict]:
+    def _sample_meter(self, event_type: str) -> list[MeterValueType]:
         """block E's ``sample_meter`` port: begin and end the transaction's meter."""
         reading = self._reading()
         if event_type == STARTED:                                     # E01.FR.09
@@ -129,7 +133,7 @@ class EvseMetering:
                 evse_send_during_idle=self.settings.evse_send_during_idle)
             started = self._meter.begin(self._t, reading)
             begin = self._meter.begin_value
-            self._collected = [begin] if begin is not None else []
+            self._collected = [to_wire(begin)] if begin is not None else []
             return started
         meter, self._meter, self._collected = self._meter, None, []
         return meter.end(self._t, reading) if meter is not None and event_type == ENDED else []

@@ -42,6 +42,7 @@ from typing import Any
 
 from blocks.tx_state import DATA_SIGNED
 from evse_hw import driver as hw
+from messages.ocpp201 import TransactionEventRequest, to_wire
 from station.clock import parse_ocpp_time
 from station.evse_delivery import DeliveryLine
 from station.evse_intents import Intent, ReportLockProblem, SaveAvailability, SaveState
@@ -272,17 +273,16 @@ class EvseStep(EvseMetering):
             return "Unavailable"
         return None
 
-    def _emit(self, payloads: list[dict]) -> None:
-        for payload in payloads:
-            key = f"{payload['transactionInfo']['transactionId']}:{payload['seqNo']}"
-            self.lines.add_event(key, payload)
+    def _emit(self, events: list[TransactionEventRequest]) -> None:
+        for event in events:
+            self.lines.add_event(f"{event.transaction_info.transaction_id}:{event.seq_no}", event)
             self._dirty = True
 
     def _snapshot(self) -> dict[str, Any]:
         # The driver's own state, when it keeps one (the simulator: evse_hw.driver.KeepsState).
         kept = self.hw.to_dict(self._t) if isinstance(self.hw, hw.KeepsState) else None
         return {"version": STATE_VERSION, "tx": self.tx.snapshot(), "hw": kept,
-                "unacked": [[k, p] for k, p in self.lines.events.items()],
+                "unacked": [[k, to_wire(p)] for k, p in self.lines.events.items()],
                 "collected": self._collected, "ev_timeout_at": self._ev_timeout_at,
                 "scheduled": {str(c): s for c, s in self._scheduled.items()},
                 "scheduled_station": self._scheduled_station,

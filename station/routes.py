@@ -65,13 +65,17 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
         "GetLocalListVersion": typed_handler(
             "GetLocalListVersion", auth.on_get_local_list_version),
         # E, F: transactions, remote control
-        "GetTransactionStatus": transactions.on_get_transaction_status,
-        "RequestStartTransaction": transactions.on_request_start_transaction,
-        "RequestStopTransaction": transactions.on_request_stop_transaction,
-        "UnlockConnector": transactions.on_unlock_connector,
+        "GetTransactionStatus": typed_handler(
+            "GetTransactionStatus", transactions.on_get_transaction_status),
+        "RequestStartTransaction": typed_handler(
+            "RequestStartTransaction", transactions.on_request_start_transaction),
+        "RequestStopTransaction": typed_handler(
+            "RequestStopTransaction", transactions.on_request_stop_transaction),
+        "UnlockConnector": typed_handler("UnlockConnector", transactions.on_unlock_connector),
         "TriggerMessage": typed_handler("TriggerMessage", remote_control.on_trigger_message),
         # G: availability
-        "ChangeAvailability": availability.on_change_availability,
+        "ChangeAvailability": typed_handler(
+            "ChangeAvailability", availability.on_change_availability),
         # K: smart charging
         "SetChargingProfile": typed_handler(
             "SetChargingProfile", smart_charging.on_set_charging_profile),

@@ -26,7 +26,7 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ConnectorStat
                            RemoteStopAnswered, SetEvState, TokenAuthorized,
                            TransactionEventQueued, TransactionEventReady, TriggerEvse, Unlock,
                            UnlockAnswered)
-from messages.ocpp201 import IdTokenEnumType, IdTokenType
+from messages.ocpp201 import IdTokenEnumType, IdTokenType, to_wire
 from messages.reservation import ReservationCleared, ReservationMade
 from messages.supervision import ChildReady, Configure, Directory
 from storage import lite
@@ -68,7 +68,7 @@ class FakeSession(ActorTypeDispatcher):
         # Like the real session: a key it has already queued is acknowledged again, not queued.
         if msg.event_key not in self.keys:
             self.keys.append(msg.event_key)
-            self.events.append(msg.payload)
+            self.events.append(to_wire(msg.payload))     # what the CSMS would get
         if self.ack:
             self.send(sender, TransactionEventQueued(evse_id=msg.evse_id,
                                                      event_key=msg.event_key))
@@ -86,7 +86,7 @@ class FakeSession(ActorTypeDispatcher):
                                                   origin=msg.origin, sequence=msg.sequence))
 
     def receiveMsg_MeterValuesReady(self, msg: MeterValuesReady, sender):
-        self.meter_values.append(msg.payload)
+        self.meter_values.append(to_wire(msg.payload))
 
     def receiveMsg_GetRecords(self, msg, sender):
         self.send(sender, Records(events=self.events, keys=self.keys, statuses=self.statuses,

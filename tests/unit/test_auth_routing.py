@@ -182,7 +182,7 @@ class TestTransactionEventResponse:
         h.answer(h.expect_call("TransactionEvent"), {"idTokenInfo": {"status": "Blocked"}})
         answered = [m for _, m in h.session.messages_to_actors()
                     if isinstance(m, TransactionEventAnswered)]
-        assert answered[0].id_token_info == {"status": "Blocked"}          # E05 at the Evse
+        assert to_wire(answered[0].id_token_info) == {"status": "Blocked"}  # E05 at the Evse
         entry_ = h.auth_service.auth.repo.cache_get(CARD_KEY)
         assert to_wire(entry_.info) == {"status": "Blocked"}
 

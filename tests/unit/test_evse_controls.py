@@ -63,7 +63,7 @@ def _kinds(intents) -> list[tuple]:
         if isinstance(i, AnnounceStatus):
             out.append(("status", i.status))
         elif isinstance(i, SendTransactionEvent):
-            out.append(("event", i.payload["eventType"]))
+            out.append(("event", i.payload.event_type))
     return out
 
 

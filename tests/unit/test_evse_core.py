@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 
+from messages.ocpp201 import IdTokenInfoType, IdTokenType, to_wire
 from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSettings,
                                ReportLockProblem, RequestAuthorization, SaveAvailability,
                                SaveState, SendMeterValues, SendTransactionEvent)
@@ -48,6 +49,11 @@ def _validator(name: str) -> jsonschema.Draft6Validator:
 
 TX_SCHEMA = _validator("TransactionEventRequest.json")
 MV_SCHEMA = _validator("MeterValuesRequest.json")
+
+
+def info(wire: dict) -> IdTokenInfoType:
+    """A TransactionEventResponse's idTokenInfo as TransactionEventAnswered carries it."""
+    return IdTokenInfoType.model_validate(wire)
 
 
 def valid(validator: jsonschema.Draft6Validator, payload: dict) -> None:
@@ -108,11 +114,12 @@ class Station:
             elif isinstance(intent, SendTransactionEvent):
                 # Durability: the event was saved as unacknowledged before it is sent.
                 assert intent.event_key in saved_keys, f"{intent.event_key} sent before saved"
-                valid(TX_SCHEMA, intent.payload)
-                self.events.append(intent.payload)
+                # The CSMS gets the wire form of the model.
+                valid(TX_SCHEMA, to_wire(intent.payload))
+                self.events.append(to_wire(intent.payload))
             elif isinstance(intent, SendMeterValues):
-                valid(MV_SCHEMA, intent.payload)
-                self.meter_values.append(intent.payload)
+                valid(MV_SCHEMA, to_wire(intent.payload))
+                self.meter_values.append(to_wire(intent.payload))
             elif isinstance(intent, AnnounceStatus):
                 self.statuses.append((intent.connector_id, intent.status))
             elif isinstance(intent, RequestAuthorization):
@@ -314,7 +321,8 @@ class TestLocalSession:
         s.session()
         started = next(e for e in s.events if e.get("idToken") == CARD)
         tx_id = started["transactionInfo"]["transactionId"]
-        s.call("event_answered", tx_id, {"status": "Accepted", "groupIdToken": group}, CARD)
+        s.call("event_answered", tx_id, info({"status": "Accepted", "groupIdToken": group}),
+               IdTokenType.model_validate(CARD))
         # The group survives a restart of the Evse process (it is part of the saved state).
         s = s.restart(fresh_boot=False, auto_authorize={"status": "Accepted",
                                                          "groupIdToken": group})
@@ -329,7 +337,8 @@ class TestLocalSession:
         s = Station()
         s.session()
         tx_id = s.events[0]["transactionInfo"]["transactionId"]
-        s.call("event_answered", tx_id, {"status": "Accepted", "groupIdToken": group}, OTHER)
+        s.call("event_answered", tx_id, info({"status": "Accepted", "groupIdToken": group}),
+               IdTokenType.model_validate(OTHER))
         s.auto_authorize = {"status": "Accepted", "groupIdToken": group}
         s.call("present_token", OTHER)
         assert s.events[-1]["eventType"] != "Ended" and s.hw.power_w > 0
@@ -387,7 +396,7 @@ class TestLocalSession:
         s = Station()
         s.session()
         tx_id = s.events[0]["transactionInfo"]["transactionId"]
-        s.call("event_answered", tx_id, {"status": "Blocked"})
+        s.call("event_answered", tx_id, info({"status": "Blocked"}))
         assert s.summary()[-1] == ("Ended", 2, "Deauthorized", "EVConnected", "DeAuthorized")
         assert not s.hw.enabled and s.hw.connectors[0].locked           # E05.FR.11 held
 
@@ -663,7 +672,7 @@ class TestDeliveryToTheSession:
         assert not any(isinstance(i, SendTransactionEvent)
                        for i in s.core.tick(s.now))
         after = s.core.status_seen(s.now, 1, out[0].sequence)
-        assert [(i.payload["eventType"], i.payload["triggerReason"]) for i in after
+        assert [(i.payload.event_type, i.payload.trigger_reason) for i in after
                 if isinstance(i, SendTransactionEvent)] == [("Started", "CablePluggedIn")]
 
     def test_sequence_and_time_of_an_announcement(self):
@@ -732,7 +741,7 @@ class TestStationStops:
                              boot_reason="RemoteReset")
         assert any(isinstance(i, AnnounceStatus) for i in intents)     # the head: a status
         ended = list(core.lines.events.values())[-1]
-        assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == (
+        assert (ended.trigger_reason, ended.transaction_info.stopped_reason) == (
             "ResetCommand", "ImmediateReset")
 
 
@@ -760,7 +769,7 @@ class TestInvalidIdKeepsCharging:
                      "TxCtrlr.MaxEnergyOnInvalidId": "100"})
         s.session()
         tx_id = s.events[0]["transactionInfo"]["transactionId"]
-        s.call("event_answered", tx_id, {"status": "Invalid"})
+        s.call("event_answered", tx_id, info({"status": "Invalid"}))
         assert s.hw.power_w > 0                                          # E05.FR.03
         s.run(20)                                                        # 22 kW: 100 Wh in 16 s
         assert s.summary()[-1][2:4] == ("ChargingStateChanged", "SuspendedEVSE")

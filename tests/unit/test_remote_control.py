@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from blocks.remote_control import wire_trigger
 from messages.ocpp201 import EVSEType, TriggerMessageStatusEnumType
 from tests.unit.station_harness import Harness
 
@@ -44,15 +43,7 @@ def test_only_requested_messages_of_the_enum_and_only_once(h):
         h.core.remote_control.add_trigger("StatusNotification", lambda evse: "Accepted")
 
 
-def test_wire_trigger_hands_a_dict_and_answers_the_enum():
-    seen = []
-    typed = wire_trigger(lambda evse: seen.append(evse) or "Accepted")
-    assert typed(EVSEType(id=1)) is TriggerMessageStatusEnumType.accepted
-    assert typed(None) is TriggerMessageStatusEnumType.accepted
-    assert seen == [{"id": 1}, None]
-
-
-def test_triggered_status_notification_still_goes_through_the_wire_trigger(h):
+def test_triggered_status_notification_goes_out_after_the_response(h):
     frames = h.csms_call("TriggerMessage", {"requestedMessage": "StatusNotification",
                                             "evse": {"id": 1, "connectorId": 1}})
     assert frames[0][2] == {"status": "Accepted"}

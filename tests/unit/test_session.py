@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from messages.ocpp201 import to_wire
 from messages.evse import (ChangeEvseAvailability, ConnectorStatusChanged,
                            EvseAvailabilityChanged, TriggerEvse)
 from ocppj.schemas import ACTIONS
@@ -712,7 +713,7 @@ class TestTransactionEvents:
         h.answer(frame, {"idTokenInfo": {"status": "Accepted"}})
         [(target, answered)] = h.session.messages_to_actors()
         assert target == ("evse", 1) and isinstance(answered, TransactionEventAnswered)
-        assert answered.id_token_info == {"status": "Accepted"}
+        assert to_wire(answered.id_token_info) == {"status": "Accepted"}
 
     def test_every_evse_hears_when_the_station_is_busy_and_idle_again(self, h):
         # J01.FR.20: only the changes of "some transaction runs" are announced.

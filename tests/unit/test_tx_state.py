@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 
+from messages.ocpp201 import to_wire
+
 from blocks.tx_state import (EvseTransactions, TRIGGER_OF_INPUT, STOP_POINTS_BY_LOSS,
                              new_transaction_id, parse_tx_points)
 
@@ -48,7 +50,8 @@ class Checked:
 
         def call(*args, **kwargs):
             self.now += timedelta(seconds=1)
-            out = attr(self.now, *args, **kwargs)
+            # What the CSMS gets: the wire form of the models the module hands out.
+            out = [to_wire(event) for event in attr(self.now, *args, **kwargs)]
             for payload in out:
                 validate(payload)
             self.sent.extend(out)
@@ -974,5 +977,5 @@ def test_remote_start_before_the_cable_starts_with_trigger_remote_start():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert tx.authorized(now, {"idToken": "A", "type": "ISO14443"}, remote_start_id=7) == []
     [started] = tx.ev_connected(now, 1)
-    assert started["eventType"] == "Started" and started["triggerReason"] == "RemoteStart"
-    assert started["transactionInfo"]["remoteStartId"] == 7
+    assert started.event_type == "Started" and started.trigger_reason == "RemoteStart"
+    assert started.transaction_info.remote_start_id == 7
