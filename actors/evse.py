@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Callable
@@ -153,6 +154,9 @@ class Evse(ChildActor):
 
     def _run(self, intents: list[Intent], answer=None, to=None) -> None:
         """Saves, then ``answer`` to ``to``, then everything else (module docstring)."""
+        # Before the answer leaves: whatever its requester does next (an operator reconnecting
+        # the CSMS) comes later than this, so the session can tell (AuthorizeToken.asked_at).
+        asked_at = time.monotonic()
         try:
             for intent in intents:
                 if isinstance(intent, SaveState):
@@ -193,7 +197,8 @@ class Evse(ChildActor):
             elif isinstance(intent, RequestAuthorization):
                 message = AuthorizeToken(correlation_id=intent.correlation_id,
                                          evse_id=self.index, id_token=intent.id_token,
-                                         remote_start=intent.remote_start)
+                                         remote_start=intent.remote_start,
+                                         asked_at=asked_at)
             else:
                 raise TypeError(f"unknown intent {intent!r}")
             self.send(session, message)

@@ -6,8 +6,11 @@ The AuthCache actor (``actors/auth_cache.py``) decides; this block, in the CsmsS
 to it and to the CSMS:
 
 * **Token checks.** :meth:`AuthRouting.validate` sends ``ValidateToken`` with the device-model
-  values (AUTH_SETTINGS_KEYS), the station time and whether Authorize can go out now (connected
-  and Accepted). A ``TokenVerdict`` either is final, or says "ask the CSMS": then this block
+  values (AUTH_SETTINGS_KEYS), the station time and whether the station was on line (connected
+  and Accepted) *when the token was presented*: an Evse's request may reach the session only
+  after a reconnect, and a token presented off line is an off-line token (C13.FR.02/05), which
+  no Authorize sent after the reconnect may turn into a start. A ``TokenVerdict`` either is
+  final, or says "ask the CSMS": then this block
   sends Authorize and hands the answer, or ``None`` when there was none (offline, CALLERROR,
   timeout), to the AuthCache (``CsmsTokenAnswer``), whose verdict is final. The caller's
   ``done`` gets the final :class:`Decision`.
@@ -22,9 +25,11 @@ to it and to the CSMS:
 The AuthCache may be down (the Root restarts it). No request is lost or left hanging: each
 outstanding request is sent again when the Directory changes (:meth:`AuthRouting.resend`; the
 AuthCache's answers are idempotent for the session, which takes the first), and a token check
-that got no answer within :data:`AUTH_CACHE_TIMEOUT_S` is decided here without the cache:
-online by the CSMS's Authorize, offline refused (no local knowledge is at hand); a CSMS answer
-already received is used as it is. A deferred CALL without answer gets the session's own
+that got no answer within :data:`AUTH_CACHE_TIMEOUT_S` is decided here without the cache: by
+the CSMS's Authorize when the token was presented on line, the station is still on line and no
+setting lets a list or cache entry be final without the CSMS (DisableRemoteAuthorization,
+DisablePostAuthorize); else refused, since the list the AuthCache could not be asked about may
+forbid the token. A CSMS answer already received is used as it is. A deferred CALL without answer gets the session's own
 InternalError after its timeout (``station/session.py``).
 """
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
-from blocks.authorization import AUTH_SETTINGS_KEYS, UNKNOWN_INFO, loggable
+from blocks.authorization import AUTH_SETTINGS_KEYS, UNKNOWN_INFO, AuthSettings, loggable
 from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsTokenAnswer,
                            GetListVersion, ListVersion, LocalListUpdated, TokenInfoSeen,
                            TokenVerdict, UpdateLocalList, ValidateToken)
@@ -46,7 +51,8 @@ from messages.ocpp201 import (AuthorizationStatusEnumType, AuthorizeRequest, Cle
 from ports.device_model import DeviceModelReporter
 from ports.outcome import Deferred
 from ports.sending import SendPort, call_frame_size
-from ports.session import ActorOutbox, Registration, RegistrationState, Replies, Timers
+from ports.session import (ActorOutbox, ConnectionEvents, Registration, RegistrationState,
+                           Replies, Timers)
 from ports.typed_handler import wire_outcome
 
 log = logging.getLogger(__name__)
@@ -75,11 +81,13 @@ class _Check:
     done: Callable[[Decision], None]
     deadline: float
     message: Any                                   # what the AuthCache was last sent
+    online: bool = True                            # on line when the token was presented
     csms_info: IdTokenInfoType | None = None       # the CSMS's answer, once asked
     asked_csms: bool = False
 
 
-class AuthRoutingSession(Timers, Replies, RegistrationState, ActorOutbox, Protocol):
+class AuthRoutingSession(Timers, Replies, RegistrationState, ConnectionEvents, ActorOutbox,
+                         Protocol):
     """The session ports blocks C/D use."""
 
 
@@ -92,9 +100,15 @@ class AuthRouting:
     _checks: dict[str, _Check] = field(default_factory=dict)
     # Deferred CALLs waiting for the AuthCache: correlation id -> (the request, until when).
     _requests: dict[str, tuple[Any, float]] = field(default_factory=dict)
+    # Session time (time.monotonic() in the actor) since when the station is on line.
+    _online_since: float | None = None
 
     def __post_init__(self) -> None:
         self.session.add_timer(self._next_deadline, self._expire)
+        self.session.on_connected(lambda now, _offline: self._maybe_online(now))
+        self.session.on_registration(
+            lambda value, previous, now: self._maybe_online(now)
+            if previous != Registration.ACCEPTED else None)
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -115,17 +129,40 @@ class AuthRouting:
     def online(self) -> bool:
         return self.session.is_connected and self.session.registration == Registration.ACCEPTED
 
+    def _maybe_online(self, now: float) -> None:
+        if self.online:
+            self._online_since = now
+
+    def online_at(self, asked_at: float | None) -> bool:
+        """Whether the station was on line at session time ``asked_at`` (None: now).
+
+        A time before the current on-line period counts as off line: it fell in the gap
+        before it (or, for a request older than that gap, in a period this block no longer
+        remembers; deciding it off line only ever withholds an Authorize)."""
+        if not self.online:
+            return False
+        return asked_at is None or self._online_since is None or asked_at >= self._online_since
+
     # -- token checks -----------------------------------------------------------------------
 
     def validate(self, id_token: IdTokenType, evse_id: int | None,
-                 done: Callable[[Decision], None], *, remote_start: bool = False) -> None:
-        """Decide on ``id_token``; ``done`` is called once with the :class:`Decision`."""
+                 done: Callable[[Decision], None], *, remote_start: bool = False,
+                 asked_at: float | None = None) -> None:
+        """Decide on ``id_token``; ``done`` is called once with the :class:`Decision`.
+
+        ``asked_at``: the session time the token was presented (None: now); the check is on
+        line only if the station was on line then (C13.FR.02/05)."""
         correlation_id = str(uuid.uuid4())
+        online = self.online_at(asked_at)
+        if online != self.online:
+            log.info("token %s was presented off line, before the reconnect: off-line rules",
+                     loggable(id_token))
         message = ValidateToken(correlation_id=correlation_id, id_token=id_token,
-                                evse_id=evse_id, online=self.online, remote_start=remote_start,
+                                evse_id=evse_id, online=online, remote_start=remote_start,
                                 settings=self.settings(), now=self.now())
         self._checks[correlation_id] = _Check(id_token, evse_id, remote_start, done,
-                                              self.session.now + AUTH_CACHE_TIMEOUT_S, message)
+                                              self.session.now + AUTH_CACHE_TIMEOUT_S, message,
+                                              online=online)
         self.session.send_to_actor(AUTH_CACHE, message)
 
     def verdict(self, msg: TokenVerdict) -> None:
@@ -197,13 +234,24 @@ class AuthRouting:
             if check.csms_info is not None:
                 del self._checks[correlation_id]
                 check.done(self._csms_decision(check, check.csms_info))
-            elif self.online and not check.asked_csms:
+            elif check.online and self.online and not check.asked_csms \
+                    and self._csms_may_decide_alone():
                 check.asked_csms = True
                 check.message = None                # nothing to re-send to the AuthCache now
                 self._ask_csms_directly(correlation_id, check)
             else:
                 del self._checks[correlation_id]
                 check.done(Decision(UNKNOWN_INFO, False, source="fallback"))
+
+    def _csms_may_decide_alone(self) -> bool:
+        """Whether an Authorize can stand in for the AuthCache: only if no setting makes a
+        list or cache entry final without the CSMS. Else an entry the AuthCache would have
+        refused on (C14.FR.03 and C12.FR.05 disabled, C01 DisableRemoteAuthorization) could
+        become a start the CSMS accepts."""
+        s = AuthSettings.from_values(self.settings())
+        return not (s.disable_remote_authorization
+                    or s.list_enabled and s.list_disable_post_authorize
+                    or s.cache_enabled and s.cache_disable_post_authorize)
 
     def _ask_csms_directly(self, correlation_id: str, check: _Check) -> None:
         def finish(info: IdTokenInfoType | None) -> None:

@@ -300,7 +300,7 @@ class Transactions:
                 reservation_id=reservation_id))
 
         self._auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
-                           remote_start=msg.remote_start)
+                           remote_start=msg.remote_start, asked_at=msg.asked_at)
 
     def _master_pass(self, id_token: dict) -> None:
         """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing

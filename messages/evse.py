@@ -151,6 +151,11 @@ class AuthorizeToken(Msg):
     # A RequestStartTransaction's token with AuthorizeRemoteStart (F01.FR.01): a Central token
     # then needs no Authorize (C03.FR.01, C05.FR.01).
     remote_start: bool = False
+    # time.monotonic() (system-wide on one host) when the Evse asked, taken before it answered
+    # whoever presented the token. The session judges on line / off line as of then: a token
+    # presented off line stays an off-line token when this message arrives only after the
+    # reconnect (C13.FR.02/05). None: as of arrival.
+    asked_at: float | None = None
 
 
 class TokenAuthorized(Msg):

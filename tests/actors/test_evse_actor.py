@@ -10,6 +10,7 @@ messages only while an ask/tell runs, so :func:`settle` asks until the exchange 
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -47,6 +48,7 @@ class Records(Msg):
     statuses: list[tuple[int, int, str]]
     meter_values: list[dict]
     authorizations: int
+    asked_at: list[float | None] = []
 
 
 class SetAcknowledging(Msg):
@@ -58,6 +60,7 @@ class FakeSession(ActorTypeDispatcher):
         super().__init__(*args, **kwargs)
         self.events, self.keys, self.statuses, self.meter_values = [], [], [], []
         self.authorizations = 0
+        self.asked_at: list[float | None] = []
         self.ack = True
 
     def receiveMsg_SetAcknowledging(self, msg, sender):
@@ -75,6 +78,7 @@ class FakeSession(ActorTypeDispatcher):
 
     def receiveMsg_AuthorizeToken(self, msg: AuthorizeToken, sender):
         self.authorizations += 1
+        self.asked_at.append(msg.asked_at)
         self.send(sender, TokenAuthorized(correlation_id=msg.correlation_id,
                                           id_token_info={"status": "Accepted"}))
 
@@ -91,7 +95,8 @@ class FakeSession(ActorTypeDispatcher):
     def receiveMsg_GetRecords(self, msg, sender):
         self.send(sender, Records(events=self.events, keys=self.keys, statuses=self.statuses,
                                   meter_values=self.meter_values,
-                                  authorizations=self.authorizations))
+                                  authorizations=self.authorizations,
+                                  asked_at=self.asked_at))
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -199,6 +204,19 @@ class TestFuncSession:
         assert records.authorizations == 1
         assert [s[2] for s in records.statuses] == ["Available", "Occupied", "Available"]
         assert rig.status().transaction is None and rig.saved()["unacked"] == []
+
+    def test_token_request_says_when_it_was_asked_before_the_operator_hears(self, asys,
+                                                                             config, clock):
+        """AuthorizeToken.asked_at is taken before the Evse answers the operator, so an action
+        the operator takes next (a reconnect of the CSMS) is later: the session judges the
+        token as on line or off line at presentation (C13.FR.02/05, TC_C_22/23/24)."""
+        rig = Rig(asys, config, clock)
+        rig.operator(PlugIn(connector_id=1))
+        before = time.monotonic()
+        rig.operator(PresentToken(id_token="CARD-1"))
+        answered = time.monotonic()
+        [asked_at] = rig.records().asked_at
+        assert asked_at is not None and before <= asked_at <= answered
 
     def test_remote_start_and_stop(self, asys, config, clock):
         rig = Rig(asys, config, clock)

@@ -10,7 +10,7 @@ from messages.evse import (AuthorizeToken, MasterPassStop, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventReady)
 from messages.ocpp201 import IdTokenType, to_wire
 from storage.auth_repo import token_hash
-from tests.unit.station_harness import Harness
+from tests.unit.station_harness import Harness, default_answer
 
 # Wire form: the Evse's messages (AuthorizeToken, TransactionEventReady) still carry dicts.
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}
@@ -31,11 +31,25 @@ def setvar(h, component, variable, value):
     assert h.dm.set_internal(component, variable, value)
 
 
-def ask(h, token=CARD, evse_id=1, correlation_id="c1", remote_start=False):
+def ask(h, token=CARD, evse_id=1, correlation_id="c1", remote_start=False, asked_at=None):
     h.core.transactions.authorize_token(AuthorizeToken(
         correlation_id=correlation_id, evse_id=evse_id, id_token=token,
-        remote_start=remote_start), ("evse", evse_id))
+        remote_start=remote_start, asked_at=asked_at), ("evse", evse_id))
     h.pump_auth_cache()
+
+
+def csms_accepting_every_token(h) -> list[str]:
+    """Answer every CALL as the test CSMS does by default (Authorize: Accepted) until the
+    station is quiet; returns the actions it sent."""
+    actions = []
+    frames = h.sent()
+    while frames:
+        [frame] = frames
+        actions.append(frame[2])
+        h.answer(frame, {"idTokenInfo": {"status": "Accepted"}} if frame[2] == "Authorize"
+                 else default_answer(frame[2]))
+        frames = h.sent()
+    return actions
 
 
 def answers(h) -> list[TokenAuthorized]:
@@ -315,3 +329,74 @@ class TestSettingsSnapshot:
         assert values["LocalAuthListCtrlr.Entries.maxLimit"] == "100000"    # D01.FR.12
         assert values["AuthCacheCtrlr.Storage.maxLimit"] == "1048576"
         assert values["AuthCtrlr.AdditionalInfoItemsPerMessage"] == "10"
+
+
+NOT_VALID_IN_THE_LIST = [{"status": "Invalid"}, {"status": "Blocked"},
+                         {"status": "Accepted", "cacheExpiryDateTime": "2020-01-01T00:00:00Z"}]
+
+
+class TestPresentedOffline:
+    """C13.FR.02/05 (TC_C_22/23/24): a token presented off line is judged off line, also when
+    the Evse's request reaches the session only after the reconnect (the Evse answers the
+    operator first, so an operator's reconnect can overtake it); an answer that comes too late
+    never becomes a start the Local Authorization List forbids."""
+
+    @pytest.fixture
+    def listed(self, h, request):
+        setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
+        assert send_list(h, "Full", 1, [{"idToken": CARD, "idTokenInfo": request.param}]) == \
+            {"status": "Accepted"}
+        return request.param
+
+    @pytest.mark.parametrize("listed", NOT_VALID_IN_THE_LIST, indirect=True)
+    def test_presented_off_line_and_asked_after_the_reconnect_starts_nothing(self, h, listed):
+        h.disconnect()
+        h.now += 1
+        presented = h.now
+        h.now += 1
+        h.connect()                                 # the operator's reconnect came first
+        ask(h, asked_at=presented)
+        assert "Authorize" not in csms_accepting_every_token(h)
+        [answer] = answers(h)
+        assert not answer.allowed and answer.id_token_info == listed
+
+    @pytest.mark.parametrize("listed", NOT_VALID_IN_THE_LIST[:1], indirect=True)
+    def test_presented_after_the_reconnect_is_on_line(self, h, listed):
+        """C14.FR.03: on line, a listed token that is not valid is sent to the CSMS."""
+        h.disconnect()
+        h.now += 1
+        h.connect()
+        ask(h, asked_at=h.now)
+        assert csms_accepting_every_token(h) == ["Authorize"]
+        assert answers(h)[0].allowed
+
+    @pytest.mark.parametrize("listed", NOT_VALID_IN_THE_LIST[:1], indirect=True)
+    def test_off_line_check_the_auth_cache_answers_late_is_refused_after_a_reconnect(
+            self, h, listed):
+        """The 5 s fallback judges the check as it was asked: off line, so refused, not an
+        Authorize on the new connection."""
+        h.disconnect()
+        h.auth_cache_up = False
+        ask(h, asked_at=h.now)
+        h.connect()
+        h.advance(AUTH_CACHE_TIMEOUT_S)
+        assert "Authorize" not in csms_accepting_every_token(h)
+        [answer] = answers(h)
+        assert not answer.allowed
+        h.auth_cache_up = True                      # the late verdict changes nothing
+        h.pump_auth_cache()
+        assert answers(h) == []
+
+    @pytest.mark.parametrize("variable", [("LocalAuthListCtrlr", "DisablePostAuthorize"),
+                                          ("AuthCacheCtrlr", "DisablePostAuthorize"),
+                                          ("AuthCtrlr", "DisableRemoteAuthorization")])
+    def test_fallback_never_authorizes_when_an_entry_may_be_final(self, h, variable):
+        """With DisablePostAuthorize (C14.FR.03, C12.FR.05) or DisableRemoteAuthorization a
+        list or cache entry is final without the CSMS: the fallback cannot know the entry,
+        so it refuses rather than let the CSMS start what the entry forbids."""
+        setvar(h, *variable, "true")
+        h.auth_cache_up = False
+        ask(h)
+        h.advance(AUTH_CACHE_TIMEOUT_S)
+        assert "Authorize" not in csms_accepting_every_token(h)
+        assert not answers(h)[0].allowed
