@@ -12,7 +12,7 @@ from messages.ocpp201 import IdTokenType, to_wire
 from storage.auth_repo import token_hash
 from tests.unit.station_harness import Harness
 
-# Wire form: the Evse's messages (AuthorizeToken, TransactionEventReady) still carry dicts.
+# Wire form: the messages parse it into the models (AuthorizeToken.id_token: IdTokenType).
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}
 OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
 CARD_KEY = token_hash(IdTokenType.model_validate(CARD))
@@ -60,7 +60,7 @@ class TestTokenChecks:
         ask(h)
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
         [answer] = answers(h)
-        assert answer.allowed and answer.id_token_info == {"status": "Accepted"}
+        assert answer.allowed and to_wire(answer.id_token_info) == {"status": "Accepted"}
         assert h.auth_service.auth.repo.cache_get(CARD_KEY) is not None
         setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
         ask(h, correlation_id="c2")
@@ -80,7 +80,7 @@ class TestTokenChecks:
                 "groupIdToken": {"idToken": "G", "type": "Central"}}
         h.answer(frame, {"idTokenInfo": info})
         [answer] = answers(h)
-        assert answer.allowed and answer.id_token_info == info
+        assert answer.allowed and to_wire(answer.id_token_info) == info
 
     @pytest.mark.parametrize("status", ["Invalid", "Blocked", "Expired", "Unknown"])
     def test_not_accepted_by_the_csms_may_not_charge(self, h, status):
@@ -88,7 +88,7 @@ class TestTokenChecks:
         ask(h)
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": status}})
         [answer] = answers(h)
-        assert not answer.allowed and answer.id_token_info["status"] == status
+        assert not answer.allowed and answer.id_token_info.status == status
 
     def test_local_list_with_pre_authorize_needs_no_authorize(self, h):
         """C14.FR.02."""
@@ -215,7 +215,7 @@ class TestAuthCacheDown:
         assert answers(h) == []
         h.advance(AUTH_CACHE_TIMEOUT_S)
         [answer] = answers(h)
-        assert not answer.allowed and answer.id_token_info == {"status": "Unknown"}
+        assert not answer.allowed and to_wire(answer.id_token_info) == {"status": "Unknown"}
 
     def test_csms_answer_already_in_is_used_when_the_cache_dies(self, h):
         ask(h)
