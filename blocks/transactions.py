@@ -48,7 +48,7 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from messages.ocpp201 import (EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
+from messages.ocpp201 import (ChargingProfileType, EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
                               IdTokenInfoType, IdTokenType, RequestStartStopStatusEnumType,
                               RequestStartTransactionRequest, RequestStartTransactionResponse,
                               RequestStopTransactionRequest, RequestStopTransactionResponse,
@@ -150,9 +150,11 @@ class ReservationRules(Protocol):
 class RemoteStartProfiles(Protocol):
     """Block K's part in RequestStartTransaction (``blocks.smart_charging.SmartCharging``)."""
 
-    def check_remote_start(self, evse_id: int, profile: dict) -> dict | None: ...
+    def check_remote_start(self, evse_id: int, profile: ChargingProfileType,
+                           ) -> RequestStartTransactionResponse | None: ...
 
-    def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
+    def remote_start_accepted(self, evse_id: int, remote_start_id: int,
+                              profile: ChargingProfileType,
                               transaction_id: str | None) -> None: ...
 
 
@@ -220,7 +222,7 @@ class Transactions:
             if reservation_id is not None and self._reservations is not None:
                 self._reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
-                                       on_result=lambda result, m=msg: self._answered(m, result),
+                                       on_result=lambda answer, m=msg: self._answered(m, answer),
                                        created_at=_created_at(msg.payload))
             if not queued:
                 log.error("TransactionEvent %s was not queued", msg.event_key)
@@ -252,9 +254,7 @@ class Transactions:
         for listener in self._event_listeners:
             listener(event, evse_id)
 
-    def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        # The port hands over the CALLRESULT's wire dict, already schema-checked at the edge.
-        response = TransactionEventResponse.model_validate(result)
+    def _answered(self, msg: TransactionEventReady, response: TransactionEventResponse) -> None:
         event = msg.payload
         if event.id_token is not None and response.id_token_info is not None:
             self._auth.token_info_seen(event.id_token, response.id_token_info)  # C10.FR.05
@@ -340,7 +340,7 @@ class Transactions:
         if profile is not None and self._profiles is not None:
             rejection = self._profiles.check_remote_start(evse_id, profile)  # F01.FR.26
             if rejection is not None:
-                return RequestStartTransactionResponse.model_validate(rejection)
+                return rejection
         correlation_id = str(uuid.uuid4())
         # RemoteStart carries tokens and profile as wire dicts (the Evse core keeps them so).
         group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
@@ -351,7 +351,7 @@ class Transactions:
             reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: to_wire(self._finish_start(answer, reservation_id, evse_id, request)))
+            lambda answer: self._finish_start(answer, reservation_id, evse_id, request))
 
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
                       evse_id: int, request: RequestStartTransactionRequest,
@@ -392,7 +392,7 @@ class Transactions:
             correlation_id=correlation_id, transaction_id=request.transaction_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStopTransaction",
-            lambda answer: to_wire(RequestStopTransactionResponse(status=answer.status)))
+            lambda answer: RequestStopTransactionResponse(status=answer.status))
 
     def on_unlock_connector(self, message_id: str, request: UnlockConnectorRequest,
                             ) -> UnlockConnectorResponse | Deferred:
@@ -405,7 +405,7 @@ class Transactions:
                                                               connector_id=connector_id))
         return self._session.defer(
             correlation_id, message_id, "UnlockConnector",
-            lambda answer: to_wire(UnlockConnectorResponse(status=answer.status)))
+            lambda answer: UnlockConnectorResponse(status=answer.status))
 
     def on_get_transaction_status(self, message_id: str, request: GetTransactionStatusRequest,
                                   ) -> GetTransactionStatusResponse:
