@@ -13,7 +13,7 @@ to it and to the CSMS:
   ``done`` gets the final :class:`Decision`.
 * **SendLocalList, GetLocalListVersion, ClearCache** are deferred CALLs (``session.defer``)
   answered when the AuthCache answers. The handlers take the request models and their
-  finishers build the response models (``ports.typed_handler``).
+  finishers build the response models (the session converts, ``station/session.py``).
 * **TransactionEventResponse idTokenInfo** goes to the AuthCache (``TokenInfoSeen``,
   C10.FR.05); it needs no answer.
 * **Figures.** Every answer carries the list's entries and bytes and the cache's bytes, which
@@ -42,12 +42,11 @@ from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsToke
 from messages.ocpp201 import (AuthorizationStatusEnumType, AuthorizeRequest, ClearCacheRequest,
                               GetLocalListVersionRequest, GetLocalListVersionResponse,
                               IdTokenInfoType, IdTokenType, OcppModel, SendLocalListRequest,
-                              from_wire, to_wire)
+                              to_wire)
 from ports.device_model import DeviceModelReporter
 from ports.outcome import Deferred
 from ports.sending import SendPort, call_frame_size
 from ports.session import ActorOutbox, Registration, RegistrationState, Replies, Timers
-from ports.typed_handler import wire_outcome
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +163,7 @@ class AuthRouting:
         check.deadline = float("inf")
         sent = self.sender.send(
             "Authorize", AuthorizeRequest(id_token=check.id_token),
-            # The edge validated the CALLRESULT against the schema, so it parses.
-            on_result=lambda result: answered(
-                from_wire("Authorize", result, "response").id_token_info),
+            on_result=lambda response: answered(response.id_token_info),   # AuthorizeResponse
             on_error=lambda code, text: answered(None))
         if not sent:
             answered(None)
@@ -235,8 +232,7 @@ class AuthRouting:
                finish: Callable[[Any], OcppModel]) -> Deferred:
         """Send ``message`` to the AuthCache; ``finish`` makes the response model of its
         answer."""
-        deferred = self.session.defer(message.correlation_id, message_id, action,
-                                      lambda answer: wire_outcome(action, finish(answer)))
+        deferred = self.session.defer(message.correlation_id, message_id, action, finish)
         self._requests[message.correlation_id] = (message,
                                                   self.session.now + deferred.timeout)
         self.session.send_to_actor(AUTH_CACHE, message)

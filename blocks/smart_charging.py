@@ -71,7 +71,6 @@ from ports.sending import SendPort
 from ports.device_model import DeviceModelReporter
 from ports.session import ActorOutbox, ConnectionEvents, SessionClock, Timers
 from ports.time import iso, parse_ocpp_time
-from ports.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
 
 log = logging.getLogger(__name__)

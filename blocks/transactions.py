@@ -55,7 +55,7 @@ from messages.ocpp201 import (ChargingProfileType, EVSEType, GetTransactionStatu
                               StatusInfoType, TransactionEventEnumType, TransactionEventRequest,
                               TransactionEventResponse, TriggerMessageStatusEnumType,
                               UnlockConnectorRequest, UnlockConnectorResponse,
-                              UnlockStatusEnumType, to_wire)
+                              UnlockStatusEnumType)
 from ports.outcome import Deferred
 from ports.sending import SendPort
 from ports.session import ActorOutbox, Registration, RegistrationState, Replies
@@ -222,7 +222,7 @@ class Transactions:
             if reservation_id is not None and self._reservations is not None:
                 self._reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
-                                       on_result=lambda result, m=msg: self._answered(m, result),
+                                       on_result=lambda answer, m=msg: self._answered(m, answer),
                                        created_at=_created_at(msg.payload))
             if not queued:
                 log.error("TransactionEvent %s was not queued", msg.event_key)
@@ -254,9 +254,7 @@ class Transactions:
         for listener in self._event_listeners:
             listener(event, evse_id)
 
-    def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        # The port hands over the CALLRESULT's wire dict, already schema-checked at the edge.
-        response = TransactionEventResponse.model_validate(result)
+    def _answered(self, msg: TransactionEventReady, response: TransactionEventResponse) -> None:
         event = msg.payload
         if event.id_token is not None and response.id_token_info is not None:
             self._auth.token_info_seen(event.id_token, response.id_token_info)  # C10.FR.05
@@ -348,7 +346,7 @@ class Transactions:
             charging_profile=profile, reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: to_wire(self._finish_start(answer, reservation_id, evse_id, request)))
+            lambda answer: self._finish_start(answer, reservation_id, evse_id, request))
 
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
                       evse_id: int, request: RequestStartTransactionRequest,
@@ -389,7 +387,7 @@ class Transactions:
             correlation_id=correlation_id, transaction_id=request.transaction_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStopTransaction",
-            lambda answer: to_wire(RequestStopTransactionResponse(status=answer.status)))
+            lambda answer: RequestStopTransactionResponse(status=answer.status))
 
     def on_unlock_connector(self, message_id: str, request: UnlockConnectorRequest,
                             ) -> UnlockConnectorResponse | Deferred:
@@ -402,7 +400,7 @@ class Transactions:
                                                               connector_id=connector_id))
         return self._session.defer(
             correlation_id, message_id, "UnlockConnector",
-            lambda answer: to_wire(UnlockConnectorResponse(status=answer.status)))
+            lambda answer: UnlockConnectorResponse(status=answer.status))
 
     def on_get_transaction_status(self, message_id: str, request: GetTransactionStatusRequest,
                                   ) -> GetTransactionStatusResponse:

@@ -15,7 +15,6 @@ from blocks.reservation import STATUS_WAIT_S, Reservations
 from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from messages.reservation import EvseHeldForReservations, ReservationCleared, ReservationMade
 from station.session import iso
-from ports.typed_handler import typed_handler
 from storage import lite
 from storage.reservation_repo import ReservationRepository, ReservationRow
 
@@ -54,9 +53,8 @@ class Station:
             evse_in_use=lambda evse_id: evse_id in self.in_use,
             wall_clock=self.wall)
         # What build_routes does for the core's own block.
-        h.session.route("ReserveNow", typed_handler("ReserveNow", self.block.on_reserve_now))
-        h.session.route("CancelReservation", typed_handler(
-            "CancelReservation", self.block.on_cancel_reservation))
+        h.session.route("ReserveNow", self.block.on_reserve_now)
+        h.session.route("CancelReservation", self.block.on_cancel_reservation)
         if announce:
             h.announce_all(announce)
         if boot:
