@@ -55,7 +55,6 @@ from messages.evse import (AuthorizeToken, ChangeEvseAvailability, ClockSynchron
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
 from messages.energy import ChargingLimitApplied
-from messages.ocpp201 import to_wire
 from messages.reservation import (EvseHeldForReservations, ReservationCleared,
                                   ReservationMade)
 from simulators.evse_controls import SimulatorControls
@@ -223,8 +222,7 @@ class Evse(ChildActor):
         self._control(sender, lambda panel, now: panel.plug_out(now))
 
     def receiveMsg_PresentToken(self, msg: PresentToken, sender):
-        token = {"idToken": msg.id_token, "type": msg.type}
-        self._operator(self.core.present_token(self.clock.now(), token), sender)
+        self._operator(self.core.present_token(self.clock.now(), msg.id_token), sender)
 
     def receiveMsg_SetEvState(self, msg: SetEvState, sender):
         self._control(sender, lambda panel, now: panel.set_ev_state(now, msg.state))
@@ -247,10 +245,8 @@ class Evse(ChildActor):
                                              reservation_id=msg.reservation_id))
 
     def receiveMsg_ReservationMade(self, msg: ReservationMade, sender):
-        # EvseCore keeps the tokens in its saved state as wire dicts (until it is typed too).
-        group = None if msg.group_id_token is None else to_wire(msg.group_id_token)
         self._run(self.core.reservation_made(self.clock.now(), msg.reservation_id,
-                                             to_wire(msg.id_token), group, msg.expiry))
+                                             msg.id_token, msg.group_id_token, msg.expiry))
 
     def receiveMsg_ReservationCleared(self, msg: ReservationCleared, sender):
         self._run(self.core.reservation_cleared(self.clock.now(), msg.reservation_id))

@@ -17,6 +17,7 @@ from messages.csms import (ConnectCsms, CsmsControlDone, DisconnectCsms, GetSess
 from messages.evse import (EvseStatus, GetEvseStatus, OperatorResult, PlugIn, PlugOut,
                            PresentToken, SetEvState, SetFault, SetLockFailure,
                            SetParkingBay)
+from messages.ocpp201 import IdTokenType
 from messages.supervision import Directory, GetDirectory
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,9 @@ class ActorGateway:
         self._operate(evse_id, PlugOut())
 
     def present_token(self, evse_id: int, id_token: str, token_type: str) -> None:
-        self._operate(evse_id, PresentToken(id_token=id_token, type=token_type))
+        # The API's JSON becomes the model here (the server checked type and length).
+        self._operate(evse_id, PresentToken(id_token=IdTokenType(id_token=id_token,
+                                                                 type=token_type)))
 
     def set_ev_state(self, evse_id: int, state) -> None:
         self._operate(evse_id, SetEvState(state=state))

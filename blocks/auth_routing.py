@@ -10,13 +10,13 @@ to it and to the CSMS:
   and Accepted) *when the token was presented*: an Evse's request may reach the session only
   after a reconnect, and a token presented off line is an off-line token (C13.FR.02/05), which
   no Authorize sent after the reconnect may turn into a start. A ``TokenVerdict`` either is
-  final, or says "ask the CSMS": then this block
-  sends Authorize and hands the answer, or ``None`` when there was none (offline, CALLERROR,
-  timeout), to the AuthCache (``CsmsTokenAnswer``), whose verdict is final. The caller's
-  ``done`` gets the final :class:`Decision`.
+  final, or says "ask the CSMS": then this block sends Authorize and hands the answer, or
+  ``None`` when there was none (offline, CALLERROR, timeout), to the AuthCache
+  (``CsmsTokenAnswer``), whose verdict is final. The caller's ``done`` gets the final
+  :class:`Decision`.
 * **SendLocalList, GetLocalListVersion, ClearCache** are deferred CALLs (``session.defer``)
   answered when the AuthCache answers. The handlers take the request models and their
-  finishers build the response models (``ports.typed_handler``).
+  finishers build the response models (the session converts, ``station/session.py``).
 * **TransactionEventResponse idTokenInfo** goes to the AuthCache (``TokenInfoSeen``,
   C10.FR.05); it needs no answer.
 * **Figures.** Every answer carries the list's entries and bytes and the cache's bytes, which
@@ -29,8 +29,8 @@ that got no answer within :data:`AUTH_CACHE_TIMEOUT_S` is decided here without t
 the CSMS's Authorize when the token was presented on line, the station is still on line and no
 setting lets a list or cache entry be final without the CSMS (DisableRemoteAuthorization,
 DisablePostAuthorize); else refused, since the list the AuthCache could not be asked about may
-forbid the token. A CSMS answer already received is used as it is. A deferred CALL without answer gets the session's own
-InternalError after its timeout (``station/session.py``).
+forbid the token. A CSMS answer already received is used as it is. A deferred CALL without
+answer gets the session's own InternalError after its timeout (``station/session.py``).
 """
 from __future__ import annotations
 
@@ -47,13 +47,12 @@ from messages.auth import (AuthCacheCleared, AuthStats, ClearAuthCache, CsmsToke
 from messages.ocpp201 import (AuthorizationStatusEnumType, AuthorizeRequest, ClearCacheRequest,
                               GetLocalListVersionRequest, GetLocalListVersionResponse,
                               IdTokenInfoType, IdTokenType, OcppModel, SendLocalListRequest,
-                              from_wire, to_wire)
+                              to_wire)
 from ports.device_model import DeviceModelReporter
 from ports.outcome import Deferred
 from ports.sending import SendPort, call_frame_size
 from ports.session import (ActorOutbox, ConnectionEvents, Registration, RegistrationState,
                            Replies, Timers)
-from ports.typed_handler import wire_outcome
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +200,7 @@ class AuthRouting:
         check.deadline = float("inf")
         sent = self.sender.send(
             "Authorize", AuthorizeRequest(id_token=check.id_token),
-            # The edge validated the CALLRESULT against the schema, so it parses.
-            on_result=lambda result: answered(
-                from_wire("Authorize", result, "response").id_token_info),
+            on_result=lambda response: answered(response.id_token_info),   # AuthorizeResponse
             on_error=lambda code, text: answered(None))
         if not sent:
             answered(None)
@@ -283,8 +280,7 @@ class AuthRouting:
                finish: Callable[[Any], OcppModel]) -> Deferred:
         """Send ``message`` to the AuthCache; ``finish`` makes the response model of its
         answer."""
-        deferred = self.session.defer(message.correlation_id, message_id, action,
-                                      lambda answer: wire_outcome(action, finish(answer)))
+        deferred = self.session.defer(message.correlation_id, message_id, action, finish)
         self._requests[message.correlation_id] = (message,
                                                   self.session.now + deferred.timeout)
         self.session.send_to_actor(AUTH_CACHE, message)

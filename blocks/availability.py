@@ -48,7 +48,7 @@ from messages.ocpp201 import (ChangeAvailabilityRequest, ChangeAvailabilityRespo
                               EventTriggerEnumType, EVSEType, NotifyEventRequest,
                               OperationalStatusEnumType, StatusInfoType,
                               StatusNotificationRequest, TriggerMessageStatusEnumType,
-                              VariableType, to_wire)
+                              VariableType)
 from ports.outcome import Deferred
 from ports.sending import SendPort
 from ports.device_model import DeviceModelReporter
@@ -246,9 +246,9 @@ class Availability:
                                    self._finish_change)
 
     @staticmethod
-    def _finish_change(answer: Any) -> dict:
+    def _finish_change(answer: Any) -> ChangeAvailabilityResponse:
         assert isinstance(answer, EvseAvailabilityChanged)
-        return to_wire(ChangeAvailabilityResponse(status=answer.status))
+        return ChangeAvailabilityResponse(status=answer.status)
 
     def _change_station(self, status: OperationalStatusEnumType) -> ChangeAvailabilityResponse:
         current = self._repo.get(*STATION_KEY) or OperationalStatusEnumType.operative

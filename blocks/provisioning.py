@@ -30,7 +30,6 @@ from ports.outcome import Reply
 from ports.sending import SendPort, call_frame_size
 from ports.session import SessionClock
 from ports.time import iso
-from ports.typed_handler import typed_handler
 
 log = logging.getLogger(__name__)
 

@@ -235,8 +235,8 @@ class Reservations:
         not pick it (F01.FR.20)."""
         return evse_id in self._shown()
 
-    def check_token(self, evse_id: int, id_token: IdTokenType | dict,
-                    group_id_token: IdTokenType | dict | None = None
+    def check_token(self, evse_id: int, id_token: IdTokenType,
+                    group_id_token: IdTokenType | None = None
                     ) -> tuple[bool, int | None]:
         """May this token use this EVSE, and which reservation would it use?
 
@@ -250,8 +250,7 @@ class Reservations:
         Args:
             evse_id: where the token is presented (or a RequestStartTransaction is aimed,
                 F01.FR.21/22).
-            id_token: the token (its wire dict is accepted until the Transactions block,
-                which asks, is on the typed models).
+            id_token: the token.
             group_id_token: the token's group (IdTokenInfo.groupIdToken from the local list,
                 the cache or an Authorize, H03.FR.07/08), if known.
 
@@ -259,7 +258,6 @@ class Reservations:
             ``(allowed, reservation_id)``: ``reservation_id`` is the reservation the token uses
             (to consume, and to put in the TransactionEvent, H01.FR.15), or None.
         """
-        id_token, group_id_token = _token(id_token), _token(group_id_token)
         if evse_id not in self._layout:
             return True, None              # not an EVSE of ours: nothing reserved there
         specific = self._specific(evse_id)
@@ -277,8 +275,8 @@ class Reservations:
                     return True, reservation.id
         return self._assignable(unspecified, pool, self._free_for), None
 
-    def claim(self, evse_id: int, id_token: IdTokenType | dict,
-              group_id_token: IdTokenType | dict | None = None) -> tuple[bool, int | None]:
+    def claim(self, evse_id: int, id_token: IdTokenType,
+              group_id_token: IdTokenType | None = None) -> tuple[bool, int | None]:
         """:meth:`check_token`, and consume the reservation it matches (H03.FR.09/10).
 
         Call when a token is presented (locally or in a RequestStartTransaction); the Evse then
@@ -675,14 +673,6 @@ def _same_token(a: IdTokenType, b: IdTokenType) -> bool:
     # IdToken is a CiString36 (case-insensitive), compared as libocpp does: by value only, so a
     # card presented with another type than the CSMS wrote in the reservation still matches.
     return a.id_token.casefold() == b.id_token.casefold()
-
-
-def _token(token: IdTokenType | dict | None) -> IdTokenType | None:
-    """A token as the model; Transactions (not typed yet) still asks with wire dicts, which
-    passed the schema at the edge or the control API's checks."""
-    if token is None or isinstance(token, IdTokenType):
-        return token
-    return IdTokenType.model_validate(token)
 
 
 def _answer(status: ReserveNowStatusEnumType) -> ReserveNowResponse:

@@ -62,8 +62,7 @@ from messages.ocpp201 import (ChargingLimitSourceEnumType as Source, ChargingLim
                               NotifyChargingLimitRequest, ReportChargingProfilesRequest,
                               RequestStartStopStatusEnumType, RequestStartTransactionResponse,
                               SetChargingProfileRequest, SetChargingProfileResponse,
-                              StatusInfoType, TransactionEventEnumType, TransactionEventRequest,
-                              to_wire)
+                              StatusInfoType, TransactionEventEnumType, TransactionEventRequest)
 from ocppj.errors import NotSupported
 from smart_charging.composite import composite_schedule
 from smart_charging.validation import Limits, Verdict, validate_profile
@@ -72,7 +71,6 @@ from ports.sending import SendPort
 from ports.device_model import DeviceModelReporter
 from ports.session import ActorOutbox, ConnectionEvents, SessionClock, Timers
 from ports.time import iso, parse_ocpp_time
-from ports.typed_handler import typed_handler
 from storage.profile_repo import ProfileRepository, StoredProfile
 
 log = logging.getLogger(__name__)
@@ -208,33 +206,29 @@ class SmartCharging:
 
     # -- K05 RequestStartTransaction with a profile ----------------------------------------------
 
-    # The Transactions block (RequestStartTransaction) still speaks dicts: these two take the
-    # profile as a model or as its wire dict, and check_remote_start answers a wire dict.
-
-    def check_remote_start(self, evse_id: int, profile: ChargingProfileType | dict) -> dict | None:
-        """The RequestStartTransactionResponse (wire dict) that rejects ``profile``, or None if
-        it is fine (F01.FR.26, K05.FR.05). Without smart charging the profile is ignored
-        (F01.FR.12)."""
+    def check_remote_start(self, evse_id: int, profile: ChargingProfileType,
+                           ) -> RequestStartTransactionResponse | None:
+        """The RequestStartTransactionResponse that rejects ``profile``, or None if it is fine
+        (F01.FR.26, K05.FR.05). Without smart charging the profile is ignored (F01.FR.12)."""
         if not self.enabled:
             return None
-        verdict = self._validate(evse_id, _profile(profile), remote_start=True)
+        verdict = self._validate(evse_id, profile, remote_start=True)
         if verdict.accepted:
             return None
         # F01.FR.26 names only these two reason codes for a remote start.
         reason = "InvalidSchedule" if verdict.reason == "InvalidSchedule" else "InvalidProfile"
-        return to_wire(RequestStartTransactionResponse(
+        return RequestStartTransactionResponse(
             status=RequestStartStopStatusEnumType.rejected,
             status_info=StatusInfoType(reason_code=reason,
-                                       additional_info=(verdict.info or "")[:512])))
+                                       additional_info=(verdict.info or "")[:512]))
 
     def remote_start_accepted(self, evse_id: int, remote_start_id: int,
-                              profile: ChargingProfileType | dict,
+                              profile: ChargingProfileType,
                               transaction_id: str | None) -> None:
         """The EVSE accepted the remote start: the profile is for its transaction
         (F01.FR.10, K05.FR.03), now if the transaction exists, else once it does."""
         if not self.enabled:
             return
-        profile = _profile(profile)
         if transaction_id is not None and self.ongoing.get(transaction_id) == evse_id:
             self._install_tx_profile(evse_id, profile, transaction_id)
         else:
@@ -553,13 +547,6 @@ class SmartCharging:
             evse_id=evse_id or None,
             charging_schedule=profile.charging_schedule if with_schedules else None))  # K11.FR.03
 
-
-
-def _profile(profile: ChargingProfileType | dict) -> ChargingProfileType:
-    # A wire dict comes from a block that is not typed yet; it passed the schema at the edge.
-    if isinstance(profile, ChargingProfileType):
-        return profile
-    return ChargingProfileType.model_validate(profile)
 
 
 def _composite_rejected(reason: str) -> GetCompositeScheduleResponse:

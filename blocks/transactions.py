@@ -30,8 +30,7 @@ block is the station-wide part, in the CsmsSession:
 
 Handlers take and return the OCPP models; TransactionEvents arrive from the Evses as
 ``TransactionEventRequest`` and go to the port as such (the durable queue stores their wire
-dicts). The tokens in the Evse's authorization messages (AuthorizeToken, TokenAuthorized,
-RemoteStart, MasterPassStop) are still wire dicts: the Evse core keeps them so in its state.
+dicts). The Evse's messages carry tokens, idTokenInfos and charging profiles as the models too.
 """
 from __future__ import annotations
 
@@ -48,14 +47,15 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from messages.ocpp201 import (EVSEType, GetTransactionStatusRequest, GetTransactionStatusResponse,
-                              IdTokenInfoType, IdTokenType, RequestStartStopStatusEnumType,
+from messages.ocpp201 import (ChargingProfileType, EVSEType, GetTransactionStatusRequest,
+                              GetTransactionStatusResponse, IdTokenInfoType, IdTokenType,
+                              RequestStartStopStatusEnumType,
                               RequestStartTransactionRequest, RequestStartTransactionResponse,
                               RequestStopTransactionRequest, RequestStopTransactionResponse,
                               StatusInfoType, TransactionEventEnumType, TransactionEventRequest,
                               TransactionEventResponse, TriggerMessageStatusEnumType,
                               UnlockConnectorRequest, UnlockConnectorResponse,
-                              UnlockStatusEnumType, to_wire)
+                              UnlockStatusEnumType)
 from ports.outcome import Deferred
 from ports.sending import SendPort
 from ports.session import ActorOutbox, Registration, RegistrationState, Replies
@@ -136,11 +136,11 @@ class TokenValidator(Protocol):
 class ReservationRules(Protocol):
     """Block H as the transactions see it (``blocks.reservation.Reservations``)."""
 
-    def claim(self, evse_id: int, id_token: IdTokenType | dict,
-              group_id_token: IdTokenType | dict | None) -> tuple[bool, int | None]: ...
+    def claim(self, evse_id: int, id_token: IdTokenType,
+              group_id_token: IdTokenType | None) -> tuple[bool, int | None]: ...
 
-    def check_token(self, evse_id: int, id_token: IdTokenType | dict,
-                    group_id_token: IdTokenType | dict | None) -> tuple[bool, int | None]: ...
+    def check_token(self, evse_id: int, id_token: IdTokenType,
+                    group_id_token: IdTokenType | None) -> tuple[bool, int | None]: ...
 
     def used(self, reservation_id: int) -> bool: ...
 
@@ -150,10 +150,11 @@ class ReservationRules(Protocol):
 class RemoteStartProfiles(Protocol):
     """Block K's part in RequestStartTransaction (``blocks.smart_charging.SmartCharging``)."""
 
-    def check_remote_start(self, evse_id: int, profile: dict) -> dict | None: ...
+    def check_remote_start(self, evse_id: int, profile: ChargingProfileType,
+                           ) -> RequestStartTransactionResponse | None: ...
 
-    def remote_start_accepted(self, evse_id: int, remote_start_id: int, profile: dict,
-                              transaction_id: str | None) -> None: ...
+    def remote_start_accepted(self, evse_id: int, remote_start_id: int,
+                              profile: ChargingProfileType, transaction_id: str | None) -> None: ...
 
 
 _REJECTED_START = RequestStartTransactionResponse(status=RequestStartStopStatusEnumType.rejected)
@@ -187,7 +188,8 @@ class Transactions:
                  remote_start_profiles: RemoteStartProfiles | None = None,
                  aligned_measurands: Callable[[], str] = lambda: "Energy.Active.Import.Register",
                  on_changed: Callable[[], None] = lambda: None,
-                 event_listeners: Iterable[Callable[[dict, int | None], None]] = ()) -> None:
+                 event_listeners: Iterable[Callable[[TransactionEventRequest, int | None], None]]
+                 = ()) -> None:
         self._session = session
         self._connector_status = connector_status
         self._sender = sender
@@ -220,7 +222,7 @@ class Transactions:
             if reservation_id is not None and self._reservations is not None:
                 self._reservations.used(reservation_id)                     # H03.FR.09, H01.FR.15
             queued = self._sender.send("TransactionEvent", msg.payload,
-                                       on_result=lambda result, m=msg: self._answered(m, result),
+                                       on_result=lambda answer, m=msg: self._answered(m, answer),
                                        created_at=_created_at(msg.payload))
             if not queued:
                 log.error("TransactionEvent %s was not queued", msg.event_key)
@@ -252,9 +254,7 @@ class Transactions:
         for listener in self._event_listeners:
             listener(event, evse_id)
 
-    def _answered(self, msg: TransactionEventReady, result: dict) -> None:
-        # The port hands over the CALLRESULT's wire dict, already schema-checked at the edge.
-        response = TransactionEventResponse.model_validate(result)
+    def _answered(self, msg: TransactionEventReady, response: TransactionEventResponse) -> None:
         event = msg.payload
         if event.id_token is not None and response.id_token_info is not None:
             self._auth.token_info_seen(event.id_token, response.id_token_info)  # C10.FR.05
@@ -271,13 +271,12 @@ class Transactions:
         """An Evse asks whether a token may charge: the AuthCache decides (``auth``,
         blocks C/D), then the reservation rules (H03) and the Master Pass (C16) apply."""
         def answer(decision: Decision) -> None:
-            # The Evse's messages and the reservations still speak wire dicts: convert here.
-            info = to_wire(decision.id_token_info)
+            info = decision.id_token_info
             allowed, reservation_id = decision.allowed, None
             if decision.master_pass:
                 self._master_pass(msg.id_token)
             if allowed and self._reservations is not None:
-                group = info.get("groupIdToken")                           # H03.FR.07/08
+                group = info.group_id_token                                # H03.FR.07/08
                 # A token at an EVSE with a transaction may only stop it (E07): no claim.
                 if not self._ongoing.evse_busy(msg.evse_id):
                     allowed, reservation_id = self._reservations.claim(
@@ -290,19 +289,19 @@ class Transactions:
                     # may be valid, but it does not start a transaction here.
                     log.info("EVSE %s is reserved for another token", msg.evse_id)
                     reservation_id = None
-            personal_message = decision.id_token_info.personal_message
+            personal_message = info.personal_message
             if personal_message is not None:                                # C01: show it
                 self._session.send_to_actor(("display", None), ShowMessage(
                     evse_id=msg.evse_id, message=personal_message,
-                    reason=f"idTokenInfo {info.get('status')}"))
+                    reason=f"idTokenInfo {info.status}"))
             self._session.send_to_actor(reply_to, TokenAuthorized(
                 correlation_id=msg.correlation_id, id_token_info=info, allowed=allowed,
                 reservation_id=reservation_id))
 
-        self._auth.validate(IdTokenType.model_validate(msg.id_token), msg.evse_id, answer,
-                           remote_start=msg.remote_start, asked_at=msg.asked_at)
+        self._auth.validate(msg.id_token, msg.evse_id, answer, remote_start=msg.remote_start,
+                           asked_at=msg.asked_at)
 
-    def _master_pass(self, id_token: dict) -> None:
+    def _master_pass(self, id_token: IdTokenType) -> None:
         """C16.FR.02: the station has no UI for the Master Pass, so it stops every ongoing
         transaction (stoppedReason MasterPass, TC_C_14/TC_C_49)."""
         for evse_id in sorted(set(self.ongoing.values())):
@@ -340,18 +339,15 @@ class Transactions:
         if profile is not None and self._profiles is not None:
             rejection = self._profiles.check_remote_start(evse_id, profile)  # F01.FR.26
             if rejection is not None:
-                return RequestStartTransactionResponse.model_validate(rejection)
+                return rejection
         correlation_id = str(uuid.uuid4())
-        # RemoteStart carries tokens and profile as wire dicts (the Evse core keeps them so).
-        group_id_token = to_wire(request.group_id_token) if request.group_id_token else None
         self._session.send_to_actor(("evse", evse_id), RemoteStart(
-            correlation_id=correlation_id, evse_id=evse_id, id_token=to_wire(request.id_token),
-            group_id_token=group_id_token, remote_start_id=request.remote_start_id,
-            charging_profile=to_wire(profile) if profile is not None else None,
-            reservation_id=reservation_id))
+            correlation_id=correlation_id, evse_id=evse_id, id_token=request.id_token,
+            group_id_token=request.group_id_token, remote_start_id=request.remote_start_id,
+            charging_profile=profile, reservation_id=reservation_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStartTransaction",
-            lambda answer: to_wire(self._finish_start(answer, reservation_id, evse_id, request)))
+            lambda answer: self._finish_start(answer, reservation_id, evse_id, request))
 
     def _finish_start(self, answer: RemoteStartAnswered, reservation_id: int | None,
                       evse_id: int, request: RequestStartTransactionRequest,
@@ -392,7 +388,7 @@ class Transactions:
             correlation_id=correlation_id, transaction_id=request.transaction_id))
         return self._session.defer(
             correlation_id, message_id, "RequestStopTransaction",
-            lambda answer: to_wire(RequestStopTransactionResponse(status=answer.status)))
+            lambda answer: RequestStopTransactionResponse(status=answer.status))
 
     def on_unlock_connector(self, message_id: str, request: UnlockConnectorRequest,
                             ) -> UnlockConnectorResponse | Deferred:
@@ -405,7 +401,7 @@ class Transactions:
                                                               connector_id=connector_id))
         return self._session.defer(
             correlation_id, message_id, "UnlockConnector",
-            lambda answer: to_wire(UnlockConnectorResponse(status=answer.status)))
+            lambda answer: UnlockConnectorResponse(status=answer.status))
 
     def on_get_transaction_status(self, message_id: str, request: GetTransactionStatusRequest,
                                   ) -> GetTransactionStatusResponse:

@@ -5,11 +5,11 @@ Theory of operation
 One :class:`EvseTransactions` per EVSE. The Evse actor reports what happens at the EVSE (EV
 connected, token authorized, energy flowing, the CSMS rejected the token, ...), each input with
 the current time, and gets back complete TransactionEventRequest models (part 2 E §1.5 says
-which optional field goes into which event). Tokens come in as IdTokenType models or their wire
-dicts and are kept as wire dicts: the snapshot is JSON, and the Evse core compares them with
-the authorization messages' dicts (blocks C/D's boundary). Nothing here sends, sleeps, reads a
-clock or touches a database: the caller persists :meth:`~EvseTransactions.snapshot` before it
-queues the payloads, and a restarted Evse restores it and continues the seqNo.
+which optional field goes into which event). Tokens are IdTokenType models; only the snapshot
+holds their wire dicts (it is JSON, and the snapshots already stored keep loading). Nothing here
+sends, sleeps, reads a clock or touches a database: the caller persists
+:meth:`~EvseTransactions.snapshot` before it queues the payloads, and a restarted Evse restores
+it and continues the seqNo.
 
 All state is one flat dataclass (:class:`_State`): what is true at the EVSE (``ev_connected``,
 ``bay_occupied``, ``authorized``, ``offering`` = relay closed and energy offered, ``energy`` =
@@ -44,16 +44,14 @@ drives the connector lock with :attr:`EvseTransactions.cable_held_for`.
 """
 from __future__ import annotations
 
-import copy
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from messages.ocpp201 import (ChargingStateEnumType, EVSEType, IdTokenType, MeterValueType,
-                              OcppModel, ReasonEnumType, TransactionEventEnumType,
-                              TransactionEventRequest, TransactionType, TriggerReasonEnumType,
-                              to_wire)
+                              ReasonEnumType, TransactionEventEnumType, TransactionEventRequest,
+                              TransactionType, TriggerReasonEnumType, to_wire)
 from ports.time import iso
 
 STARTED = TransactionEventEnumType.started
@@ -131,36 +129,34 @@ def new_transaction_id(station_identity: str = "", evse_id: int = 0) -> str:
     return str(uuid.uuid4())
 
 
-def _token_dict(token: IdTokenType | dict | None) -> dict | None:
-    """A token as kept here: its wire dict (a copy, so nobody else's dict is shared)."""
-    if token is None:
-        return None
-    return to_wire(token) if isinstance(token, OcppModel) else copy.deepcopy(token)
+def same_token(a: IdTokenType | None, b: IdTokenType | None) -> bool:
+    """The same token: idToken and type equal, exactly (what the wire dicts compared before;
+    additionalInfo and customData do not count). False when either is None."""
+    return a is not None and b is not None and (a.id_token, a.type) == (b.id_token, b.type)
 
 
-def _same_token(a: dict | None, b: dict | None) -> bool:
-    return a is not None and b is not None and (a.get("idToken"), a.get("type")) == (
-        b.get("idToken"), b.get("type"))
+#: The :class:`_State` fields that hold an IdTokenType (a wire dict in the snapshot).
+_TOKEN_FIELDS = ("id_token", "group_id_token", "cable_held_for")
 
 
 @dataclass
 class _State:
-    """Everything :class:`EvseTransactions` knows; :meth:`snapshot` is ``asdict`` of it."""
+    """Everything :class:`EvseTransactions` knows; :meth:`snapshot` is its JSON form."""
 
     # What is true at the EVSE.
     ev_connected: bool = False
     connector_id: int | None = None
     bay_occupied: bool = False
     authorized: bool = False
-    id_token: dict | None = None
-    group_id_token: dict | None = None
+    id_token: IdTokenType | None = None
+    group_id_token: IdTokenType | None = None
     offering: bool = False
     energy: bool = False
     evse_suspended: bool = False
     invalid_id: bool = False           # CSMS: not Accepted, StopTxOnInvalidId false (E05)
     invalid_suspended: bool = False    # ... and MaxEnergyOnInvalidId reached (E05.FR.02)
     energy_wh: float | None = None     # latest Energy.Active.Import.Register reading
-    cable_held_for: dict | None = None  # E09.FR.03, E10.FR.01, E05.FR.11
+    cable_held_for: IdTokenType | None = None  # E09.FR.03, E10.FR.01, E05.FR.11
     # Owed to the next TransactionEventRequest (part 2 §1.5).
     pending_id_token: bool = False
     pending_remote_start_id: int | None = None
@@ -279,17 +275,16 @@ class EvseTransactions:
         return self._s.authorized
 
     @property
-    def id_token(self) -> dict | None:
-        """The token that authorized the session; E07.FR.01 compares a stop token with it.
-        A wire dict, as the authorization messages carry it (blocks C/D's boundary)."""
-        return copy.deepcopy(self._s.id_token)
+    def id_token(self) -> IdTokenType | None:
+        """The token that authorized the session; E07.FR.01 compares a stop token with it."""
+        return self._s.id_token
 
     @property
-    def group_id_token(self) -> dict | None:
-        return copy.deepcopy(self._s.group_id_token)
+    def group_id_token(self) -> IdTokenType | None:
+        return self._s.group_id_token
 
-    def group_answered(self, id_token: IdTokenType | dict | None,
-                       group_id_token: IdTokenType | dict) -> bool:
+    def group_answered(self, id_token: IdTokenType | None,
+                       group_id_token: IdTokenType) -> bool:
         """The CSMS named the group of ``id_token`` in a TransactionEventResponse (C09.FR.12).
 
         If that is the token that authorized this session, the group is the session's from now
@@ -297,8 +292,7 @@ class EvseTransactions:
         (C09.FR.03). Returns True when the state changed (the caller persists it).
         """
         s = self._s
-        id_token, group_id_token = _token_dict(id_token), _token_dict(group_id_token)
-        if not s.authorized or not _same_token(id_token, s.id_token) \
+        if not s.authorized or not same_token(id_token, s.id_token) \
                 or s.group_id_token == group_id_token:
             return False
         s.group_id_token = group_id_token
@@ -338,7 +332,7 @@ class EvseTransactions:
                 and (self.active or ENERGY_TRANSFER in self._start_points))
 
     @property
-    def cable_held_for(self) -> dict | None:
+    def cable_held_for(self) -> IdTokenType | None:
         """The token whose presentation unlocks the cable (keep it locked until then), or None.
 
         Set by an EV-side disconnect without UnlockOnEVSideDisconnect (E09.FR.03) or of a
@@ -346,13 +340,19 @@ class EvseTransactions:
         transaction (E05.FR.11); cleared by stop_authorized, release_cable and authorized with
         that same token.
         """
-        return copy.deepcopy(self._s.cable_held_for)
+        return self._s.cable_held_for
 
     # -- durable state ----------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """All state as a JSON-serialisable dict; persist it before sending what a call returned."""
-        data = asdict(self._s)
+        """All state as a JSON-serialisable dict; persist it before sending what a call returned.
+
+        Tokens are their wire dicts: the form snapshots had when the state held dicts, so a
+        snapshot of either kind restores (tests/unit/test_tx_state.py)."""
+        data = {f.name: getattr(self._s, f.name) for f in fields(_State)}
+        for name in _TOKEN_FIELDS:
+            if data[name] is not None:
+                data[name] = to_wire(data[name])
         data["version"] = SNAPSHOT_VERSION
         return data
 
@@ -365,7 +365,11 @@ class EvseTransactions:
         if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported transaction snapshot version {data.get('version')!r}")
         known = {f.name for f in fields(_State)}
-        self._s = _State(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
+        state = {k: v for k, v in data.items() if k in known}
+        for name in _TOKEN_FIELDS:
+            if state.get(name) is not None:
+                state[name] = IdTokenType.model_validate(state[name])
+        self._s = _State(**state)
 
     def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> Events:
         """End a transaction found in the snapshot at start-up: PowerLoss / AbnormalCondition.
@@ -439,20 +443,20 @@ class EvseTransactions:
         s.offering = s.evse_suspended = False
         if s.authorized and self.stop_tx_on_ev_side_disconnect:                # E09.FR.01
             s.cable_held_for = (None if self.unlock_on_ev_side_disconnect     # E09.FR.02
-                                else copy.deepcopy(s.id_token))               # E09.FR.03
+                                else s.id_token)                              # E09.FR.03
             self._drop_authorization()
             losses.add("authorization")
             if self.active:
                 s.stop_reason = s.stop_reason or "EVDisconnected"
         elif s.authorized and self.active and not self._ends(losses):
-            s.cable_held_for = copy.deepcopy(s.id_token)                      # E10.FR.01
+            s.cable_held_for = s.id_token                                     # E10.FR.01
         return self._lost(ctx, TRIGGER_OF_INPUT["ev_disconnected"], losses,
                           default_reason="EVDisconnected")
 
     # -- inputs: authorization --------------------------------------------------------------------
 
-    def authorized(self, now: datetime, id_token: IdTokenType | dict,
-                   group_id_token: IdTokenType | dict | None = None, *,
+    def authorized(self, now: datetime, id_token: IdTokenType,
+                   group_id_token: IdTokenType | None = None, *,
                    remote_start_id: int | None = None, reservation_id: int | None = None,
                    trigger: str | None = None, offline: bool = False) -> Events:
         """The EV driver is authorized, locally or by RequestStartTransaction.
@@ -472,17 +476,16 @@ class EvseTransactions:
         if s.authorized:
             return []
         s.authorized, s.invalid_id, s.invalid_suspended = True, False, False
-        id_token = _token_dict(id_token)
-        s.id_token, s.group_id_token = id_token, _token_dict(group_id_token)
+        s.id_token, s.group_id_token = id_token, group_id_token
         s.pending_id_token = True
         s.pending_remote_start_id = remote_start_id
         s.pending_reservation_id = reservation_id
-        if _same_token(s.cable_held_for, id_token):     # the holder is back (E09.FR.03)
+        if same_token(s.cable_held_for, id_token):     # the holder is back (E09.FR.03)
             s.cable_held_for = None
         points = {AUTHORIZED} | ({POWER_PATH} if s.ev_connected else set())   # E01.FR.05
         return self._happened(ctx, trigger, points)
 
-    def stop_authorized(self, now: datetime, id_token: IdTokenType | dict | None = None, *,
+    def stop_authorized(self, now: datetime, id_token: IdTokenType | None = None, *,
                         stopped_reason: str = "Local", offline: bool = False) -> Events:
         """The driver ended the authorization, e.g. presented the token again (E07).
 
@@ -492,10 +495,9 @@ class EvseTransactions:
         """
         ctx = _Ctx(now, offline)
         s = self._s
-        id_token = _token_dict(id_token)
         # The caller checked the token may stop this authorization (E07.FR.01, also by group):
         # that releases a cable held for it (E10 B1); a stranger's token releases nothing.
-        if _same_token(s.cable_held_for, s.id_token) or _same_token(s.cable_held_for, id_token):
+        if same_token(s.cable_held_for, s.id_token) or same_token(s.cable_held_for, id_token):
             s.cable_held_for = None
         if not s.authorized:
             return []
@@ -539,7 +541,7 @@ class EvseTransactions:
         if not self.stop_tx_on_invalid_id:
             s.invalid_id = True
             return self._check_invalid_energy(ctx)
-        held = copy.deepcopy(s.id_token)
+        held = s.id_token
         self._drop_authorization()
         s.stop_reason = s.stop_reason or "DeAuthorized"
         if self._stop_points & {AUTHORIZED, POWER_PATH, ENERGY_TRANSFER}:    # E05.FR.10
@@ -733,7 +735,7 @@ class EvseTransactions:
         return held
 
     def _lost(self, ctx: _Ctx, trigger: str, losses: set[str], *,
-              default_reason: str = "Other", id_token: dict | None = None) -> Events:
+              default_reason: str = "Other", id_token: IdTokenType | None = None) -> Events:
         """A condition went away: Ended if it is a stop point (E06), else Updated."""
         if not self.active:
             return []
@@ -826,7 +828,7 @@ class EvseTransactions:
         return self._event(ctx, STARTED, trigger, meter_values=meter_values, phases=phases)
 
     def _end(self, ctx: _Ctx, trigger: str, stopped_reason: str, *,
-             id_token: dict | None = None,
+             id_token: IdTokenType | None = None,
              report_state: bool = True) -> TransactionEventRequest:
         s = self._s
         self._account_charging(ctx.now)
@@ -845,7 +847,7 @@ class EvseTransactions:
         return payload
 
     def _event(self, ctx: _Ctx, event_type: TransactionEventEnumType,
-               trigger: TriggerReasonEnumType | str, *, id_token: dict | None = None,
+               trigger: TriggerReasonEnumType | str, *, id_token: IdTokenType | None = None,
                stopped_reason: ReasonEnumType | str | None = None,
                meter_values: list[MeterValueType] | None = None, phases: int | None = None,
                always_state: bool = False, report_state: bool = True) -> TransactionEventRequest:
@@ -884,7 +886,7 @@ class EvseTransactions:
             trigger_reason=trigger,                                  # E01.FR.15
             seq_no=s.seq_no, transaction_info=info,
             offline=True if ctx.offline else None,                   # E04.FR.03
-            id_token=IdTokenType.model_validate(token) if token is not None else None,
+            id_token=token,
             reservation_id=reservation_id, evse=evse,
             number_of_phases_used=phases,                            # E02.FR.18
             meter_value=tuple(meter_values) if meter_values else None)

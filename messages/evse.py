@@ -1,18 +1,18 @@
 """Messages to and from the Evse actors.
 
 OCPP content travels as the OCPP models (``messages.ocpp201``): TransactionEvent and
-MeterValues requests, idTokenInfo of a TransactionEventResponse, statuses as their enums
-(a plain wire string is accepted and becomes the enum member). The authorization messages
-(AuthorizeToken, TokenAuthorized, RemoteStart's tokens, MasterPassStop) are blocks C/D's and
-still carry wire dicts.
+MeterValues requests, idTokens, idTokenInfos and charging profiles, statuses as their enums
+(a plain wire string is accepted and becomes the enum member; a wire dict given for a model
+field is parsed into the model). They pickle as their wire dicts (``OcppModel.__reduce__``).
 """
 from __future__ import annotations
 
 from typing import Literal
 
 from messages.base import Msg
-from messages.ocpp201 import (ChangeAvailabilityStatusEnumType, ConnectorStatusEnumType,
-                              IdTokenInfoType, IdTokenType, MeterValuesRequest,
+from messages.ocpp201 import (ChangeAvailabilityStatusEnumType, ChargingProfileType,
+                              ConnectorStatusEnumType, IdTokenInfoType, IdTokenType,
+                              MeterValuesRequest,
                               OperationalStatusEnumType, ReasonEnumType,
                               RequestStartStopStatusEnumType, TransactionEventRequest,
                               TriggerReasonEnumType, UnlockStatusEnumType)
@@ -147,7 +147,7 @@ class AuthorizeToken(Msg):
 
     correlation_id: str
     evse_id: int
-    id_token: dict
+    id_token: IdTokenType
     # A RequestStartTransaction's token with AuthorizeRemoteStart (F01.FR.01): a Central token
     # then needs no Authorize (C03.FR.01, C05.FR.01).
     remote_start: bool = False
@@ -160,7 +160,7 @@ class AuthorizeToken(Msg):
 
 class TokenAuthorized(Msg):
     correlation_id: str
-    id_token_info: dict      # IdTokenInfoType, wire form
+    id_token_info: IdTokenInfoType
     # Whether the token may charge *here*: False when a reservation keeps this EVSE for
     # another token (H03.FR.01-06), whatever the CSMS said of the token itself.
     allowed: bool = True
@@ -172,10 +172,10 @@ class TokenAuthorized(Msg):
 class RemoteStart(Msg):
     correlation_id: str
     evse_id: int
-    id_token: dict
-    group_id_token: dict | None = None
+    id_token: IdTokenType
+    group_id_token: IdTokenType | None = None
     remote_start_id: int
-    charging_profile: dict | None = None
+    charging_profile: ChargingProfileType | None = None
     reservation_id: int | None = None    # the reservation the start uses (H01.FR.15)
 
 
@@ -223,8 +223,9 @@ class PlugOut(Msg):
 
 
 class PresentToken(Msg):
-    id_token: str
-    type: str = "ISO14443"
+    """A token is presented at the EVSE's reader (the control API checked it)."""
+
+    id_token: IdTokenType
 
 
 class SetEvState(Msg):
@@ -284,7 +285,7 @@ class EvseSettingsChanged(Msg):
 class MasterPassStop(Msg):
     """A Master Pass token was presented: end the ongoing transaction (C16.FR.02)."""
 
-    id_token: dict
+    id_token: IdTokenType
 
 
 class EndTransaction(Msg):

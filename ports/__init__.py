@@ -5,9 +5,8 @@ these; nothing here imports a block, a store or ``station``. Each block's constr
 the ports it uses (STYLE §2), as Protocols from this package, and the composition root
 (``station.core.build_core``) hands in the objects that implement them:
 
-* :mod:`ports.outcome`: what a CALL handler returns (:class:`~ports.outcome.Reply`,
-  :class:`~ports.outcome.Deferred`) and the handler type.
-* :mod:`ports.typed_handler`: wraps a handler on the OCPP models as one on wire dicts.
+* :mod:`ports.outcome`: what a CALL handler returns (its response model, a
+  :class:`~ports.outcome.Reply` or a :class:`~ports.outcome.Deferred`) and the handler type.
 * :mod:`ports.sending`: the sending port (``send``/``may_send``), implemented by
   ``station.sender.Sender``.
 * :mod:`ports.session`: the registration states and the small session-facing ports (time,

@@ -1,15 +1,20 @@
 """What a handler of a CSMS -> CS CALL returns.
 
-A handler is ``handler(message_id, payload) -> payload | Reply | Deferred``: the response
-payload, a :class:`Reply` (payload plus work to do once the response is on its way, e.g. the
-NotifyReport pages of B07.FR.03 or the triggered message of F06.FR.04), or :class:`Deferred`
-when another actor must answer first (``defer`` on the session's reply port makes one). It
-raises an :class:`~ocppj.errors.OcppError` to answer with a CALLERROR.
+A handler is ``handler(message_id, request) -> response | Reply | Deferred``: it gets the
+action's request model (``<Action>Request``, parsed by the session after the edge's schema
+check) and returns the response model (``<Action>Response``), a :class:`Reply` (the response
+plus work to do once it is on its way, e.g. the NotifyReport pages of B07.FR.03 or the
+triggered message of F06.FR.04), or :class:`Deferred` when another actor must answer first
+(``defer`` on the session's reply port makes one; its finisher returns a response or a
+:class:`Reply` too). It raises an :class:`~ocppj.errors.OcppError` to answer with a CALLERROR.
+The session turns the response into the wire payload (``station.session``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
+
+from messages.ocpp201 import OcppModel
 
 # How long a CALL waits for another actor's answer before the session answers InternalError.
 DEFERRED_TIMEOUT_S = 10.0
@@ -17,9 +22,9 @@ DEFERRED_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class Reply:
-    """A response payload plus work to do right after the response is queued."""
+    """A response model plus work to do right after the response is queued."""
 
-    payload: dict
+    response: OcppModel
     then: Callable[[], None] | None = None
 
 
@@ -31,4 +36,6 @@ class Deferred:
     timeout: float = DEFERRED_TIMEOUT_S
 
 
-Handler = Callable[[str, dict], "dict | Reply | Deferred"]
+# The request is the action's ``<Action>Request``; typed as Any so that a block's
+# ``on_<action>(message_id, request: ResetRequest)`` fits without a cast.
+Handler = Callable[[str, Any], "OcppModel | Reply | Deferred"]

@@ -9,12 +9,15 @@ import json
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
-ResultCallback = Callable[[dict], None]
+from messages.ocpp201 import OcppModel
+
+# Gets the CALLRESULT as the action's response model (``<Action>Response``).
+ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[str, str], None]   # (error code, description); "Timeout" on timeout
 
 
 class SendPort(Protocol):
-    def send(self, action: str, payload: Any, *, on_result: ResultCallback | None = None,
+    def send(self, action: str, request: OcppModel, *, on_result: ResultCallback | None = None,
              on_error: ErrorCallback | None = None, triggered: bool = False,
              created_at: datetime | None = None) -> bool:
         """Send or queue ``action`` as its policy says; False if it was dropped."""

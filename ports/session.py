@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
-from messages.ocpp201 import RegistrationStatusEnumType
+from messages.ocpp201 import OcppModel, RegistrationStatusEnumType
 from ports.outcome import DEFERRED_TIMEOUT_S, Deferred, Reply
 
 
@@ -57,7 +57,7 @@ class Replies(Protocol):
     def after_reply(self, work: Callable[[], None]) -> None: ...
 
     def defer(self, correlation_id: str, message_id: str, action: str,
-              finish: Callable[[Any], dict | Reply],
+              finish: Callable[[Any], OcppModel | Reply],
               timeout: float = DEFERRED_TIMEOUT_S) -> Deferred: ...
 
     def resolve_deferred(self, correlation_id: str, answer: Any, now: float) -> None: ...

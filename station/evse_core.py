@@ -73,7 +73,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
-from blocks.tx_state import EvseTransactions, new_transaction_id
+from blocks.tx_state import EvseTransactions, new_transaction_id, same_token
 from evse_hw import driver as hw
 from messages.ocpp201 import AuthorizationStatusEnumType, IdTokenInfoType, IdTokenType
 from station.clock import parse_ocpp_time
@@ -84,7 +84,7 @@ from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, Report
 from station.evse_settings import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS,
                                    EvseSettings, known_key)
 from station.evse_state import OPERATIVE, EvseState
-from station.evse_step import STATE_VERSION, EvseStep
+from station.evse_step import STATE_VERSION, EvseStep, ShownReservation
 
 __all__ = [  # re-exported: the actor, the session and the tests import them from here
     "EVSE_TIER_KEYS", "EVSE_TIER_PREFIX", "RESEND_AFTER_S", "SAVES", "SETTINGS_KEYS",
@@ -103,15 +103,10 @@ def _lowest(values) -> float | int | None:
 @dataclass(frozen=True)
 class _PendingAuth:
     purpose: str                 # "start" | "stop" | "remote"
-    id_token: dict
+    id_token: IdTokenType
     remote_start_id: int | None = None
-    group_id_token: dict | None = None
+    group_id_token: IdTokenType | None = None
     reservation_id: int | None = None
-
-
-def _same_token(a: dict | None, b: dict | None) -> bool:
-    return a is not None and b is not None and (a.get("idToken"), a.get("type")) == (
-        b.get("idToken"), b.get("type"))
 
 
 class EvseCore(EvseStep):
@@ -149,7 +144,7 @@ class EvseCore(EvseStep):
         self._scheduled: dict[int, str] = {}         # connector (0 = EVSE) -> status (G03.FR.05)
         self._scheduled_station: str | None = None
         self._announced: dict[int, str] = {}
-        self._reservation: dict | None = None        # {id, id_token, group_id_token, expiry}
+        self._reservation: ShownReservation | None = None
         self._held = False                           # kept free for unspecified reservations
         # Connectors whose retention lock failed at the last attempt (G05); saved, so a
         # restarted Evse can still report that it works again.
@@ -211,7 +206,7 @@ class EvseCore(EvseStep):
         self._ev_timeout_at = saved.get("ev_timeout_at")
         self._scheduled = {int(c): s for c, s in saved.get("scheduled", {}).items()}
         self._scheduled_station = saved.get("scheduled_station")
-        self._reservation = saved.get("reservation")
+        self._reservation = ShownReservation.restore(saved.get("reservation"))
         self._held = bool(saved.get("held", False))
         self._lock_problem = set(saved.get("lock_problem", []))
         if self.tx.active:
@@ -283,7 +278,7 @@ class EvseCore(EvseStep):
         self._step(now)
         return self._finish()
 
-    def present_token(self, now: datetime, id_token: dict) -> Outcome:
+    def present_token(self, now: datetime, id_token: IdTokenType) -> Outcome:
         """A card is presented at this EVSE.
 
         The token that authorized the session (or that a cable is held for) ends the
@@ -293,8 +288,8 @@ class EvseCore(EvseStep):
         """
         self._set_now(now)
         tx = self.tx
-        if (tx.is_authorized and _same_token(tx.id_token, id_token)
-                or _same_token(tx.cable_held_for, id_token)):
+        if (tx.is_authorized and same_token(tx.id_token, id_token)
+                or same_token(tx.cable_held_for, id_token)):
             self._emit(tx.stop_authorized(now, id_token))                     # E07.FR.02
         elif tx.is_authorized:
             self._ask(_PendingAuth("stop", id_token))
@@ -309,7 +304,7 @@ class EvseCore(EvseStep):
     # -- inputs: answers from the CsmsSession ------------------------------------------------
 
     def token_authorized(self, now: datetime, correlation_id: str,
-                         id_token_info: dict, *, allowed: bool = True,
+                         id_token_info: IdTokenInfoType, *, allowed: bool = True,
                          reservation_id: int | None = None) -> list[Intent]:
         """The answer to a :class:`RequestAuthorization` (IdTokenInfoType); ``allowed`` False:
         the token may not start here, whatever its status: a reservation keeps this EVSE for
@@ -317,7 +312,7 @@ class EvseCore(EvseStep):
         Master Pass (C16.FR.03); ``reservation_id``: the one the token uses (H01.FR.15)."""
         self._set_now(now)
         pending = self._pending_auth.pop(correlation_id, None)
-        accepted = id_token_info.get("status") == "Accepted"
+        accepted = id_token_info.status == AuthorizationStatusEnumType.accepted
         tx = self.tx
         if pending is not None and pending.purpose != "stop" and not allowed:
             log.info("EVSE %d: the token may not charge here (reserved for another token, "
@@ -325,13 +320,13 @@ class EvseCore(EvseStep):
         elif pending is None or not accepted:
             if pending is not None:
                 log.info("EVSE %d: token not accepted (%s)", self.evse_id,
-                         id_token_info.get("status"))
+                         id_token_info.status)
         elif pending.purpose == "stop":
-            group = id_token_info.get("groupIdToken")
-            if tx.is_authorized and _same_token(group, tx.group_id_token):   # E07.FR.01 b
+            group = id_token_info.group_id_token
+            if tx.is_authorized and same_token(group, tx.group_id_token):    # E07.FR.01 b
                 self._emit(tx.stop_authorized(now, pending.id_token))
         elif not tx.is_authorized and self._unavailable_reason() is None:
-            group = pending.group_id_token or id_token_info.get("groupIdToken")
+            group = pending.group_id_token or id_token_info.group_id_token
             self._authorize(pending.id_token, group, pending.remote_start_id,
                             reservation_id if reservation_id is not None
                             else pending.reservation_id)
@@ -372,7 +367,8 @@ class EvseCore(EvseStep):
 
     # -- inputs: CSMS requests (remote control, availability) --------------------------------
 
-    def remote_start(self, now: datetime, id_token: dict, group_id_token: dict | None,
+    def remote_start(self, now: datetime, id_token: IdTokenType,
+                     group_id_token: IdTokenType | None,
                      remote_start_id: int, reservation_id: int | None = None) -> Outcome:
         """RequestStartTransaction for this EVSE. Answer: (status, transactionId, reason)."""
         self._set_now(now)
@@ -435,7 +431,7 @@ class EvseCore(EvseStep):
         self._step(now)
         return self._finish()
 
-    def master_pass_stop(self, now: datetime, id_token: dict) -> list[Intent]:
+    def master_pass_stop(self, now: datetime, id_token: IdTokenType) -> list[Intent]:
         """A Master Pass token ends the authorization of the ongoing transaction, whoever
         started it (C16.FR.02): StopAuthorized with the master's token, stoppedReason
         MasterPass (TC_C_14)."""
@@ -494,12 +490,11 @@ class EvseCore(EvseStep):
         self._step(now)
         return self._finish()
 
-    def reservation_made(self, now: datetime, reservation_id: int, id_token: dict,
-                         group_id_token: dict | None, expiry: str) -> list[Intent]:
+    def reservation_made(self, now: datetime, reservation_id: int, id_token: IdTokenType,
+                         group_id_token: IdTokenType | None, expiry: str) -> list[Intent]:
         """ReservationMade: this EVSE is reserved (H01.FR.23); replaces any earlier one."""
         self._set_now(now)
-        self._reservation = {"id": reservation_id, "id_token": id_token,
-                             "group_id_token": group_id_token, "expiry": expiry}
+        self._reservation = ShownReservation(reservation_id, id_token, group_id_token, expiry)
         self._dirty = True
         self._step(now)
         return self._finish()
@@ -507,8 +502,7 @@ class EvseCore(EvseStep):
     def reservation_cleared(self, now: datetime, reservation_id: int | None) -> list[Intent]:
         """ReservationCleared: the reservation ended (None: whatever this EVSE had)."""
         self._set_now(now)
-        if self._reservation is not None and reservation_id in (None,
-                                                                self._reservation.get("id")):
+        if self._reservation is not None and reservation_id in (None, self._reservation.id):
             self._reservation = None
             self._dirty = True
         self._step(now)
@@ -537,8 +531,7 @@ class EvseCore(EvseStep):
         r = self._reservation
         if r is None:
             return None
-        return {"id": r["id"], "id_token": (r.get("id_token") or {}).get("idToken", ""),
-                "expiry": r.get("expiry")}
+        return {"id": r.id, "id_token": r.id_token.id_token, "expiry": r.expiry}
 
     def settings_changed(self, now: datetime, values: Mapping[str, str | None]) -> list[Intent]:
         """Device-model values changed (EvseSettingsChanged); other keys are ignored. New
@@ -605,10 +598,10 @@ class EvseCore(EvseStep):
         tx.stop_tx_on_invalid_id = s.stop_tx_on_invalid_id
         tx.max_energy_on_invalid_id = s.max_energy_on_invalid_id
 
-    def _authorize(self, id_token: dict, group_id_token: dict | None,
+    def _authorize(self, id_token: IdTokenType, group_id_token: IdTokenType | None,
                    remote_start_id: int | None, reservation_id: int | None = None) -> None:
         if reservation_id is not None and self._reservation is not None \
-                and self._reservation.get("id") == reservation_id:
+                and self._reservation.id == reservation_id:
             self._reservation = None                  # used (H03.FR.09/10)
         self._emit(self.tx.authorized(self._now, id_token, group_id_token,
                                       remote_start_id=remote_start_id,       # F01.FR.19

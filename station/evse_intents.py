@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Union
 
-from messages.ocpp201 import MeterValuesRequest, TransactionEventRequest
+from messages.ocpp201 import IdTokenType, MeterValuesRequest, TransactionEventRequest
 from storage.evse_repo import TransactionRow
 
 
@@ -46,7 +46,7 @@ class SendMeterValues:
 class RequestAuthorization:
     """Ask the CsmsSession whether ``id_token`` may charge (AuthorizeToken)."""
     correlation_id: str
-    id_token: dict
+    id_token: IdTokenType
     remote_start: bool = False       # a RequestStartTransaction's token (F01.FR.01)
 
 

@@ -37,12 +37,13 @@ then what goes to the CsmsSession (``station/evse_delivery.py``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from blocks.tx_state import DATA_SIGNED
 from evse_hw import driver as hw
-from messages.ocpp201 import TransactionEventRequest, to_wire
+from messages.ocpp201 import IdTokenType, TransactionEventRequest, to_wire
 from station.clock import parse_ocpp_time
 from station.evse_delivery import DeliveryLine
 from station.evse_intents import Intent, ReportLockProblem, SaveAvailability, SaveState
@@ -57,6 +58,33 @@ MAX_SETTLE_ROUNDS = 6            # poll/command rounds per step; the simulator s
 ENERGY_SAVE_INTERVAL_S = 30.0    # refresh the saved energy register this often while charging
 
 
+@dataclass(frozen=True)
+class ShownReservation:
+    """The reservation this EVSE shows (ReservationMade, H01.FR.23); part of the saved state."""
+
+    id: int
+    id_token: IdTokenType
+    group_id_token: IdTokenType | None
+    expiry: str                      # OCPP date-time
+
+    def saved(self) -> dict[str, Any]:
+        """The JSON form in the saved state (tokens as wire dicts, as it always was)."""
+        return {"id": self.id, "id_token": to_wire(self.id_token),
+                "group_id_token": (to_wire(self.group_id_token)
+                                   if self.group_id_token is not None else None),
+                "expiry": self.expiry}
+
+    @classmethod
+    def restore(cls, data: dict[str, Any] | None) -> "ShownReservation | None":
+        """The reservation of a saved state (:meth:`saved`), None if there was none."""
+        if data is None:
+            return None
+        group = data.get("group_id_token")
+        return cls(id=data["id"], id_token=IdTokenType.model_validate(data["id_token"]),
+                   group_id_token=IdTokenType.model_validate(group) if group else None,
+                   expiry=data.get("expiry"))
+
+
 class EvseStep(EvseMetering):
     """Mixed into :class:`~station.evse_core.EvseCore`; uses the core's attributes below."""
 
@@ -66,7 +94,7 @@ class EvseStep(EvseMetering):
     _scheduled: dict[int, str]
     _scheduled_station: str | None
     _announced: dict[int, str]
-    _reservation: dict | None
+    _reservation: ShownReservation | None
     _held: bool
     _lock_problem: set[int]
     _last_save: float
@@ -286,7 +314,9 @@ class EvseStep(EvseMetering):
                 "collected": self._collected, "ev_timeout_at": self._ev_timeout_at,
                 "scheduled": {str(c): s for c, s in self._scheduled.items()},
                 "scheduled_station": self._scheduled_station,
-                "reservation": self._reservation, "held": self._held,
+                "reservation": (self._reservation.saved()
+                                if self._reservation is not None else None),
+                "held": self._held,
                 "lock_problem": sorted(self._lock_problem)}
 
     def _running_row(self, tx_state: dict) -> TransactionRow | None:

@@ -6,6 +6,9 @@ The sending port (:class:`station.sender.Sender`) hands it every message whose p
 reports the outcome back (delivered / failed / requeued) and keeps the queue told about the
 link and registration state. The queue's own timers (retry waits, MessageQueueResumeDelay)
 join the session's deadlines.
+
+The queue stores wire dicts (what goes out, and what a restart reloads); the session hands the
+CALLRESULT back as the response model, and :meth:`Outbox.send`'s ``on_result`` gets that.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import logging
 from datetime import datetime
 from typing import Callable
 
+from messages.ocpp201 import OcppModel
+from ports.sending import ErrorCallback, ResultCallback
 from station.message_queue import CONNECTION_LOST, MessageDropped, MessageQueue
 from station.session import Registration, StationSession
 
@@ -26,9 +31,9 @@ class Outbox:
         self.on_dropped: Callable[[MessageDropped], None] = self._log_dropped
         # Per-message result callbacks of this process's lifetime (not durable: after a
         # restart a re-sent message's answer has nobody waiting for it).
-        self._on_result: dict[str, Callable[[dict], None]] = {}
+        self._on_result: dict[str, ResultCallback] = {}
         # ... and their error callbacks, told once the queue gives a message up.
-        self._on_error: dict[str, Callable[[str, str], None]] = {}
+        self._on_error: dict[str, ErrorCallback] = {}
 
     def attach(self) -> None:
         """Start following the session's link and registration, and its clock.
@@ -43,16 +48,16 @@ class Outbox:
         session.add_timer(self.queue.next_deadline, self.pump)
 
     def send(self, action: str, payload: dict, *,
-             on_result: Callable[[dict], None] | None = None,
-             on_error: Callable[[str, str], None] | None = None,
+             on_result: ResultCallback | None = None,
+             on_error: ErrorCallback | None = None,
              created_at: datetime | None = None,
              transactional: bool | None = None) -> str | None:
         """Queue durably (or drop, for a non-durable message while offline); then pump.
 
         Returns the queue's id, or None when the message was not accepted (not durable and
-        the station offline). ``on_result`` gets the CALLRESULT payload; ``on_error`` gets
-        (code, description) when the queue gives the message up (E13.FR.04, or a message that
-        is not durable failed or went offline). ``created_at``: when the message arose, if not
+        the station offline). ``payload`` is the wire dict. ``on_result`` gets the CALLRESULT
+        as the response model; ``on_error`` gets (code, description) when the queue gives the
+        message up (E13.FR.04, or a message that is not durable failed or went offline). ``created_at``: when the message arose, if not
         now (a TransactionEvent's own timestamp). ``transactional``: the guaranteed lane (see
         ``MessageQueue.enqueue``).
         """
@@ -77,7 +82,7 @@ class Outbox:
             try:
                 sent = self._session.call(
                     item.action, item.payload,
-                    on_result=lambda payload, mid=item.message_id: self._delivered(mid, payload),
+                    on_result=lambda response, mid=item.message_id: self._delivered(mid, response),
                     on_error=lambda code, text, mid=item.message_id: self._failed(mid, code))
             except ValueError:
                 # Our own payload breaks the schema: a bug, but it must not block the lane.
@@ -90,12 +95,12 @@ class Outbox:
                 self.queue.requeue(item.message_id)
                 return
 
-    def _delivered(self, message_id: str, payload: dict) -> None:
+    def _delivered(self, message_id: str, response: OcppModel) -> None:
         self.queue.delivered(message_id)
         self._on_error.pop(message_id, None)
         callback = self._on_result.pop(message_id, None)
         if callback is not None:
-            callback(payload)
+            callback(response)
         self._session.after_reply(self.pump)
 
     def _failed(self, message_id: str, code: str) -> None:

@@ -7,9 +7,9 @@ never both (``tests/unit/test_routes.py``). The RPC core answers an action outsi
 with CALLERROR NotSupported (part 4 §4.2.3: "Requested Action is recognized but not
 supported"), and one that is no OCPP 2.0.1 action with NotImplemented.
 
-Handlers are the blocks' ``on_<action>`` methods (STYLE §4): ``handler(message_id, payload)``
-returning the response payload, a ``Reply`` or a ``Deferred`` (see ``station.session``); a block
-already on the typed OCPP models is wrapped here with ``ports.typed_handler``.
+Handlers are the blocks' ``on_<action>`` methods (STYLE §4), as they are:
+``handler(message_id, request: <Action>Request)`` returning ``<Action>Response``, a ``Reply`` or
+a ``Deferred`` (``ports.outcome``); the session parses and serialises (``station.session``).
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from blocks.reset import Reset
 from blocks.smart_charging import SmartCharging
 from blocks.transactions import Transactions
 from station.session import Handler
-from ports.typed_handler import typed_handler
 
 #: CSMS -> CS actions of blocks the station does not have: answered CALLERROR NotSupported.
 NOT_SUPPORTED: frozenset[str] = frozenset({
@@ -54,43 +53,33 @@ def build_routes(*, provisioning: Provisioning, availability: Availability,
     """Action -> handler for every action the station implements."""
     routes: dict[str, Handler] = {
         # B: provisioning, reset
-        "GetVariables": typed_handler("GetVariables", provisioning.on_get_variables),
-        "SetVariables": typed_handler("SetVariables", provisioning.on_set_variables),
-        "GetBaseReport": typed_handler("GetBaseReport", provisioning.on_get_base_report),
-        "GetReport": typed_handler("GetReport", provisioning.on_get_report),
-        "Reset": typed_handler("Reset", reset.on_reset),
+        "GetVariables": provisioning.on_get_variables,
+        "SetVariables": provisioning.on_set_variables,
+        "GetBaseReport": provisioning.on_get_base_report,
+        "GetReport": provisioning.on_get_report,
+        "Reset": reset.on_reset,
         # C, D: authorization, local list
-        "ClearCache": typed_handler("ClearCache", auth.on_clear_cache),
-        "SendLocalList": typed_handler("SendLocalList", auth.on_send_local_list),
-        "GetLocalListVersion": typed_handler(
-            "GetLocalListVersion", auth.on_get_local_list_version),
+        "ClearCache": auth.on_clear_cache,
+        "SendLocalList": auth.on_send_local_list,
+        "GetLocalListVersion": auth.on_get_local_list_version,
         # E, F: transactions, remote control
-        "GetTransactionStatus": typed_handler(
-            "GetTransactionStatus", transactions.on_get_transaction_status),
-        "RequestStartTransaction": typed_handler(
-            "RequestStartTransaction", transactions.on_request_start_transaction),
-        "RequestStopTransaction": typed_handler(
-            "RequestStopTransaction", transactions.on_request_stop_transaction),
-        "UnlockConnector": typed_handler("UnlockConnector", transactions.on_unlock_connector),
-        "TriggerMessage": typed_handler("TriggerMessage", remote_control.on_trigger_message),
+        "GetTransactionStatus": transactions.on_get_transaction_status,
+        "RequestStartTransaction": transactions.on_request_start_transaction,
+        "RequestStopTransaction": transactions.on_request_stop_transaction,
+        "UnlockConnector": transactions.on_unlock_connector,
+        "TriggerMessage": remote_control.on_trigger_message,
         # G: availability
-        "ChangeAvailability": typed_handler(
-            "ChangeAvailability", availability.on_change_availability),
+        "ChangeAvailability": availability.on_change_availability,
         # K: smart charging
-        "SetChargingProfile": typed_handler(
-            "SetChargingProfile", smart_charging.on_set_charging_profile),
-        "GetChargingProfiles": typed_handler(
-            "GetChargingProfiles", smart_charging.on_get_charging_profiles),
-        "ClearChargingProfile": typed_handler(
-            "ClearChargingProfile", smart_charging.on_clear_charging_profile),
-        "GetCompositeSchedule": typed_handler(
-            "GetCompositeSchedule", smart_charging.on_get_composite_schedule),
+        "SetChargingProfile": smart_charging.on_set_charging_profile,
+        "GetChargingProfiles": smart_charging.on_get_charging_profiles,
+        "ClearChargingProfile": smart_charging.on_clear_charging_profile,
+        "GetCompositeSchedule": smart_charging.on_get_composite_schedule,
         # P: data transfer
-        "DataTransfer": typed_handler("DataTransfer", data_transfer.on_data_transfer),
+        "DataTransfer": data_transfer.on_data_transfer,
     }
     if reservations is not None:
         # H: reservations
-        routes["ReserveNow"] = typed_handler("ReserveNow", reservations.on_reserve_now)
-        routes["CancelReservation"] = typed_handler("CancelReservation",
-                                                    reservations.on_cancel_reservation)
+        routes["ReserveNow"] = reservations.on_reserve_now
+        routes["CancelReservation"] = reservations.on_cancel_reservation
     return routes

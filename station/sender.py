@@ -4,8 +4,11 @@ A block says what it sends; the table in ``station.send_policy`` says what happe
 it cannot go out at once. The block does not choose between the durable queue and the
 session, and cannot forget to queue a message the table says must survive an offline period:
 
-    sender.send("NotifyChargingLimit", payload)          # queued if QueueAllMessages, ...
-    sender.send("Authorize", payload, on_result=..., on_error=...)  # live: now or never
+    sender.send("NotifyChargingLimit", NotifyChargingLimitRequest(...))  # queued if QueueAllMessages
+    sender.send("Authorize", AuthorizeRequest(...), on_result=..., on_error=...)  # live: now or never
+
+A block hands over the request model and its ``on_result`` gets the response model; the wire
+dicts in between are the port's and the session's business (the durable queue stores them).
 
 ========================  ==================================================================
 policy                    route
@@ -24,18 +27,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
-
-from messages.ocpp201 import OcppModel, to_wire
+from messages.ocpp201 import OcppModel, model_class, to_wire
+from ports.sending import ErrorCallback, ResultCallback
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.send_policy import POLICIES, SendPolicy
 from station.session import Registration, StationSession
 
 log = logging.getLogger(__name__)
-
-ResultCallback = Callable[[dict], None]
-ErrorCallback = Callable[[str, str], None]
 
 
 class Sender:
@@ -66,16 +65,15 @@ class Sender:
         """Whether a RE_DERIVED or LIVE message would go out now (the session's gate)."""
         return self._session.may_send(action, triggered=triggered)
 
-    def send(self, action: str, payload: dict | OcppModel, *, on_result: ResultCallback | None = None,
+    def send(self, action: str, request: OcppModel, *, on_result: ResultCallback | None = None,
              on_error: ErrorCallback | None = None, triggered: bool = False,
              created_at: datetime | None = None) -> bool:
         """Send ``action`` as its policy says.
 
         Args:
             action: A CS -> CSMS action with a policy in the table.
-            payload: The request: its model (``<Action>Request``), or its wire dict from a
-                block not yet on the typed models.
-            on_result: Gets the CALLRESULT payload.
+            request: The request model (``<Action>Request``).
+            on_result: Gets the CALLRESULT as the response model (``<Action>Response``).
             on_error: Gets (code, description) when the message was sent or queued but will
                 not be answered: a CALLERROR, a timeout, a lost connection (session), or the
                 queue giving it up.
@@ -90,13 +88,16 @@ class Sender:
         Raises:
             KeyError: ``action`` has no policy (not a CS -> CSMS action).
             ValueError: ``action`` is the session's own (BootNotification, Heartbeat).
+            TypeError: ``request`` is not ``<action>Request`` (a bug in the block).
         """
         policy = self._policies[action]
-        if isinstance(payload, OcppModel):
-            # The queue stores and the session sends wire dicts (the edge validates them).
-            payload = to_wire(payload)
         if policy is SendPolicy.SESSION:
             raise ValueError(f"{action} is sent by the session itself")
+        expected = model_class(action, "request")
+        if not isinstance(request, expected):
+            raise TypeError(f"{action} sent as {type(request).__name__}, not {expected.__name__}")
+        # The queue stores and the session sends wire dicts (the edge validates them).
+        payload = to_wire(request)
         if policy is SendPolicy.GUARANTEED or (policy is SendPolicy.QUEUE_ALL and not (
                 triggered and self._session.registration == Registration.PENDING)):
             accepted = self._outbox.send(

@@ -30,10 +30,24 @@ gates every CALL the station sends:
 
 Incoming CALLs are routed through ``self.routes`` (action -> handler), the one table
 ``station.routes.build_routes`` makes and ``install_routes`` hands in before the first connect.
-A handler returns the response payload, a :class:`Reply` (payload plus work to do once the
-response is on its way, e.g. the NotifyReport pages of B07.FR.03 or the triggered message of
-F06.FR.04), or :class:`Deferred` when another actor must answer first; it raises an
-:class:`~ocppj.errors.OcppError` to answer with a CALLERROR.
+A handler gets the request model and returns the response model, a :class:`Reply` (response
+plus work to do once it is on its way, e.g. the NotifyReport pages of B07.FR.03 or the
+triggered message of F06.FR.04), or :class:`Deferred` when another actor must answer first; it
+raises an :class:`~ocppj.errors.OcppError` to answer with a CALLERROR.
+
+This is the one place where wire dicts and OCPP models meet, both ways. The RPC core
+(``ocppj.rpc``) speaks wire dicts and validates each one against the JSON schemas, with the
+CALLERROR codes of part 4; behind it everything is a model:
+
+* an incoming CALL is parsed into ``<Action>Request`` (``from_wire``) for its handler, and the
+  handler's ``<Action>Response`` (or a deferred finisher's) goes back through ``to_wire``;
+* the CALLRESULT of a CALL the station sent reaches ``on_result`` as ``<Action>Response``,
+  for live CALLs and for those of the durable queue alike (``station.outbox`` sends through
+  :meth:`StationSession.call` too).
+
+A payload that passed the schema always parses (the models accept exactly what the schemas
+accept), so a failure to parse or a response of the wrong class is a bug of ours: the CSMS gets
+InternalError without details, as for any exception in a handler.
 """
 from __future__ import annotations
 
@@ -42,9 +56,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+import pydantic
+
 from messages.ocpp201 import (BootNotificationRequest, BootNotificationResponse, BootReasonEnumType,
-                              ChargingStationType, HeartbeatRequest, HeartbeatResponse,
-                              RegistrationStatusEnumType, from_wire, to_wire)
+                              ChargingStationType, HeartbeatRequest, HeartbeatResponse, OcppModel,
+                              RegistrationStatusEnumType, from_wire, model_class, to_wire)
 from ocppj import rpc as rpcmod
 from ocppj.errors import InternalError, OcppError, SecurityError
 # The handler outcomes, the registration states and ``iso`` live below the blocks (ports/);
@@ -74,7 +90,7 @@ class _DeferredCall:
     message_id: str
     action: str
     deadline: float
-    finish: Callable[[Any], dict | Reply] | None = None
+    finish: Callable[[Any], OcppModel | Reply] | None = None
 
 
 @dataclass
@@ -254,17 +270,19 @@ class StationSession:
         deferred = self._deferred.pop(correlation_id, None)
         if deferred is None or self._rpc is None:
             return
-        try:
-            outcome = deferred.finish(answer) if deferred.finish else answer
-        except OcppError as error:
-            self._rpc.send_error(deferred.message_id, error)
-        else:
-            self._reply(deferred.message_id, deferred.action, outcome, now)
+        finish = deferred.finish or (lambda outcome: outcome)
+        self._answer(deferred.message_id, deferred.action, lambda: finish(answer))
         self._flush(now)
 
     def defer(self, correlation_id: str, message_id: str, action: str,
-              finish: Callable[[Any], dict | Reply], timeout: float = DEFERRED_TIMEOUT_S) -> Deferred:
-        """For handlers: answer ``message_id`` once ``resolve_deferred(correlation_id)`` comes."""
+              finish: Callable[[Any], OcppModel | Reply],
+              timeout: float = DEFERRED_TIMEOUT_S) -> Deferred:
+        """For handlers: answer ``message_id`` once ``resolve_deferred(correlation_id)`` comes.
+
+        ``finish(answer)`` returns the response model or a :class:`Reply`, or raises an
+        :class:`~ocppj.errors.OcppError` for a CALLERROR; without it the answer itself is the
+        response.
+        """
         self._deferred[correlation_id] = _DeferredCall(message_id, action, self._now + timeout,
                                                        finish)
         return Deferred(correlation_id, timeout)
@@ -304,6 +322,9 @@ class StationSession:
              on_error: ErrorCallback | None = None, triggered: bool = False) -> str | None:
         """Send a CALL when the registration state allows it.
 
+        ``payload`` is the wire dict (the sending port and the durable queue convert and
+        store those); ``on_result`` gets the CALLRESULT as the ``<action>Response`` model.
+
         Returns the message id, or None when the CALL may not go out now (offline, or not
         Accepted); callers that must not lose the message keep it themselves.
         """
@@ -340,8 +361,8 @@ class StationSession:
                 self._on_call(event, now)
             elif isinstance(event, rpcmod.CallResultReceived):
                 call = self._calls.pop(event.message_id, None)
-                if call and call.on_result:
-                    call.on_result(event.payload)
+                if call:
+                    self._deliver_result(call, event)
             elif isinstance(event, rpcmod.CallErrorReceived):
                 call = self._calls.pop(event.message_id, None)
                 log.warning("%s %s answered %s: %s", event.action, event.message_id,
@@ -363,28 +384,61 @@ class StationSession:
                 f"the charging station is not accepted by the CSMS ({self.registration})"))
             return
         handler = self.routes[event.action]
+        self._answer(event.message_id, event.action, lambda: handler(
+            event.message_id, from_wire(event.action, event.payload, "request")))
+
+    def _answer(self, message_id: str, action: str,
+                outcome: Callable[[], OcppModel | Reply | Deferred]) -> None:
+        """Answer the CALL ``message_id`` with what ``outcome()`` (a handler or a deferred
+        finisher) gives: the response on the wire, a CALLERROR, or nothing yet (Deferred)."""
         try:
-            outcome = handler(event.message_id, event.payload)
+            answer = outcome()
+            if isinstance(answer, Deferred):
+                return
+            reply = answer if isinstance(answer, Reply) else Reply(answer)
+            payload = self._response_payload(action, reply.response)
         except OcppError as error:
-            self._rpc.send_error(event.message_id, error)
+            self._rpc.send_error(message_id, error)
             return
         except Exception:  # noqa: BLE001 - a bug must not leave the CSMS waiting for an answer
-            log.exception("%s %s: handler failed", event.action, event.message_id)
+            log.exception("%s %s: handler failed", action, message_id)
             # Part 4: InternalError, and no internals in the details (STYLE §6).
-            self._rpc.send_error(event.message_id, InternalError(
+            self._rpc.send_error(message_id, InternalError(
                 "the charging station failed to handle the request"))
             return
-        if isinstance(outcome, Deferred):
-            return
-        self._reply(event.message_id, event.action, outcome, now)
+        self._rpc.send_result(message_id, action, payload)
+        if reply.then is not None:
+            self._after.append(reply.then)
 
-    def _reply(self, message_id: str, action: str, outcome: dict | Reply, now: float) -> None:
-        if isinstance(outcome, Reply):
-            self._rpc.send_result(message_id, action, outcome.payload)
-            if outcome.then is not None:
-                self._after.append(outcome.then)
-        else:
-            self._rpc.send_result(message_id, action, outcome)
+    @staticmethod
+    def _response_payload(action: str, response: OcppModel) -> dict:
+        """The wire payload of ``response``.
+
+        Raises:
+            TypeError: ``response`` is not ``<action>Response`` (a bug in the handler).
+        """
+        expected = model_class(action, "response")
+        if not isinstance(response, expected):
+            raise TypeError(f"{action} handler returned {type(response).__name__}, "
+                            f"not {expected.__name__}")
+        return to_wire(response)
+
+    def _deliver_result(self, call: _PendingCall, event: rpcmod.CallResultReceived) -> None:
+        """Hand ``call``'s CALLRESULT to its ``on_result`` as the response model."""
+        if call.on_result is None:
+            return
+        try:
+            response = from_wire(call.action, event.payload, "response")
+        except pydantic.ValidationError as error:
+            # Cannot happen after the edge's schema check (the models accept what the schemas
+            # accept); without that check (``validate=False``) it is the CSMS's bad answer,
+            # treated as the edge treats an invalid CALLRESULT.
+            log.error("%s %s: CALLRESULT does not parse: %s", call.action, event.message_id,
+                      error)
+            if call.on_error:
+                call.on_error("FormatViolation", f"invalid {call.action} CALLRESULT")
+            return
+        call.on_result(response)
 
     # -- boot and heartbeat (B01-B03, G02) -------------------------------------------------------
 
@@ -407,9 +461,7 @@ class StationSession:
         for listener in self._listeners:
             listener(value, previous, self._now)
 
-    def _on_boot_result(self, payload: dict) -> None:
-        # The edge validated the CALLRESULT against the schema, so it parses.
-        response: BootNotificationResponse = from_wire("BootNotification", payload, "response")
+    def _on_boot_result(self, response: BootNotificationResponse) -> None:
         status = response.status
         interval = float(response.interval)
         now = self._now
@@ -446,8 +498,7 @@ class StationSession:
         self.call("Heartbeat", to_wire(HeartbeatRequest()), on_result=self._on_heartbeat_result,
                   triggered=triggered)
 
-    def _on_heartbeat_result(self, payload: dict) -> None:
-        response: HeartbeatResponse = from_wire("Heartbeat", payload, "response")
+    def _on_heartbeat_result(self, response: HeartbeatResponse) -> None:
         if self.on_csms_time is not None:
             self.on_csms_time(response.current_time)
 

@@ -2,8 +2,9 @@
 
     python -m tools.time_provisioning [--evses 128] [--connectors 1] [--n 20]
 
-Goes through the handlers as the session registers them (wire dict in, wire dicts out), so it
-times the whole path a CSMS request takes after the edge's schema check: a GetBaseReport
+Goes through the handlers as the session calls them (``from_wire`` of the request, the block's
+``on_<action>``, ``to_wire`` of the response and of every NotifyReport), so it times the whole
+path a CSMS request takes after the edge's schema check: a GetBaseReport
 FullInventory up to the last NotifyReport payload handed to the session, the same with
 ConfigurationInventory, and GetVariables / SetVariables of 50 items each. The device model is
 the shipped ``component_config`` in an in-memory database; nothing is sent anywhere.
@@ -18,35 +19,34 @@ from datetime import datetime, timezone
 from blocks.provisioning import Provisioning
 from device_model.model import DeviceModel
 from config.station import PROJECT_DIR
-from station.session import Reply
+from messages.ocpp201 import from_wire, to_wire
+from ports.outcome import Reply
 
 
 class _Session:
-    """Just enough of StationSession for the block: routes in, CALL payloads out."""
+    """Just enough of StationSession and the sending port for the block: CALL payloads out."""
 
     def __init__(self) -> None:
-        self.routes: dict = {}
         self.sent: list[dict] = []
 
-    def route(self, action, handler) -> None:
-        self.routes[action] = handler
-
-    def call(self, action, payload, **_options) -> str:
-        self.sent.append(payload)
-        return "id"
+    def send(self, action, request, **_options) -> bool:
+        self.sent.append(to_wire(request))       # what the port hands the session
+        return True
 
     @staticmethod
     def wall_clock() -> datetime:
         return datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
-def _handle(session: _Session, action: str, payload: dict) -> dict:
-    outcome = session.routes[action]("m-1", payload)
+def _handle(block: Provisioning, action: str, payload: dict) -> dict:
+    handler = {"GetBaseReport": block.on_get_base_report, "GetVariables": block.on_get_variables,
+               "SetVariables": block.on_set_variables}[action]
+    outcome = handler("m-1", from_wire(action, payload, "request"))
     if isinstance(outcome, Reply):
         if outcome.then is not None:
             outcome.then()
-        return outcome.payload
-    return outcome
+        outcome = outcome.response
+    return to_wire(outcome)
 
 
 def _ms(fn, n: int) -> tuple[float, float]:
@@ -67,12 +67,12 @@ def main() -> None:
     dm = DeviceModel.open(":memory:", PROJECT_DIR / "migrations" / "device_model",
                           PROJECT_DIR / "component_config", [args.connectors] * args.evses)
     session = _Session()
-    Provisioning(session, dm)
+    block = Provisioning(session, session, dm)
 
     for base in ("FullInventory", "ConfigurationInventory"):
         def report(base=base):
             session.sent.clear()
-            _handle(session, "GetBaseReport", {"requestId": 1, "reportBase": base})
+            _handle(block, "GetBaseReport", {"requestId": 1, "reportBase": base})
         median, best = _ms(report, args.n)
         items = sum(len(p["reportData"]) for p in session.sent)
         print(f"GetBaseReport {base}: {items} items in {len(session.sent)} NotifyReports, "
@@ -85,7 +85,7 @@ def main() -> None:
                   "attributeValue": str(60 + i)} for i in range(50)]
     for action, payload in (("GetVariables", {"getVariableData": get_items}),
                             ("SetVariables", {"setVariableData": set_items})):
-        median, best = _ms(lambda: _handle(session, action, payload), args.n)
+        median, best = _ms(lambda: _handle(block, action, payload), args.n)
         print(f"{action} of 50 items: median {median:.2f} ms, best {best:.2f} ms")
 
 

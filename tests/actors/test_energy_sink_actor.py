@@ -10,7 +10,7 @@ from messages.energy import CompositeScheduleUpdated
 from messages.evse import PlugIn, PresentToken, SetEvState
 from messages.supervision import ChildReady, Configure, Directory
 from station.session import iso
-from tests.actors.test_evse_actor import Rig, T0, clock, config  # noqa: F401 - fixtures
+from tests.actors.test_evse_actor import CARD, Rig, T0, clock, config  # noqa: F401 - fixtures
 
 
 def composite(evse_id: int, limit: float, unit: str = "A", charging=()) -> CompositeScheduleUpdated:
@@ -26,7 +26,7 @@ def rig(asys, config, clock, monkeypatch):  # noqa: F811 - pytest fixtures by na
     monkeypatch.setattr(actors.energy_sink, "system_now", clock)
     rig = Rig(asys, config, clock)
     rig.operator(PlugIn(connector_id=1))
-    rig.operator(PresentToken(id_token="CARD-1"))
+    rig.operator(PresentToken(id_token=CARD))
     rig.records()
     rig.operator(SetEvState(state="charging"))
     return rig

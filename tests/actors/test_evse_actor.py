@@ -34,6 +34,7 @@ from storage import lite
 from storage.evse_repo import EvseRepository
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+CARD = IdTokenType(id_token="CARD-1", type=IdTokenEnumType.iso14443)
 
 
 # -- the fake session (module level: Thespian creates it by class) -------------------------------
@@ -184,14 +185,14 @@ class TestFuncSession:
         asys.tell(rig.evse,
                   EvseSettingsChanged(settings={"SampledDataCtrlr.TxUpdatedInterval": "10"}))
         rig.operator(PlugIn(connector_id=1))
-        rig.operator(PresentToken(id_token="CARD-1"))
+        rig.operator(PresentToken(id_token=CARD))
         rig.records()                                   # authorization answered, Started out
         rig.operator(SetEvState(state="charging"))
         clock.advance(10)                               # one TxUpdatedInterval
         status = rig.status()
         assert status.transaction["chargingState"] == "Charging"
         assert status.power_w == pytest.approx(22080.0) and status.connectors == {1: "Occupied"}
-        rig.operator(PresentToken(id_token="CARD-1"))   # E07: the same card stops
+        rig.operator(PresentToken(id_token=CARD))   # E07: the same card stops
         rig.operator(PlugOut())
         assert rig.summary() == [
             ("Started", 0, "Authorized", "EVConnected", None),
@@ -213,7 +214,7 @@ class TestFuncSession:
         rig = Rig(asys, config, clock)
         rig.operator(PlugIn(connector_id=1))
         before = time.monotonic()
-        rig.operator(PresentToken(id_token="CARD-1"))
+        rig.operator(PresentToken(id_token=CARD))
         answered = time.monotonic()
         [asked_at] = rig.records().asked_at
         assert asked_at is not None and before <= asked_at <= answered
@@ -252,7 +253,7 @@ class TestFuncAvailability:
     def test_scheduled_while_charging_then_unavailable(self, asys, config, clock):
         rig = Rig(asys, config, clock)
         rig.operator(PlugIn(connector_id=1))
-        rig.operator(PresentToken(id_token="CARD-1"))
+        rig.operator(PresentToken(id_token=CARD))
         rig.records()
         answer = rig.ask(ChangeEvseAvailability(correlation_id="a1", evse_id=1,
                                                 operational_status="Inoperative"),
@@ -290,7 +291,7 @@ class TestFuncRestart:
     def test_killed_evse_continues_its_transaction(self, asys, config, clock):
         rig = Rig(asys, config, clock)
         rig.operator(PlugIn(connector_id=1))
-        rig.operator(PresentToken(id_token="CARD-1"))
+        rig.operator(PresentToken(id_token=CARD))
         rig.operator(SetEvState(state="charging"))
         assert len(rig.records().events) == 2
         # The session stops acknowledging: the next event stays unacknowledged when we crash.
@@ -304,7 +305,7 @@ class TestFuncRestart:
         again = Rig(asys, config, clock, restarted=True, session=rig.session)
         status = again.status()
         assert status.transaction["seqNo"] == 3 and status.power_w > 0
-        again.operator(PresentToken(id_token="CARD-1"))
+        again.operator(PresentToken(id_token=CARD))
         summary = again.summary()
         assert [e[1] for e in summary] == [0, 1, 2, 3]                        # no gap, no dup
         assert summary[-1][2] == "StopAuthorized"
@@ -315,7 +316,7 @@ class TestFuncRestart:
     def test_station_start_ends_a_transaction_found_in_storage(self, asys, config, clock):
         rig = Rig(asys, config, clock)
         rig.operator(PlugIn(connector_id=1))
-        rig.operator(PresentToken(id_token="CARD-1"))
+        rig.operator(PresentToken(id_token=CARD))
         assert len(rig.records().events) == 2                 # Started, SuspendedEV
         rig.kill()
         again = Rig(asys, config, clock, restarted=False, session=rig.session)

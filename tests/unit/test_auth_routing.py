@@ -12,7 +12,7 @@ from messages.ocpp201 import IdTokenType, to_wire
 from storage.auth_repo import token_hash
 from tests.unit.station_harness import Harness, default_answer
 
-# Wire form: the Evse's messages (AuthorizeToken, TransactionEventReady) still carry dicts.
+# Wire form: the messages parse it into the models (AuthorizeToken.id_token: IdTokenType).
 CARD = {"idToken": "CARD-1", "type": "ISO14443"}
 OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
 CARD_KEY = token_hash(IdTokenType.model_validate(CARD))
@@ -74,7 +74,7 @@ class TestTokenChecks:
         ask(h)
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": "Accepted"}})
         [answer] = answers(h)
-        assert answer.allowed and answer.id_token_info == {"status": "Accepted"}
+        assert answer.allowed and to_wire(answer.id_token_info) == {"status": "Accepted"}
         assert h.auth_service.auth.repo.cache_get(CARD_KEY) is not None
         setvar(h, "AuthCtrlr", "LocalPreAuthorize", "true")
         ask(h, correlation_id="c2")
@@ -94,7 +94,7 @@ class TestTokenChecks:
                 "groupIdToken": {"idToken": "G", "type": "Central"}}
         h.answer(frame, {"idTokenInfo": info})
         [answer] = answers(h)
-        assert answer.allowed and answer.id_token_info == info
+        assert answer.allowed and to_wire(answer.id_token_info) == info
 
     @pytest.mark.parametrize("status", ["Invalid", "Blocked", "Expired", "Unknown"])
     def test_not_accepted_by_the_csms_may_not_charge(self, h, status):
@@ -102,7 +102,7 @@ class TestTokenChecks:
         ask(h)
         h.answer(h.expect_call("Authorize"), {"idTokenInfo": {"status": status}})
         [answer] = answers(h)
-        assert not answer.allowed and answer.id_token_info["status"] == status
+        assert not answer.allowed and answer.id_token_info.status == status
 
     def test_local_list_with_pre_authorize_needs_no_authorize(self, h):
         """C14.FR.02."""
@@ -229,7 +229,7 @@ class TestAuthCacheDown:
         assert answers(h) == []
         h.advance(AUTH_CACHE_TIMEOUT_S)
         [answer] = answers(h)
-        assert not answer.allowed and answer.id_token_info == {"status": "Unknown"}
+        assert not answer.allowed and to_wire(answer.id_token_info) == {"status": "Unknown"}
 
     def test_csms_answer_already_in_is_used_when_the_cache_dies(self, h):
         ask(h)
@@ -358,7 +358,7 @@ class TestPresentedOffline:
         ask(h, asked_at=presented)
         assert "Authorize" not in csms_accepting_every_token(h)
         [answer] = answers(h)
-        assert not answer.allowed and answer.id_token_info == listed
+        assert not answer.allowed and to_wire(answer.id_token_info) == listed
 
     @pytest.mark.parametrize("listed", NOT_VALID_IN_THE_LIST[:1], indirect=True)
     def test_presented_after_the_reconnect_is_on_line(self, h, listed):

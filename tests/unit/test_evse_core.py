@@ -36,9 +36,9 @@ from station.clock import parse_ocpp_time
 from config.station import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-CARD = {"idToken": "CARD-1", "type": "ISO14443"}
-OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
-ACCEPTED = {"status": "Accepted"}
+CARD = IdTokenType(id_token="CARD-1", type="ISO14443")
+OTHER = IdTokenType(id_token="CARD-2", type="ISO14443")
+ACCEPTED = IdTokenInfoType(status="Accepted")
 CORE_MIGRATIONS = PROJECT_DIR / "migrations" / "core"
 
 
@@ -75,10 +75,12 @@ class Station:
     def __init__(self, values: dict | None = None, *, connectors: int = 1,
                  availability: dict | None = None, saved: dict | None = None,
                  fresh_boot: bool = True, now: datetime = T0, auto_ack: bool = True,
-                 auto_authorize: dict | None = ACCEPTED, id_generator=None,
+                 auto_authorize: IdTokenInfoType | dict | None = ACCEPTED, id_generator=None,
                  parking_sensor: bool = False, signing_meter: bool = True) -> None:
         self.now = now
         self.auto_ack = auto_ack
+        # The session's answer to every token, as TokenAuthorized carries it (a wire dict is
+        # read as the CSMS would have sent it).
         self.auto_authorize = auto_authorize
         self.events: list[dict] = []
         self.meter_values: list[dict] = []
@@ -134,8 +136,10 @@ class Station:
                                                  intent.sequence))
         for intent in intents:
             if isinstance(intent, RequestAuthorization) and self.auto_authorize is not None:
-                self._take(self.core.token_authorized(self.now, intent.correlation_id,
-                                                      self.auto_authorize))
+                answer = self.auto_authorize
+                self._take(self.core.token_authorized(
+                    self.now, intent.correlation_id,
+                    info(answer) if isinstance(answer, dict) else answer))
 
     def ack_statuses(self) -> None:
         """Acknowledge the status announcements at the head of the line (with ``auto_ack``
@@ -231,9 +235,10 @@ class TestLocalSession:
             ("Ended", 4, "StopAuthorized", "EVConnected", "Local"),      # E07.FR.02/05
         ]
         started, ended = s.events[0], s.events[-1]
-        assert started["idToken"] == CARD and started["evse"] == {"id": 1, "connectorId": 1}
+        assert started["idToken"] == to_wire(CARD)
+        assert started["evse"] == {"id": 1, "connectorId": 1}
         assert started["meterValue"][0]["sampledValue"][0]["context"] == "Transaction.Begin"
-        assert ended["idToken"] == CARD
+        assert ended["idToken"] == to_wire(CARD)
         assert ended["meterValue"][-1]["sampledValue"][0]["context"] == "Transaction.End"
         periodic = s.events[2]["meterValue"][0]["sampledValue"]
         assert {v["measurand"] for v in periodic} == {"Energy.Active.Import.Register",
@@ -267,7 +272,7 @@ class TestLocalSession:
         # The EVSE then offers energy the EV does not take yet: SuspendedEV (TC_E_38).
         assert s.summary() == [("Started", 0, "CablePluggedIn", "EVConnected", None),
                                ("Updated", 1, "ChargingStateChanged", "SuspendedEV", None)]
-        assert s.events[0]["idToken"] == CARD
+        assert s.events[0]["idToken"] == to_wire(CARD)
         assert s.hw.enabled and not s.hw.power_path_closed
 
     def test_ev_not_ready_is_suspended_ev_until_it_asks(self):
@@ -309,7 +314,7 @@ class TestLocalSession:
         s.call("present_token", OTHER)
         ended = s.events[-1]
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
-        assert ended["idToken"] == OTHER
+        assert ended["idToken"] == to_wire(OTHER)
 
     def test_group_from_the_transaction_event_response_lets_a_group_token_stop(self):
         # C09.FR.12, C09.FR.03 (TC_C_39 with the group only in the TransactionEventResponse):
@@ -319,17 +324,17 @@ class TestLocalSession:
         group = {"idToken": "FLEET", "type": "Central"}
         s = Station()
         s.session()
-        started = next(e for e in s.events if e.get("idToken") == CARD)
+        started = next(e for e in s.events if e.get("idToken") == to_wire(CARD))
         tx_id = started["transactionInfo"]["transactionId"]
         s.call("event_answered", tx_id, info({"status": "Accepted", "groupIdToken": group}),
-               IdTokenType.model_validate(CARD))
+               CARD)
         # The group survives a restart of the Evse process (it is part of the saved state).
         s = s.restart(fresh_boot=False, auto_authorize={"status": "Accepted",
                                                          "groupIdToken": group})
         s.call("present_token", OTHER)
         ended = s.events[-1]
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
-        assert ended["idToken"] == OTHER
+        assert ended["idToken"] == to_wire(OTHER)
 
     def test_group_in_the_answer_to_another_token_is_not_the_sessions(self):
         # Only the answer about the session's own token names its group.
@@ -338,7 +343,7 @@ class TestLocalSession:
         s.session()
         tx_id = s.events[0]["transactionInfo"]["transactionId"]
         s.call("event_answered", tx_id, info({"status": "Accepted", "groupIdToken": group}),
-               IdTokenType.model_validate(OTHER))
+               OTHER)
         s.auto_authorize = {"status": "Accepted", "groupIdToken": group}
         s.call("present_token", OTHER)
         assert s.events[-1]["eventType"] != "Ended" and s.hw.power_w > 0
@@ -347,16 +352,16 @@ class TestLocalSession:
         # C16.FR.02 (TC_C_14/49): StopAuthorized with the master's token, reason MasterPass.
         s = Station()
         s.session()
-        master = {"idToken": "MASTER-1", "type": "ISO14443"}
+        master = IdTokenType(id_token="MASTER-1", type="ISO14443")
         s.call("master_pass_stop", master)
         ended = s.events[-1]
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
         assert ended["transactionInfo"]["stoppedReason"] == "MasterPass"
-        assert ended["idToken"] == master
+        assert ended["idToken"] == to_wire(master)
 
     def test_master_pass_without_transaction_does_nothing(self):
         s = Station()
-        s.call("master_pass_stop", {"idToken": "MASTER-1", "type": "ISO14443"})
+        s.call("master_pass_stop", IdTokenType(id_token="MASTER-1", type="ISO14443"))
         assert s.events == []
 
     def test_stranger_token_does_not_stop(self):
@@ -419,7 +424,7 @@ class TestRemoteControl:
         started = s.events[0]
         assert (started["triggerReason"], started["transactionInfo"]["remoteStartId"]) == (
             "RemoteStart", 42)                                           # F01.FR.19/25
-        assert started["idToken"] == CARD                                # F01.FR.04
+        assert started["idToken"] == to_wire(CARD)                       # F01.FR.04
 
     def test_remote_start_token_first_then_timeout(self):
         # F02.FR.07: no cable within EVConnectionTimeOut.
@@ -603,6 +608,46 @@ class TestRestart:
     def test_unknown_state_version_is_refused(self):
         with pytest.raises(ValueError, match="version"):
             Station(saved={"version": 99})
+
+
+class TestSavedTokens:
+    """The core holds tokens as IdTokenType models; the saved state keeps the wire dicts it
+    had when the core held dicts, so EVSE_STATE rows written before the models still load."""
+
+    # As the core saved them before the models (tokens as wire dicts).
+    OLD_CARD = {"idToken": "CARD-1", "type": "ISO14443"}
+    OLD_RESERVATION = {"id": 7, "id_token": {"idToken": "RES-1", "type": "ISO14443"},
+                       "group_id_token": {"idToken": "FLEET", "type": "Central"},
+                       "expiry": "2025-01-01T13:00:00.000Z"}
+
+    def held_cable(self) -> Station:
+        # E09.FR.03: the socket end stays locked for CARD after the EV end was pulled.
+        s = Station({"OCPPCommCtrlr.UnlockOnEVSideDisconnect": "false"})
+        s.session()
+        s.call("plug_out")
+        return s
+
+    def test_the_saved_form_of_the_tokens_is_unchanged(self):
+        s = self.held_cable()
+        s.call("reservation_made", 7, IdTokenType(id_token="RES-1", type="ISO14443"),
+               IdTokenType(id_token="FLEET", type="Central"), "2025-01-01T13:00:00.000Z")
+        assert s.saved["tx"]["cable_held_for"] == self.OLD_CARD
+        assert s.saved["reservation"] == self.OLD_RESERVATION
+
+    def test_a_state_saved_before_the_models_restores(self):
+        state = json.loads(json.dumps(self.held_cable().saved))
+        state["tx"]["cable_held_for"] = dict(self.OLD_CARD)
+        state["reservation"] = dict(self.OLD_RESERVATION)
+        again = Station({"OCPPCommCtrlr.UnlockOnEVSideDisconnect": "false"}, saved=state,
+                        fresh_boot=False, now=T0 + timedelta(minutes=5))
+        assert again.core.tx.cable_held_for == CARD
+        assert again.status == "Reserved"                                  # B11.FR.05
+        assert again.core.status(again.now)["reservation"] == {
+            "id": 7, "id_token": "RES-1", "expiry": "2025-01-01T13:00:00.000Z"}
+        assert again.hw.connectors[0].locked
+        again.call("present_token", CARD)                                  # E09.FR.03
+        assert not again.hw.connectors[0].locked
+        assert again.saved["reservation"] == self.OLD_RESERVATION
 
 
 class TestDeliveryToTheSession:
@@ -1060,7 +1105,7 @@ class TestReservations:
         assert s.call("plug_in", 1) == (True, None)
         assert s.status == "Reserved"                                     # G03.FR.09
         # Another token: the session says it may not charge here.
-        assert s.call("present_token", {"idToken": "X", "type": "ISO14443"}) == (True, None)
+        assert s.call("present_token", IdTokenType(id_token="X", type="ISO14443")) == (True, None)
         s._take(s.core.token_authorized(s.now, s.auth_requests[-1].correlation_id, ACCEPTED,
                                         allowed=False))
         assert not s.core.tx.is_authorized and s.status == "Reserved"
@@ -1279,7 +1324,7 @@ class TestSignedMeterValues:
         assert (started["eventType"], started["triggerReason"]) == ("Started",
                                                                     "SignedDataReceived")
         assert started["evse"] == {"id": 1, "connectorId": 1}
-        assert started["idToken"] == CARD
+        assert started["idToken"] == to_wire(CARD)
         [begin] = self.register_values([started])
         assert begin["context"] == "Transaction.Begin"
         assert verify(begin["signedMeterValue"])["transactionId"] == \

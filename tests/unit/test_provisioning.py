@@ -10,7 +10,7 @@ import pytest
 from blocks.provisioning import Provisioning
 from device_model.model import DeviceModel
 from config.station import PROJECT_DIR
-from ports.typed_handler import typed_handler
+from messages.ocpp201 import SetVariablesRequest
 
 
 @pytest.fixture
@@ -22,13 +22,13 @@ def block_and_calls():
     calls = []
     block.on_variable_set(lambda *args: calls.append(("station", *args)))
     block.on_evse_variable_set(lambda *args: calls.append(("evse", *args)))
-    yield typed_handler("SetVariables", block.on_set_variables), calls
+    yield block.on_set_variables, calls
     dm.close()
 
 
 def set_variables(handler, *items) -> list[str]:
-    answer = handler("m-1", {"setVariableData": list(items)})
-    return [result["attributeStatus"] for result in answer["setVariableResult"]]
+    answer = handler("m-1", SetVariablesRequest.model_validate({"setVariableData": list(items)}))
+    return [result.attribute_status for result in answer.set_variable_result]
 
 
 class TestAnnouncedValues:

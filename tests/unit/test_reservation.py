@@ -15,7 +15,6 @@ from blocks.reservation import STATUS_WAIT_S, Reservations
 from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from messages.reservation import EvseHeldForReservations, ReservationCleared, ReservationMade
 from station.session import iso
-from ports.typed_handler import typed_handler
 from storage import lite
 from storage.reservation_repo import ReservationRepository, ReservationRow
 
@@ -54,9 +53,8 @@ class Station:
             evse_in_use=lambda evse_id: evse_id in self.in_use,
             wall_clock=self.wall)
         # What build_routes does for the core's own block.
-        h.session.route("ReserveNow", typed_handler("ReserveNow", self.block.on_reserve_now))
-        h.session.route("CancelReservation", typed_handler(
-            "CancelReservation", self.block.on_cancel_reservation))
+        h.session.route("ReserveNow", self.block.on_reserve_now)
+        h.session.route("CancelReservation", self.block.on_cancel_reservation)
         if announce:
             h.announce_all(announce)
         if boot:
@@ -361,9 +359,9 @@ class TestConnectorType:
         s.reserve(2, id_token=T2)                      # any type: only EVSE 1 is left for it
         assert s.held() == {1: True, 2: True}
         # The untyped reservation's driver may not use the CCS EVSE: the CCS driver needs it.
-        assert s.block.check_token(2, T2) == (False, None)                     # H01.FR.09
-        assert s.block.check_token(1, T2) == (True, 2)
-        assert s.block.check_token(2, T1) == (True, 1)
+        assert s.block.check_token(2, tok(T2)) == (False, None)                # H01.FR.09
+        assert s.block.check_token(1, tok(T2)) == (True, 2)
+        assert s.block.check_token(2, tok(T1)) == (True, 1)
 
 
 class TestCancel:
@@ -549,34 +547,35 @@ class TestTokens:
 
     def test_reserving_token_may_use_the_evse(self, s):
         s.reserve(1, evse_id=1)
-        assert s.block.check_token(1, T1) == (True, 1)                         # H03.FR.01
-        assert s.block.check_token(1, {"idToken": "token-1", "type": "ISO14443"}) == (True, 1)
+        assert s.block.check_token(1, tok(T1)) == (True, 1)                    # H03.FR.01
+        assert s.block.check_token(1, tok({"idToken": "token-1", "type": "ISO14443"})) \
+            == (True, 1)                                       # CiString: case-insensitive
 
     def test_other_token_may_not(self, s):
         s.reserve(1, evse_id=1)
-        assert s.block.check_token(1, T2) == (False, None)                     # TC_H_02
-        assert s.block.check_token(1, T2, OTHER_GROUP) == (False, None)        # F01.FR.22
+        assert s.block.check_token(1, tok(T2)) == (False, None)                # TC_H_02
+        assert s.block.check_token(1, tok(T2), tok(OTHER_GROUP)) == (False, None)  # F01.FR.22
 
     def test_group_member_may_use_the_evse(self, s):
         s.reserve(1, evse_id=1, group=GROUP)
-        assert s.block.check_token(1, T2, GROUP) == (True, 1)                  # H03.FR.04
-        assert s.block.check_token(1, T2) == (False, None)                     # F01.FR.21
+        assert s.block.check_token(1, tok(T2), tok(GROUP)) == (True, 1)        # H03.FR.04
+        assert s.block.check_token(1, tok(T2)) == (False, None)                # F01.FR.21
 
     def test_other_evse_is_free_for_anyone(self, s):
         s.reserve(1, evse_id=1)
-        assert s.block.check_token(2, T2) == (True, None)
-        assert s.block.check_token(2, T1) == (True, None)   # its reservation is elsewhere
+        assert s.block.check_token(2, tok(T2)) == (True, None)
+        assert s.block.check_token(2, tok(T1)) == (True, None)  # its reservation is elsewhere
 
     def test_check_token_changes_nothing(self, s):
         s.reserve(1, evse_id=1)
         s.evse_messages()
-        s.block.check_token(1, T1)
+        s.block.check_token(1, tok(T1))
         assert s.evse_messages() == [] and s.block.is_reserved(1)
 
     def test_claim_consumes_the_reservation_without_status_update(self, s):
         s.reserve(1, evse_id=1)
         s.evse_messages()
-        assert s.block.claim(1, T1) == (True, 1)                               # H03.FR.09
+        assert s.block.claim(1, tok(T1)) == (True, 1)                          # H03.FR.09
         [(evse_id, cleared)] = s.evse_messages()
         assert (evse_id, cleared.reason) == (1, "Used")                        # H03.FR.10
         assert s.repo.all() == [] and s.block.active == {}
@@ -586,7 +585,7 @@ class TestTokens:
 
     def test_claim_by_a_stranger_changes_nothing(self, s):
         s.reserve(1, evse_id=1)
-        assert s.block.claim(1, T2) == (False, None)
+        assert s.block.claim(1, tok(T2)) == (False, None)
         assert s.block.is_reserved(1)
 
     def test_used_by_a_transaction_event(self, s):
@@ -597,23 +596,23 @@ class TestTokens:
 
     def test_unspecified_reservation_holder_may_use_any_evse(self, s):
         s.reserve(1)
-        assert s.block.check_token(1, T1) == (True, 1)                         # H03.FR.03
-        assert s.block.check_token(2, T1) == (True, 1)
-        assert s.block.check_token(1, T2) == (True, None)     # one EVSE still left over
+        assert s.block.check_token(1, tok(T1)) == (True, 1)                    # H03.FR.03
+        assert s.block.check_token(2, tok(T1)) == (True, 1)
+        assert s.block.check_token(1, tok(T2)) == (True, None)  # one EVSE still left over
 
     def test_strangers_may_not_take_the_last_evses(self, s):
         s.reserve(1)
         s.reserve(2, id_token=T2, group=GROUP)
-        assert s.block.check_token(1, T3) == (False, None)                     # H01.FR.07
-        assert s.block.check_token(1, T3, GROUP) == (True, 2)                  # H03.FR.06
-        assert s.block.claim(2, T1) == (True, 1)
+        assert s.block.check_token(1, tok(T3)) == (False, None)                # H01.FR.07
+        assert s.block.check_token(1, tok(T3), tok(GROUP)) == (True, 2)        # H03.FR.06
+        assert s.block.claim(2, tok(T1)) == (True, 1)
         assert s.held() == {1: False, 2: False}   # one reservation, two free EVSEs
 
     def test_occupied_evses_count_against_strangers(self, s):
         s.reserve(1)
         s.status(2, 1, "Occupied")
-        assert s.block.check_token(1, T2) == (False, None)
-        assert s.block.check_token(2, T2) == (True, None)     # the driver already plugged in
+        assert s.block.check_token(1, tok(T2)) == (False, None)
+        assert s.block.check_token(2, tok(T2)) == (True, None)  # the driver already plugged in
 
     def test_refresh_follows_transactions(self, s):
         s.reserve(1)
@@ -640,7 +639,7 @@ class TestPersistence:
         messages = again.evse_messages()
         made = [m for _, m in messages if isinstance(m, ReservationMade)]
         assert [(m.evse_id, m.reservation_id) for m in made] == [(2, 5)]       # B11.FR.05
-        assert again.block.check_token(2, T3) == (False, None)
+        assert again.block.check_token(2, tok(T3)) == (False, None)
         again.h.announce_all()
         again.h.boot()
         assert updates(again.calls()) == []
@@ -716,8 +715,8 @@ class TestRepository:
                                          "additionalInfo": [{"additionalIdToken": "X",
                                                              "type": "t"}]}
         again = Station(tmp_path, boot=False)             # and the block takes it up again
-        assert again.block.check_token(1, T1) == (True, 4)
-        assert again.block.check_token(1, T2) == (False, None)
+        assert again.block.check_token(1, tok(T1)) == (True, 4)
+        assert again.block.check_token(1, tok(T2)) == (False, None)
 
     @pytest.mark.parametrize("token", ['[1]', '{"idToken": 5, "type": "ISO14443"}'])
     def test_a_damaged_token_is_a_value_error(self, s, token):
@@ -731,13 +730,11 @@ class TestRepository:
 
 
 class TestTypedInterfaces:
-    """Issue #9: the block speaks the OCPP models; ``check_token`` also takes wire dicts until
-    the Transactions block asks with models."""
+    """Issue #9: the block speaks the OCPP models."""
 
-    def test_check_token_takes_models_and_dicts_alike(self, s):
+    def test_check_token_takes_the_group_model(self, s):
         s.reserve(1, evse_id=1, group=GROUP)
-        assert s.block.check_token(1, tok(T2), tok(GROUP)) == s.block.check_token(1, T2, GROUP) \
-            == (True, 1)
+        assert s.block.check_token(1, tok(T2), tok(GROUP)) == (True, 1)
         assert s.block.check_token(1, tok(T2)) == (False, None)
 
     def test_rejection_carries_the_status_info_on_the_wire(self, s):

@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 
 from messages.evse import LockProblemChanged
+from messages.ocpp201 import (AuthorizeRequest, AuthorizeResponse, ClearedChargingLimitRequest,
+                              HeartbeatRequest, IdTokenType, ResetRequest,
+                              SecurityEventNotificationRequest,
+                              SecurityEventNotificationResponse, StatusNotificationRequest)
 from tests.unit.station_harness import Harness
+
+TOKEN = IdTokenType(id_token="A", type="Local")
 
 
 @pytest.fixture
@@ -62,16 +68,15 @@ class TestQueueAllMessagesTrue:
     def test_status_notification_is_still_not_queued(self, h):
         booted(h, queue_all=True)
         h.disconnect()
-        assert h.core.sender.send("StatusNotification", {
-            "timestamp": "2026-01-02T03:04:05.000Z", "connectorStatus": "Occupied",
-            "evseId": 1, "connectorId": 1}) is False
+        assert h.core.sender.send("StatusNotification", StatusNotificationRequest(
+            timestamp="2026-01-02T03:04:05.000Z", connector_status="Occupied",
+            evse_id=1, connector_id=1)) is False
         assert h.core.sender.queue.pending() == []
 
     def test_authorize_is_live_and_not_queued(self, h):
         booted(h, queue_all=True)
         h.disconnect()
-        assert h.core.sender.send("Authorize", {"idToken": {"idToken": "A", "type": "Local"}}) \
-            is False
+        assert h.core.sender.send("Authorize", AuthorizeRequest(id_token=TOKEN)) is False
         assert h.core.sender.queue.pending() == []
 
 
@@ -96,7 +101,8 @@ class TestQueueAllMessagesFalse:
     def test_a_failed_one_is_not_retried_and_its_sender_hears_it(self, h):
         booted(h, queue_all=False)
         errors = []
-        assert h.core.sender.send("ClearedChargingLimit", {"chargingLimitSource": "EMS"},
+        assert h.core.sender.send("ClearedChargingLimit",
+                                  ClearedChargingLimitRequest(charging_limit_source="EMS"),
                                   on_error=lambda code, text: errors.append(code))
         [frame] = h.sent()
         h.session.receive_text(f'[4, "{frame[1]}", "InternalError", "no", {{}}]', h.now)
@@ -117,11 +123,11 @@ class TestQueueAllMessagesFalse:
 class TestThePort:
     def test_the_sessions_own_messages_are_refused(self, h):
         with pytest.raises(ValueError):
-            h.core.sender.send("Heartbeat", {})
+            h.core.sender.send("Heartbeat", HeartbeatRequest())
 
     def test_an_action_without_a_policy_is_refused(self, h):
         with pytest.raises(KeyError):
-            h.core.sender.send("GetVariables", {})
+            h.core.sender.send("Reset", ResetRequest(type="Immediate"))
 
     def test_a_triggered_report_goes_out_while_pending(self, h):
         # B02.FR.02: the queue opens only on Accepted, so the port sends it directly.
@@ -132,3 +138,45 @@ class TestThePort:
         frames = h.csms_call("GetBaseReport", {"requestId": 7, "reportBase": "SummaryInventory"})
         assert frames[0][2] == {"status": "Accepted"}
         assert [f[2] for f in frames[1:]] == ["NotifyReport"]
+
+
+class TestModelsOnly:
+    """Issue #9: blocks hand the port request models and hear response models; the wire
+    dicts stay between the port, the queue and the session."""
+
+    def test_a_wire_dict_is_refused(self, h):
+        booted(h, queue_all=False)
+        with pytest.raises(TypeError, match="Authorize sent as dict"):
+            h.core.sender.send("Authorize", {"idToken": {"idToken": "A", "type": "Local"}})
+        assert h.sent() == []
+
+    def test_a_request_of_another_action_is_refused(self, h):
+        booted(h, queue_all=False)
+        with pytest.raises(TypeError, match="not AuthorizeRequest"):
+            h.core.sender.send("Authorize", HeartbeatRequest())
+
+    def test_a_live_call_is_answered_with_the_response_model(self, h):
+        booted(h, queue_all=False)
+        results = []
+        assert h.core.sender.send("Authorize", AuthorizeRequest(id_token=TOKEN),
+                                  on_result=results.append)
+        [frame] = h.sent()
+        assert frame[3] == {"idToken": {"idToken": "A", "type": "Local"}}      # on the wire
+        h.answer(frame, {"idTokenInfo": {"status": "Blocked"}})
+        assert results == [AuthorizeResponse.model_validate(
+            {"idTokenInfo": {"status": "Blocked"}})]
+
+    def test_a_queued_call_is_answered_with_the_response_model(self, h):
+        booted(h, queue_all=False)
+        h.disconnect()
+        results = []
+        assert h.core.sender.send(
+            "SecurityEventNotification", SecurityEventNotificationRequest(
+                type="SettingSystemTime", timestamp="2026-01-02T03:04:05.000Z"),
+            on_result=results.append)
+        assert [m.payload for m in h.core.sender.queue.pending()] == [          # stored as wire
+            {"type": "SettingSystemTime", "timestamp": "2026-01-02T03:04:05.000Z"}]
+        h.connect()
+        [frame] = [c for c in h.sent() if c[2] == "SecurityEventNotification"]
+        h.answer(frame, {})
+        assert results == [SecurityEventNotificationResponse()]

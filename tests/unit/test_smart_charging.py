@@ -224,7 +224,7 @@ class TestTransactions:
     def test_remote_start_profile_gets_the_transaction_id(self, h):
         """F01.FR.10/11, K05.FR.03: installed for the transaction the start creates."""
         start = accepted_remote_start(h, tx_profile(limit=7.0), 42)
-        assert start.charging_profile == tx_profile(limit=7.0)
+        assert to_wire(start.charging_profile) == tx_profile(limit=7.0)
         assert h.core.smart_charging.profiles == {}        # no transaction yet
         run_transaction(h, "tx-7", remote_start_id=42)
         [stored] = h.core.smart_charging.profiles.values()

@@ -13,15 +13,15 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 
-from messages.ocpp201 import to_wire
+from messages.ocpp201 import AdditionalInfoType, IdTokenType, to_wire
 
 from blocks.tx_state import (EvseTransactions, TRIGGER_OF_INPUT, STOP_POINTS_BY_LOSS,
                              new_transaction_id, parse_tx_points)
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-TOKEN = {"idToken": "CARD-1", "type": "ISO14443"}
-OTHER = {"idToken": "CARD-2", "type": "ISO14443"}
-GROUP = {"idToken": "FLEET", "type": "Central"}
+TOKEN = IdTokenType(id_token="CARD-1", type="ISO14443")
+OTHER = IdTokenType(id_token="CARD-2", type="ISO14443")
+GROUP = IdTokenType(id_token="FLEET", type="Central")
 
 _SCHEMA = json.loads(importlib.resources.files("ocpp.v201.schemas")
                      .joinpath("TransactionEventRequest.json").read_text())
@@ -139,7 +139,7 @@ class TestStartPoints:
         assert not t.energy_allowed                                         # nobody authorized
         auth = one(t.authorized(TOKEN))
         assert (auth["eventType"], auth["triggerReason"]) == ("Updated", "Authorized")  # E02.FR.01
-        assert auth["idToken"] == TOKEN
+        assert auth["idToken"] == to_wire(TOKEN)
         assert "evse" not in auth and "chargingState" not in auth["transactionInfo"]
         assert t.energy_allowed
 
@@ -148,7 +148,7 @@ class TestStartPoints:
         t = make(start="Authorized")
         started = one(t.authorized(TOKEN))
         assert (started["eventType"], started["triggerReason"]) == ("Started", "Authorized")
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert started["transactionInfo"]["chargingState"] == "Idle"
         assert started["evse"] == {"id": 1}
         plugged = one(t.ev_connected(2))
@@ -163,7 +163,7 @@ class TestStartPoints:
         started = one(t.authorized(TOKEN, remote_start_id=77))
         assert started["triggerReason"] == "RemoteStart"
         assert started["transactionInfo"]["remoteStartId"] == 77
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert t.remote_start_id == 77
         later = one(t.ev_connected(1))
         assert "remoteStartId" not in later["transactionInfo"]
@@ -176,7 +176,7 @@ class TestStartPoints:
         upd = one(t.authorized(TOKEN, remote_start_id=5))
         assert upd["triggerReason"] == "RemoteStart"
         assert upd["transactionInfo"] == {"transactionId": tx_id, "remoteStartId": 5}
-        assert upd["idToken"] == TOKEN
+        assert upd["idToken"] == to_wire(TOKEN)
 
     def test_powerpathclosed_token_first_starts_at_plug_in(self):
         # TC_E_01: State Authorized, then EVConnectedPreSession.
@@ -185,7 +185,7 @@ class TestStartPoints:
         assert not t.energy_allowed
         started = one(t.ev_connected(1))
         assert (started["eventType"], started["triggerReason"]) == ("Started", "CablePluggedIn")
-        assert started["idToken"] == TOKEN                                  # E01.FR.10
+        assert started["idToken"] == to_wire(TOKEN)                         # E01.FR.10
         assert started["evse"] == {"id": 1, "connectorId": 1}
         assert started["transactionInfo"]["chargingState"] == "EVConnected"
         assert t.energy_allowed
@@ -195,7 +195,7 @@ class TestStartPoints:
         assert t.ev_connected(1) == []
         started = one(t.authorized(TOKEN))
         assert (started["eventType"], started["triggerReason"]) == ("Started", "Authorized")
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert started["evse"] == {"id": 1, "connectorId": 1}               # owed since plug-in
 
     def test_powerpathclosed_ignores_the_relay(self):
@@ -215,7 +215,7 @@ class TestStartPoints:
         assert started["eventType"] == "Started"
         assert started["triggerReason"] == "ChargingStateChanged"
         assert started["transactionInfo"]["chargingState"] == "Charging"
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert started["evse"] == {"id": 1, "connectorId": 1}
         assert started["numberOfPhasesUsed"] == 3                          # E02.FR.18
 
@@ -231,7 +231,7 @@ class TestStartPoints:
         started = one(t.data_signed(signed))
         assert (started["eventType"], started["triggerReason"]) == ("Started", "SignedDataReceived")
         assert started["meterValue"] == signed
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
 
     def test_first_of_several_start_points_starts_only_once(self):
         # §2.6.4: "Which ever comes first will then cause a transaction to be started".
@@ -256,7 +256,7 @@ class TestStartPoints:
         t.tx.tx_start_points = "EVConnected"
         started = one(t.authorized(TOKEN))
         assert (started["eventType"], started["triggerReason"]) == ("Started", "Authorized")
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert started["evse"] == {"id": 1, "connectorId": 1}
         assert t.energy_allowed
 
@@ -296,7 +296,7 @@ class TestStopPoints:
         charge(t)
         stop = one(t.stop_authorized(TOKEN))
         assert (stop["eventType"], stop["triggerReason"]) == ("Updated", "StopAuthorized")
-        assert stop["idToken"] == TOKEN                                     # E07.FR.02
+        assert stop["idToken"] == to_wire(TOKEN)                            # E07.FR.02
         assert not t.energy_allowed
         post = one(t.power_path_opened())          # EVConnectedPostSession
         assert (post["triggerReason"], post["transactionInfo"]["chargingState"]) == (
@@ -325,7 +325,7 @@ class TestStopPoints:
         ended = one(t.stop_authorized(TOKEN))
         assert (ended["eventType"], ended["triggerReason"]) == ("Ended", "StopAuthorized")
         assert ended["transactionInfo"]["stoppedReason"] == "Local"
-        assert ended["idToken"] == TOKEN
+        assert ended["idToken"] == to_wire(TOKEN)
         assert not t.active and not t.is_authorized and not t.energy_allowed
 
     def test_stop_token_of_the_group_is_reported(self):
@@ -334,7 +334,7 @@ class TestStopPoints:
         t.ev_connected(1)
         t.authorized(TOKEN, GROUP)
         assert t.tx.group_id_token == GROUP
-        assert one(t.stop_authorized(OTHER))["idToken"] == OTHER
+        assert one(t.stop_authorized(OTHER))["idToken"] == to_wire(OTHER)
 
     def test_master_pass_reason(self):
         t = make(stop="Authorized")
@@ -464,7 +464,7 @@ class TestSeqNo:
         saved = json.loads(json.dumps(t.snapshot()))      # what SQLite would hand back
         # Started, SuspendedEV, Charging, MeterValuePeriodic: 0..3 sent, 4 is next.
         assert saved["transaction_id"] == "tx-1" and saved["seq_no"] == 4
-        assert saved["id_token"] == TOKEN and saved["connector_id"] == 1
+        assert saved["id_token"] == to_wire(TOKEN) and saved["connector_id"] == 1
         assert saved["reported_state"] == "Charging" and saved["started_at"]
 
         restarted = Checked(EvseTransactions(1, tx_stop_points="EVConnected",
@@ -485,9 +485,46 @@ class TestSeqNo:
         restarted = make(start="PowerPathClosed")
         restarted.restore(t.snapshot())
         started = one(restarted.ev_connected(1))
-        assert started["idToken"] == TOKEN
+        assert started["idToken"] == to_wire(TOKEN)
         assert started["transactionInfo"]["remoteStartId"] == 3
         assert started["reservationId"] == 9
+
+    # A snapshot as EvseTransactions wrote it when it kept tokens as wire dicts.
+    OLD_SNAPSHOT = {
+        "ev_connected": True, "connector_id": 1, "bay_occupied": False, "authorized": True,
+        "id_token": {"idToken": "CARD-1", "type": "ISO14443"},
+        "group_id_token": {"idToken": "FLEET", "type": "Central"},
+        "offering": True, "energy": True, "evse_suspended": False, "invalid_id": False,
+        "invalid_suspended": False, "energy_wh": 0.0,
+        "cable_held_for": {"idToken": "CARD-1", "type": "ISO14443"},
+        "pending_id_token": False, "pending_remote_start_id": None,
+        "pending_reservation_id": None, "pending_evse": False, "transaction_id": "tx-1",
+        "seq_no": 2, "started_at": "2025-01-01T12:00:04.000Z", "meter_start_wh": 0.0,
+        "remote_start_id": None, "reported_state": "Charging", "stop_reason": None,
+        "charging_seconds": 0.0, "charging_since": "2025-01-01T12:00:04+00:00",
+        "last_event_at": "2025-01-01T12:00:04+00:00", "version": 1}
+
+    def test_a_snapshot_from_before_the_models_restores_and_is_written_alike(self):
+        t = make(stop="Authorized")
+        t.restore(json.loads(json.dumps(self.OLD_SNAPSHOT)))
+        assert (t.tx.id_token, t.tx.group_id_token, t.tx.cable_held_for) == (TOKEN, GROUP, TOKEN)
+        assert t.snapshot() == self.OLD_SNAPSHOT
+        ended = one(t.stop_authorized(OTHER))          # E07.FR.01 (b): the caller checked it
+        assert ended["idToken"] == to_wire(OTHER) and ended["seqNo"] == 2
+
+    def test_tokens_compare_by_id_token_and_type_only(self):
+        # As the wire dicts did: additionalInfo does not make another token, a type does.
+        t = make(stop="Authorized", unlock_on_ev_side_disconnect=False)
+        charge(t)
+        t.ev_disconnected()
+        assert t.tx.cable_held_for == TOKEN                                 # E09.FR.03
+        with_info = TOKEN.model_copy(update={"additional_info": (
+            AdditionalInfoType(additional_id_token="X", type="plate"),)})
+        t.authorized(IdTokenType(id_token="CARD-1", type="Central"))
+        assert t.tx.cable_held_for == TOKEN                 # another type: still held
+        t.stop_authorized()
+        t.authorized(with_info)
+        assert t.tx.cable_held_for is None                  # the holder is back (E09.FR.03)
 
     def test_restore_refuses_an_unknown_version(self):
         with pytest.raises(ValueError, match="version"):
@@ -938,7 +975,7 @@ class TestTwoEvses:
         a_ids = {e["transactionInfo"]["transactionId"] for e in a.sent}
         b_ids = {e["transactionInfo"]["transactionId"] for e in b.sent}
         assert len(a_ids) == len(b_ids) == 1 and not a_ids & b_ids
-        assert b.sent[1]["idToken"] == OTHER
+        assert b.sent[1]["idToken"] == to_wire(OTHER)
 
 
 class TestMisuse:
@@ -975,7 +1012,8 @@ def test_remote_start_before_the_cable_starts_with_trigger_remote_start():
     from blocks.tx_state import EvseTransactions
     tx = EvseTransactions(1, tx_start_points=("EVConnected",))
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert tx.authorized(now, {"idToken": "A", "type": "ISO14443"}, remote_start_id=7) == []
+    assert tx.authorized(now, IdTokenType(id_token="A", type="ISO14443"),
+                         remote_start_id=7) == []
     [started] = tx.ev_connected(now, 1)
     assert started.event_type == "Started" and started.trigger_reason == "RemoteStart"
     assert started.transaction_info.remote_start_id == 7
