@@ -64,7 +64,8 @@ from datetime import datetime
 from typing import Callable, Iterable, Protocol
 
 from messages.ocpp201 import (CancelReservationRequest, CancelReservationResponse,
-                              CancelReservationStatusEnumType, ConnectorEnumType, IdTokenType,
+                              CancelReservationStatusEnumType, ConnectorEnumType,
+                              ConnectorStatusEnumType, IdTokenType,
                               ReservationStatusUpdateRequest, ReservationUpdateStatusEnumType,
                               ReserveNowRequest, ReserveNowResponse, ReserveNowStatusEnumType,
                               StatusInfoType)
@@ -81,15 +82,17 @@ log = logging.getLogger(__name__)
 # How long a ReservationStatusUpdate waits for the released EVSE to stop showing Reserved.
 STATUS_WAIT_S = 5.0
 
-# Connector statuses as the Availability block reports them (ConnectorStatusEnumType values).
-FAULTED, UNAVAILABLE = "Faulted", "Unavailable"
+# Connector statuses as the Availability block reports them.
+_Connector = ConnectorStatusEnumType
+FAULTED, UNAVAILABLE = _Connector.faulted, _Connector.unavailable
 EXPIRED, REMOVED = ReservationUpdateStatusEnumType.expired, ReservationUpdateStatusEnumType.removed
 _Status = ReserveNowStatusEnumType
 # What an EVSE is, for one connector type (None: any), as far as reservations care.
-_FREE, _BUSY, _NO_CONNECTOR, _UNKNOWN = "Available", "Occupied", "NoConnector", "Unknown"
+_FREE, _BUSY = _Connector.available, _Connector.occupied
+_NO_CONNECTOR, _UNKNOWN = "NoConnector", "Unknown"
 _BROKEN = frozenset({FAULTED, UNAVAILABLE, _NO_CONNECTOR})
 
-ConnectorStatus = Callable[[int, int], "str | None"]
+ConnectorStatus = Callable[[int, int], "ConnectorStatusEnumType | None"]
 ConnectorType = Callable[[int, int], "str | None"]
 
 
@@ -307,7 +310,8 @@ class Reservations:
         self._pump()
         return True
 
-    def connector_status_changed(self, evse_id: int, connector_id: int, status: str) -> None:
+    def connector_status_changed(self, evse_id: int, connector_id: int,
+                                 status: ConnectorStatusEnumType) -> None:
         """Call after the Availability block learnt a connector's status.
 
         A Faulted or Unavailable EVSE ends the reservations that depended on it with
@@ -531,10 +535,10 @@ class Reservations:
             return _NO_CONNECTOR
         every = [self._status(evse_id, c) for c in range(1, self._layout[evse_id] + 1)]
         # One connector of an EVSE at a time: an Occupied one makes the whole EVSE busy.
-        if "Occupied" in every or self._in_use(evse_id):
+        if _Connector.occupied in every or self._in_use(evse_id):
             return _BUSY
         statuses = [self._status(evse_id, c) for c in relevant]
-        if any(s in ("Available", "Reserved") for s in statuses):
+        if any(s in (_Connector.available, _Connector.reserved) for s in statuses):
             return _FREE
         for status in (FAULTED, UNAVAILABLE):
             if status in statuses:
@@ -626,7 +630,7 @@ class Reservations:
         return {r.evse_id for r in self.active.values() if r.evse_id is not None} | self._held
 
     def _shows_reserved(self, evse_id: int) -> bool:
-        return any(self._status(evse_id, c) == "Reserved"
+        return any(self._status(evse_id, c) == _Connector.reserved
                    for c in range(1, self._layout.get(evse_id, 0) + 1))
 
     def _publish(self, shown_before: set[int], *, made: list[Reservation] = (),

@@ -47,7 +47,8 @@ from messages.evse import (AuthorizeToken, MasterPassStop, MeterValuesReady, Rem
                            RemoteStartAnswered, RemoteStop, RemoteStopAnswered, TokenAuthorized,
                            TransactionEventAnswered, TransactionEventQueued,
                            TransactionEventReady, TriggerEvse, Unlock, UnlockAnswered)
-from messages.ocpp201 import (ChargingProfileType, EVSEType, GetTransactionStatusRequest,
+from messages.ocpp201 import (ChargingProfileType, ConnectorStatusEnumType, EVSEType,
+                              GetTransactionStatusRequest,
                               GetTransactionStatusResponse, IdTokenInfoType, IdTokenType,
                               RequestStartStopStatusEnumType,
                               RequestStartTransactionRequest, RequestStartTransactionResponse,
@@ -370,8 +371,9 @@ class Transactions:
         if self._reservations is not None:
             busy |= {e for e in self._layout if self._reservations.is_reserved(e)}  # F01.FR.20
         for evse_id, connectors in self._layout.items():
-            if evse_id not in busy and all(self._connector_status(evse_id, c) == "Available"
-                                           for c in range(1, connectors + 1)):
+            if evse_id not in busy and all(
+                    self._connector_status(evse_id, c) == ConnectorStatusEnumType.available
+                    for c in range(1, connectors + 1)):
                 return evse_id
         return None
 

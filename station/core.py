@@ -38,7 +38,8 @@ from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusCha
                            LockProblemChanged, MeterValuesReady, RemoteStartAnswered,
                            RemoteStopAnswered, StationTransactionsChanged, TransactionEventReady,
                            UnlockAnswered)
-from messages.ocpp201 import ChargingStationType
+from messages.ocpp201 import (ChargingStationType, ConnectorStatusEnumType,
+                              RegistrationStatusEnumType)
 from station.clock import StationClock, utc_now
 from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
 from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
@@ -114,7 +115,7 @@ class StationCore:
         reservations.sync_all()
         for evse_id, connectors in enumerate(self.config.connectors_per_evse, start=1):
             if not reservations.is_reserved(evse_id) and any(
-                    self.availability.status_of(evse_id, c) == "Reserved"
+                    self.availability.status_of(evse_id, c) == ConnectorStatusEnumType.reserved
                     for c in range(1, connectors + 1)):
                 reservations.sync_evse(evse_id)
 
@@ -212,7 +213,7 @@ def build_core(config: StationConfig, device_model, availability_repo, queue_sto
         remote.add_trigger(requested, lambda evse, r=requested: transactions.trigger(r, evse))
 
     def on_registration(registration: str, previous: str, now: float) -> None:
-        if registration == "Accepted" and session.heartbeat_interval > 0:
+        if registration == RegistrationStatusEnumType.accepted and session.heartbeat_interval > 0:
             # B01.FR.04: the interval the CSMS gave becomes the configured one.
             dm.set_internal("OCPPCommCtrlr", "HeartbeatInterval",
                             str(int(session.heartbeat_interval)))

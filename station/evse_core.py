@@ -75,7 +75,10 @@ from typing import Any, Callable, Mapping
 from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
 from blocks.tx_state import EvseTransactions, new_transaction_id, same_token
 from evse_hw import driver as hw
-from messages.ocpp201 import AuthorizationStatusEnumType, IdTokenInfoType, IdTokenType
+from messages.ocpp201 import (AuthorizationStatusEnumType, ChangeAvailabilityStatusEnumType,
+                              ConnectorStatusEnumType, IdTokenInfoType, IdTokenType,
+                              OperationalStatusEnumType,
+                              RequestStartStopStatusEnumType, UnlockStatusEnumType)
 from station.clock import parse_ocpp_time
 from station.evse_delivery import RESEND_AFTER_S, DeliveryLine
 from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, ReportLockProblem,
@@ -94,6 +97,14 @@ __all__ = [  # re-exported: the actor, the session and the tests import them fro
 ]
 
 log = logging.getLogger(__name__)
+
+# The answers of the CSMS requests an EVSE decides (the actor puts them into typed messages).
+_START_STOP = RequestStartStopStatusEnumType
+_UNLOCK = UnlockStatusEnumType
+_AVAILABILITY = ChangeAvailabilityStatusEnumType
+#: RequestStartTransaction's answer: (status, transactionId, statusInfo reason code).
+RemoteStartAnswer = tuple[RequestStartStopStatusEnumType, str | None, str | None]
+
 
 def _lowest(values) -> float | int | None:
     present = [v for v in values if v is not None]
@@ -143,7 +154,7 @@ class EvseCore(EvseStep):
         self._ev_timeout_at: float | None = None
         self._scheduled: dict[int, str] = {}         # connector (0 = EVSE) -> status (G03.FR.05)
         self._scheduled_station: str | None = None
-        self._announced: dict[int, str] = {}
+        self._announced: dict[int, ConnectorStatusEnumType] = {}
         self._reservation: ShownReservation | None = None
         self._held = False                           # kept free for unspecified reservations
         # Connectors whose retention lock failed at the last attempt (G05); saved, so a
@@ -369,14 +380,17 @@ class EvseCore(EvseStep):
 
     def remote_start(self, now: datetime, id_token: IdTokenType,
                      group_id_token: IdTokenType | None,
-                     remote_start_id: int, reservation_id: int | None = None) -> Outcome:
-        """RequestStartTransaction for this EVSE. Answer: (status, transactionId, reason)."""
+                     remote_start_id: int, reservation_id: int | None = None,
+                     ) -> Outcome[RemoteStartAnswer]:
+        """RequestStartTransaction for this EVSE. Answer: (RequestStartStopStatusEnumType,
+        transactionId, reason)."""
         self._set_now(now)
         reason = self._unavailable_reason()
         if reason is not None:                                                  # F01.FR.23
-            return Outcome(("Rejected", None, reason), self.tick(now))
+            return Outcome((_START_STOP.rejected, None, reason), self.tick(now))
         if self.tx.is_authorized:                                               # F01.FR.24
-            return Outcome(("Rejected", None, "authorized session running"), self.tick(now))
+            return Outcome((_START_STOP.rejected, None, "authorized session running"),
+                           self.tick(now))
         transaction_id = self.tx.transaction_id                                 # F01.FR.13
         if self.settings.authorize_remote_start:                                # F01.FR.01
             self._ask(_PendingAuth("remote", id_token, remote_start_id, group_id_token,
@@ -384,34 +398,36 @@ class EvseCore(EvseStep):
         else:                                                                   # F01.FR.02
             self._authorize(id_token, group_id_token, remote_start_id, reservation_id)
         self._step(now)
-        return Outcome(("Accepted", transaction_id, None), self._finish())
+        return Outcome((_START_STOP.accepted, transaction_id, None), self._finish())
 
-    def remote_stop(self, now: datetime, transaction_id: str) -> Outcome:
-        """RequestStopTransaction. Answer: "Accepted" for this EVSE's transaction, else
-        "Rejected" (F03.FR.08)."""
+    def remote_stop(self, now: datetime,
+                    transaction_id: str) -> Outcome[RequestStartStopStatusEnumType]:
+        """RequestStopTransaction. Answer (RequestStartStopStatusEnumType): Accepted for this
+        EVSE's transaction, else Rejected (F03.FR.08)."""
         self._set_now(now)
         if not (self.tx.active and self.tx.transaction_id == transaction_id):
-            return Outcome("Rejected", self.tick(now))
+            return Outcome(_START_STOP.rejected, self.tick(now))
         self._emit(self.tx.remote_stop(now))                          # F03.FR.02/03
         self._step(now)                                               # the relay opens
-        return Outcome("Accepted", self._finish())
+        return Outcome(_START_STOP.accepted, self._finish())
 
-    def unlock(self, now: datetime, connector_id: int) -> Outcome:
+    def unlock(self, now: datetime, connector_id: int) -> Outcome[UnlockStatusEnumType]:
         """UnlockConnector (F05). Answer: UnlockStatusEnumType value."""
         self._set_now(now)
         if connector_id not in self.hw.info.connector_ids:
-            return Outcome("UnknownConnector", self.tick(now))                # F05.FR.03
+            return Outcome(_UNLOCK.unknown_connector, self.tick(now))         # F05.FR.03
         tx = self.tx
         in_use = self.hw.state(self._t).plugged_connector or tx.snapshot()["connector_id"]
         if tx.active and tx.is_authorized and in_use in (None, connector_id):
-            return Outcome("OngoingAuthorizedTransaction", self.tick(now))    # F05.FR.02
+            return Outcome(_UNLOCK.ongoing_authorized_transaction,            # F05.FR.02
+                           self.tick(now))
         if tx.cable_held_for is not None:                 # the CSMS released it (F05)
             tx.release_cable()
             self._dirty = True
         self._emit(tx.report(now, "UnlockCommand"))
         unlocked = self.hw.unlock(connector_id, self._t)                      # F05.FR.06
         self._step(now)
-        return Outcome("Unlocked" if unlocked else "UnlockFailed",            # F05.FR.04/05
+        return Outcome(_UNLOCK.unlocked if unlocked else _UNLOCK.unlock_failed,  # F05.FR.04/05
                        self._finish())
 
     def trigger(self, now: datetime, requested_message: str) -> list[Intent]:
@@ -451,7 +467,8 @@ class EvseCore(EvseStep):
         return self._finish()
 
     def change_availability(self, now: datetime, connector_id: int | None,
-                            status: str) -> Outcome:
+                            status: OperationalStatusEnumType,
+                            ) -> Outcome[ChangeAvailabilityStatusEnumType]:
         """ChangeAvailability for this EVSE (``connector_id`` None) or a connector.
 
         Answer: Accepted (also when already so, G03.FR.03), Scheduled while a transaction runs
@@ -460,19 +477,19 @@ class EvseCore(EvseStep):
         self._set_now(now)
         address = connector_id or 0
         if address and address not in self.avail.connector_ids:
-            return Outcome("Rejected", self.tick(now))
+            return Outcome(_AVAILABILITY.rejected, self.tick(now))
         current = self.avail.operational_status(connector_id)
         if status == current:
             if self._scheduled.pop(address, None) is not None:
                 self._dirty = True
-            answer = "Accepted"
+            answer = _AVAILABILITY.accepted
         elif self.tx.active:
             self._scheduled[address] = status
             self._dirty = True
-            answer = "Scheduled"
+            answer = _AVAILABILITY.scheduled
         else:
             self._apply_availability(address, status)
-            answer = "Accepted"
+            answer = _AVAILABILITY.accepted
         self._step(now)
         return Outcome(answer, self._finish())
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 
-from messages.ocpp201 import TransactionEventRequest
+from messages.ocpp201 import ConnectorStatusEnumType, TransactionEventRequest
 from station.evse_intents import AnnounceStatus, Intent, SendTransactionEvent
 
 # A TransactionEvent or a status the CsmsSession has not acknowledged after this long is sent
@@ -94,7 +94,8 @@ class DeliveryLine:
         """A TransactionEvent of this step."""
         self._step_events.append(SendTransactionEvent(event_key, payload))
 
-    def add_status(self, connector_id: int, status: str, at: datetime | None) -> None:
+    def add_status(self, connector_id: int, status: ConnectorStatusEnumType,
+                   at: datetime | None) -> None:
         """A connector status of this step. One the line already carries as the connector's
         latest (the core announces every connector again after :meth:`restart`) is on its way
         and keeps its place."""

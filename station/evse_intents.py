@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Union
+from typing import Generic, TypeVar, Union
 
-from messages.ocpp201 import IdTokenType, MeterValuesRequest, TransactionEventRequest
+from messages.ocpp201 import (ConnectorStatusEnumType, IdTokenType, MeterValuesRequest,
+                              TransactionEventRequest)
 from storage.evse_repo import TransactionRow
 
 
@@ -65,7 +66,7 @@ class AnnounceStatus:
     :meth:`EvseCore.status_seen`); ``at`` is when the status arose. Neither takes part in
     equality: two announcements of the same status are the same news."""
     connector_id: int
-    status: str
+    status: ConnectorStatusEnumType
     sequence: int = field(default=0, compare=False)
     at: datetime | None = field(default=None, compare=False)
 
@@ -75,10 +76,15 @@ Intent = Union[SaveState, SaveAvailability, SendTransactionEvent, SendMeterValue
 SAVES = (SaveState, SaveAvailability)
 
 
-@dataclass
-class Outcome:
-    """What one input produced: ``answer`` for the requester (None if it expects none) and the
-    intents to carry out in order (saves first; send the answer after the saves)."""
+Answer = TypeVar("Answer")
 
-    answer: Any = None
+
+@dataclass
+class Outcome(Generic[Answer]):
+    """What one input produced: ``answer`` for the requester (None if it expects none) and the
+    intents to carry out in order (saves first; send the answer after the saves).
+
+    ``Outcome[X]`` names the answer's type, e.g. ``Outcome[UnlockStatusEnumType]``."""
+
+    answer: Answer | None = None
     intents: list[Intent] = field(default_factory=list)

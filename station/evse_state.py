@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-OPERATIVE = "Operative"
-INOPERATIVE = "Inoperative"
+from messages.ocpp201 import ConnectorStatusEnumType, OperationalStatusEnumType
+
+# StrEnums: equal to the plain strings the AVAILABILITY rows hold, and saved as the same text.
+OPERATIVE = OperationalStatusEnumType.operative
+INOPERATIVE = OperationalStatusEnumType.inoperative
 
 
 @dataclass
@@ -31,16 +34,16 @@ class EvseState:
                                      for c in state.connector_ids}
         return state
 
-    def connector_status(self, connector_id: int) -> str:
+    def connector_status(self, connector_id: int) -> ConnectorStatusEnumType:
         if not (self.station_operative and self.evse_operative
                 and self.connector_operative.get(connector_id, True)):
-            return "Unavailable"
-        return "Available"
+            return ConnectorStatusEnumType.unavailable
+        return ConnectorStatusEnumType.available
 
-    def statuses(self) -> dict[int, str]:
+    def statuses(self) -> dict[int, ConnectorStatusEnumType]:
         return {c: self.connector_status(c) for c in self.connector_ids}
 
-    def operational_status(self, connector_id: int | None = None) -> str:
+    def operational_status(self, connector_id: int | None = None) -> OperationalStatusEnumType:
         if connector_id is None:
             return OPERATIVE if self.evse_operative else INOPERATIVE
         return OPERATIVE if self.connector_operative.get(connector_id, True) else INOPERATIVE

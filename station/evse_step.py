@@ -43,7 +43,8 @@ from typing import Any
 
 from blocks.tx_state import DATA_SIGNED
 from evse_hw import driver as hw
-from messages.ocpp201 import IdTokenType, TransactionEventRequest, to_wire
+from messages.ocpp201 import (ConnectorStatusEnumType, IdTokenType, TransactionEventRequest,
+                              to_wire)
 from station.clock import parse_ocpp_time
 from station.evse_delivery import DeliveryLine
 from station.evse_intents import Intent, ReportLockProblem, SaveAvailability, SaveState
@@ -93,7 +94,7 @@ class EvseStep(EvseMetering):
     _ev_timeout_at: float | None
     _scheduled: dict[int, str]
     _scheduled_station: str | None
-    _announced: dict[int, str]
+    _announced: dict[int, ConnectorStatusEnumType]
     _reservation: ShownReservation | None
     _held: bool
     _lock_problem: set[int]
@@ -102,23 +103,24 @@ class EvseStep(EvseMetering):
 
     # -- what the EVSE shows -----------------------------------------------------------------
 
-    def connector_statuses(self) -> dict[int, str]:
+    def connector_statuses(self) -> dict[int, ConnectorStatusEnumType]:
         """ConnectorStatusEnumType per connector: Faulted > Unavailable > Reserved > Occupied >
         Available (a cable plugged into a Reserved EVSE leaves it Reserved, G03.FR.09)."""
         state = self.hw.state(self._t)
         reserved = self._shows_reserved()
+        status = ConnectorStatusEnumType
         out = {}
         for c in self.avail.connector_ids:
             if state.faulted:
-                out[c] = "Faulted"
-            elif self.avail.connector_status(c) == "Unavailable":
-                out[c] = "Unavailable"                                  # G03.FR.06, G04.FR.07
+                out[c] = status.faulted
+            elif self.avail.connector_status(c) == status.unavailable:
+                out[c] = status.unavailable                             # G03.FR.06, G04.FR.07
             elif reserved:
-                out[c] = "Reserved"                                     # H01.FR.20/23/24
+                out[c] = status.reserved                                # H01.FR.20/23/24
             elif state.plugged_connector == c:
-                out[c] = "Occupied"
+                out[c] = status.occupied
             else:
-                out[c] = "Available"
+                out[c] = status.available
         return out
 
     def _shows_reserved(self) -> bool:
@@ -287,18 +289,19 @@ class EvseStep(EvseMetering):
         # _finish sends the heads again.
         self.lines.release_overdue(self._t)
 
-    def _unavailable_reason(self) -> str | None:
-        """Why no new authorization may start here (F01.FR.23), or None."""
+    def _unavailable_reason(self) -> ConnectorStatusEnumType | None:
+        """Why no new authorization may start here (F01.FR.23), or None. The reason code
+        names the status that forbids it."""
         if self.hw.state(self._t).faulted:
-            return "Faulted"
+            return ConnectorStatusEnumType.faulted
         a = self.avail
         scheduled_off = INOPERATIVE in (self._scheduled.get(0), self._scheduled_station)
         if not (a.station_operative and a.evse_operative) or scheduled_off:
-            return "Unavailable"
+            return ConnectorStatusEnumType.unavailable
         plugged = self.hw.state(self._t).plugged_connector
         usable = [c for c in a.connector_ids if a.connector_operative.get(c, True)]
         if not usable or (plugged is not None and plugged not in usable):
-            return "Unavailable"
+            return ConnectorStatusEnumType.unavailable
         return None
 
     def _emit(self, events: list[TransactionEventRequest]) -> None:

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 
-from messages.ocpp201 import IdTokenInfoType, IdTokenType, to_wire
+from messages.ocpp201 import (ChangeAvailabilityStatusEnumType, ConnectorStatusEnumType,
+                              IdTokenInfoType, IdTokenType, OperationalStatusEnumType,
+                              RequestStartStopStatusEnumType, UnlockStatusEnumType, to_wire)
 from station.evse_core import (SETTINGS_KEYS, AnnounceStatus, EvseCore, EvseSettings,
                                ReportLockProblem, RequestAuthorization, SaveAvailability,
                                SaveState, SendMeterValues, SendTransactionEvent)
@@ -1398,3 +1400,26 @@ class TestSignedMeterValues:
     def test_public_key_once_per_transaction(self):
         for keys in self.keys_sent("OncePerTransaction"):
             assert len(keys) >= 4 and keys[0] and set(keys[1:]) == {""}
+
+
+class TestTypedAnswers:
+    """Issue #9: the core answers and announces with the generated StrEnums, and what it saves
+    keeps the wire text (the AVAILABILITY rows: tests/unit/test_availability_repo.py)."""
+
+    def test_answers_and_statuses_are_members_of_the_spec_enums(self):
+        s = Station()
+        assert s.call("unlock", 9) is UnlockStatusEnumType.unknown_connector
+        assert (s.call("change_availability", 3, OperationalStatusEnumType.inoperative)
+                is ChangeAvailabilityStatusEnumType.rejected)
+        assert s.call("remote_stop", "nobody") is RequestStartStopStatusEnumType.rejected
+        status, _, _ = s.call("remote_start", CARD, None, 1)
+        assert status is RequestStartStopStatusEnumType.accepted
+        assert s.statuses and all(type(status) is ConnectorStatusEnumType
+                                  for _, status in s.statuses)
+
+    def test_a_scheduled_change_is_saved_as_its_wire_value(self):
+        s = Station()
+        s.session()
+        inoperative = OperationalStatusEnumType.inoperative
+        assert s.call("change_availability", 1, inoperative) == "Scheduled"
+        assert json.loads(json.dumps(s.saved))["scheduled"] == {"1": "Inoperative"}   # G03.FR.05
