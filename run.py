@@ -8,6 +8,7 @@ file and why).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -53,16 +54,33 @@ def prepare_storage(config: StationConfig) -> None:
         # end in a SQLite traceback (issue #9).
         check_database_file(config.core_db_path)
         check_database_file(config.device_model_db_path)
-        engine = open_database(config.core_db_path, config.core_migrations_dir)
-        engine.dispose()
-        DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
-                         config.component_config_dir, config.connectors_per_evse,
-                         parking_bay_sensor=config.evses.parking_bay_sensor,
-                         signing_meter=config.evses.signing_meter).close()
+        with _naming(config.core_db_path, "CoreDatabasePath"):
+            engine = open_database(config.core_db_path, config.core_migrations_dir)
+            engine.dispose()
+        with _naming(config.device_model_db_path, "DeviceModelDatabasePath"):
+            DeviceModel.open(config.device_model_db_path, config.device_model_migrations_dir,
+                             config.component_config_dir, config.connectors_per_evse,
+                             parking_bay_sensor=config.evses.parking_bay_sensor,
+                             signing_meter=config.evses.signing_meter).close()
     except (ComponentConfigError, SchemaTooNewError, MigrationError, DatabaseFileError) as exc:
         raise StartupError(str(exc)) from None
     except OSError as exc:
         raise StartupError(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _naming(path, key: str):
+    """A database SQLite cannot open or write (a folder that does not exist or is read-only, a
+    full disk) becomes one sentence naming the file and its ``ocpp:`` key, not a traceback."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except (sqlite3.Error, DBAPIError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StartupError(f"{path} (ocpp.{key}): cannot use the database ({reason})") from None
 
 
 def run_station(config: StationConfig, boot_reason: str, stop_requested: list, *,

@@ -31,3 +31,16 @@ def test_run_py_reports_a_bad_component_file(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "EVSE_9.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_py_names_a_database_it_cannot_open(tmp_path):
+    """A device-model database SQLite cannot create (here in /proc, where nobody may create a
+    file, root included): exit 2 naming the file and its key, no SQLite traceback."""
+    path = tmp_path / "station.yaml"
+    path.write_text(f"ocpp:\n  CoreDatabasePath: {tmp_path}/core\n"
+                    "  DeviceModelDatabasePath: /proc/self/dm.db\n")
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "run.py"), "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "/proc/self/dm.db" in result.stderr
+    assert "DeviceModelDatabasePath" in result.stderr and "Traceback" not in result.stderr
