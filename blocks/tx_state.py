@@ -4,17 +4,16 @@ Theory of operation
 -------------------
 One :class:`EvseTransactions` per EVSE. The Evse actor reports what happens at the EVSE (EV
 connected, token authorized, energy flowing, the CSMS rejected the token, ...), each input with
-the current time, and gets back complete TransactionEventRequest models (part 2 E §1.5 says
-which optional field goes into which event). Tokens are IdTokenType models; only the snapshot
-holds their wire dicts (it is JSON, and the snapshots already stored keep loading). Nothing here
-sends, sleeps, reads a clock or touches a database: the caller persists
-:meth:`~EvseTransactions.snapshot` before it queues the payloads, and a restarted Evse restores
-it and continues the seqNo.
+the current time, and gets back complete TransactionEventRequest models (``blocks/tx_record.py``
+builds them and holds the persisted form). Nothing here sends, sleeps, reads a clock or touches
+a database: the caller persists :meth:`~EvseTransactions.snapshot` before it queues the
+payloads, and a restarted Evse restores it and continues the seqNo.
 
-All state is one flat dataclass (:class:`_State`): what is true at the EVSE (``ev_connected``,
-``bay_occupied``, ``authorized``, ``offering`` = relay closed and energy offered, ``energy`` =
-energy flowing, ``evse_suspended``) and the transaction (id, seqNo, the chargingState the CSMS
-was last told, the reason that began its end, fields owed to the next event). chargingState
+All state is one flat dataclass (:class:`~blocks.tx_record.TxRecord`): what is true at the
+EVSE (``ev_connected``, ``bay_occupied``, ``authorized``, ``offering`` = relay closed and energy
+offered, ``energy`` = energy flowing, ``evse_suspended``) and the transaction (id, seqNo, the
+chargingState the CSMS was last told, the reason that began its end, fields owed to the next
+event). chargingState
 (§3.16) is *derived* from the first part, so it cannot drift::
 
     not ev_connected -> Idle;  energy -> Charging;  evse_suspended -> SuspendedEVSE;
@@ -45,18 +44,17 @@ drives the connector lock with :attr:`EvseTransactions.cable_held_for`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from messages.ocpp201 import (ChargingStateEnumType, EVSEType, IdTokenType, MeterValueType,
-                              ReasonEnumType, TransactionEventEnumType, TransactionEventRequest,
-                              TransactionType, TriggerReasonEnumType, to_wire)
+from blocks.tx_record import (ENDED, STARTED, UPDATED, TxRecord, record_from_snapshot,
+                              snapshot_of, transaction_event)
+from messages.ocpp201 import (ChargingStateEnumType, IdTokenType, MeterValueType, ReasonEnumType,
+                              TransactionEventEnumType, TransactionEventRequest,
+                              TriggerReasonEnumType)
 from ports.time import iso
 
-STARTED = TransactionEventEnumType.started
-UPDATED = TransactionEventEnumType.updated
-ENDED = TransactionEventEnumType.ended
 _T = TriggerReasonEnumType
 
 #: What every input returns: the TransactionEventRequests to send, oldest first.
@@ -102,8 +100,6 @@ TRIGGER_OF_INPUT: dict[str, TriggerReasonEnumType] = {
 REPORT_TRIGGERS = frozenset({_T.meter_value_periodic, _T.meter_value_clock, _T.trigger,
                              _T.charging_rate_changed, _T.unlock_command, _T.abnormal_condition})
 
-SNAPSHOT_VERSION = 1
-
 
 def parse_tx_points(value: str) -> frozenset[str]:
     """Parse a TxStartPoint / TxStopPoint value (a MemberList, e.g. ``"EVConnected,Authorized"``).
@@ -133,46 +129,6 @@ def same_token(a: IdTokenType | None, b: IdTokenType | None) -> bool:
     """The same token: idToken and type equal, exactly (what the wire dicts compared before;
     additionalInfo and customData do not count). False when either is None."""
     return a is not None and b is not None and (a.id_token, a.type) == (b.id_token, b.type)
-
-
-#: The :class:`_State` fields that hold an IdTokenType (a wire dict in the snapshot).
-_TOKEN_FIELDS = ("id_token", "group_id_token", "cable_held_for")
-
-
-@dataclass
-class _State:
-    """Everything :class:`EvseTransactions` knows; :meth:`snapshot` is its JSON form."""
-
-    # What is true at the EVSE.
-    ev_connected: bool = False
-    connector_id: int | None = None
-    bay_occupied: bool = False
-    authorized: bool = False
-    id_token: IdTokenType | None = None
-    group_id_token: IdTokenType | None = None
-    offering: bool = False
-    energy: bool = False
-    evse_suspended: bool = False
-    invalid_id: bool = False           # CSMS: not Accepted, StopTxOnInvalidId false (E05)
-    invalid_suspended: bool = False    # ... and MaxEnergyOnInvalidId reached (E05.FR.02)
-    energy_wh: float | None = None     # latest Energy.Active.Import.Register reading
-    cable_held_for: IdTokenType | None = None  # E09.FR.03, E10.FR.01, E05.FR.11
-    # Owed to the next TransactionEventRequest (part 2 §1.5).
-    pending_id_token: bool = False
-    pending_remote_start_id: int | None = None
-    pending_reservation_id: int | None = None
-    pending_evse: bool = False
-    # The transaction.
-    transaction_id: str | None = None
-    seq_no: int = 0
-    started_at: str | None = None
-    meter_start_wh: float | None = None
-    remote_start_id: int | None = None
-    reported_state: str | None = None
-    stop_reason: str | None = None
-    charging_seconds: float = 0.0
-    charging_since: str | None = None   # datetime.isoformat(), for timeSpentCharging
-    last_event_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +180,7 @@ class EvseTransactions:
         self._new_id = id_generator
         self._sample_meter = sample_meter
         self._now_iso = now_iso
-        self._s = _State()
+        self._s = TxRecord()
 
     # -- configuration ----------------------------------------------------------------------------
 
@@ -349,12 +305,7 @@ class EvseTransactions:
 
         Tokens are their wire dicts: the form snapshots had when the state held dicts, so a
         snapshot of either kind restores (tests/unit/test_tx_state.py)."""
-        data = {f.name: getattr(self._s, f.name) for f in fields(_State)}
-        for name in _TOKEN_FIELDS:
-            if data[name] is not None:
-                data[name] = to_wire(data[name])
-        data["version"] = SNAPSHOT_VERSION
-        return data
+        return snapshot_of(self._s)
 
     def restore(self, data: dict[str, Any]) -> None:
         """Continue from a :meth:`snapshot` (after an Evse crash the seqNo simply continues).
@@ -362,14 +313,7 @@ class EvseTransactions:
         Raises:
             ValueError: for a snapshot of another version.
         """
-        if data.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unsupported transaction snapshot version {data.get('version')!r}")
-        known = {f.name for f in fields(_State)}
-        state = {k: v for k, v in data.items() if k in known}
-        for name in _TOKEN_FIELDS:
-            if state.get(name) is not None:
-                state[name] = IdTokenType.model_validate(state[name])
-        self._s = _State(**state)
+        self._s = record_from_snapshot(data)
 
     def end_after_power_loss(self, now: datetime, *, offline: bool = False) -> Events:
         """End a transaction found in the snapshot at start-up: PowerLoss / AbnormalCondition.
@@ -380,7 +324,7 @@ class EvseTransactions:
         """
         ctx = _Ctx(now, offline)
         if not self.active:
-            self._s = _State()
+            self._s = TxRecord()
             return []
         s = self._s
         # When the power went is unknown: count charging time up to the last event we sent.
@@ -389,7 +333,7 @@ class EvseTransactions:
         s.charging_since = None
         out = [self._end(ctx, TRIGGER_OF_INPUT["end_after_power_loss"], "PowerLoss",
                          report_state=False)]
-        self._s = _State()
+        self._s = TxRecord()
         return out
 
     # -- inputs: parking bay and cable ------------------------------------------------------------
@@ -847,49 +791,9 @@ class EvseTransactions:
         return payload
 
     def _event(self, ctx: _Ctx, event_type: TransactionEventEnumType,
-               trigger: TriggerReasonEnumType | str, *, id_token: IdTokenType | None = None,
-               stopped_reason: ReasonEnumType | str | None = None,
-               meter_values: list[MeterValueType] | None = None, phases: int | None = None,
-               always_state: bool = False, report_state: bool = True) -> TransactionEventRequest:
-        """Build one TransactionEventRequest and advance the seqNo (E01.FR.07)."""
-        s = self._s
-        state = self.charging_state
-        charging_state = None
-        # Started always has a chargingState; later events when it changed (E01.FR.18).
-        if report_state and (event_type == STARTED or always_state or state != s.reported_state):
-            charging_state = s.reported_state = state
-        remote_start_id = None
-        if s.pending_remote_start_id is not None:                    # F01.FR.25, F02.FR.01
-            remote_start_id = s.remote_start_id = s.pending_remote_start_id
-            s.pending_remote_start_id = None
-        info = TransactionType(
-            transaction_id=s.transaction_id, charging_state=charging_state,
-            # Always given, also Local (E06.FR.08 / E07.FR.05; only Local may be omitted).
-            stopped_reason=stopped_reason, remote_start_id=remote_start_id,
-            time_spent_charging=int(s.charging_seconds) if event_type == ENDED else None)
-        token = None
-        if id_token is not None:                                     # E07.FR.02
-            token = id_token
-        elif s.pending_id_token and s.id_token is not None:          # E03.FR.01, E02.FR.01
-            token = s.id_token
-            s.pending_id_token = False
-        reservation_id, s.pending_reservation_id = s.pending_reservation_id, None  # E01.FR.13
-        evse = None
-        if event_type == STARTED or s.pending_evse:                  # E01.FR.16
-            connector_id = None
-            if s.ev_connected and s.connector_id is not None:
-                connector_id = s.connector_id
-                s.pending_evse = False
-            evse = EVSEType(id=self.evse_id, connector_id=connector_id)
-        event = TransactionEventRequest(
-            event_type=event_type, timestamp=self._now_iso(ctx.now),
-            trigger_reason=trigger,                                  # E01.FR.15
-            seq_no=s.seq_no, transaction_info=info,
-            offline=True if ctx.offline else None,                   # E04.FR.03
-            id_token=token,
-            reservation_id=reservation_id, evse=evse,
-            number_of_phases_used=phases,                            # E02.FR.18
-            meter_value=tuple(meter_values) if meter_values else None)
-        s.last_event_at = ctx.now.isoformat()   # ours, whatever format now_iso writes
-        s.seq_no += 1
-        return event
+               trigger: TriggerReasonEnumType | str, **details: Any) -> TransactionEventRequest:
+        """Build one TransactionEventRequest and advance the seqNo (E01.FR.07); ``details``:
+        the keyword arguments of :func:`~blocks.tx_record.transaction_event`."""
+        return transaction_event(self._s, event_type, trigger, evse_id=self.evse_id,
+                                 charging_state=self.charging_state, now=ctx.now,
+                                 offline=ctx.offline, now_iso=self._now_iso, **details)

@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Callable
 
 from blocks.metering import IdleMeter, MeterReading, TransactionMeter, ocpp_datetime
-from blocks.tx_state import ENDED, STARTED, EvseTransactions
+from blocks.tx_record import ENDED, STARTED
+from blocks.tx_state import EvseTransactions
 from evse_hw import driver as hw
 from messages.ocpp201 import MeterValueType, SignedMeterValueType, to_wire
 from station.clock import parse_ocpp_time
