@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 Pure logic: time comes in as ``now`` (epoch seconds), hardware readings as
-:class:`MeterReading`; out come ``MeterValueType`` models (``messages.ocpp201``) for
-TransactionEventRequests and ``MeterValuesRequest`` models. Persisted values (the Ended list a
+:class:`~blocks.meter_samples.MeterReading`; out come ``MeterValueType`` models
+(``messages.ocpp201``, built by ``blocks/meter_samples.py``) for TransactionEventRequests and
+``MeterValuesRequest`` models. Persisted values (the Ended list a
 restarted Evse passes back as ``restored``) may come back as wire dicts. The Evse actor calls
 ``poll`` at ``next_deadline()`` (``wakeupAfter``) and sends what it returns.
 
@@ -47,21 +48,20 @@ Energy.Active.Import.Register value of a transaction (Transaction.Begin, Sample.
 Transaction.End, Trigger) carries ``signedMeterValue``; with AlignedDataCtrlr.SignReadings
 (J01.FR.21) every Sample.Clock one does, in MeterValuesRequests, in TransactionEvents and in
 the Ended list, and so does a triggered MeterValuesRequest. The signature comes from the meter
-(:attr:`MeterReading.sign`): this module only asks for it, with the value's timestamp and
-context, and leaves the field out when the meter cannot sign.
+(:attr:`~blocks.meter_samples.MeterReading.sign`): ``blocks/meter_samples.py`` only asks for it,
+with the value's timestamp and context, and leaves the field out when the meter cannot sign.
 """
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
-from messages.ocpp201 import (LocationEnumType, MeasurandEnumType, MeterValuesRequest,
-                              MeterValueType, PhaseEnumType, ReadingContextEnumType,
-                              SampledValueType, SignedMeterValueType, TriggerReasonEnumType,
-                              UnitOfMeasureType)
+from blocks.meter_samples import (INLET, OUTLET, SAMPLE_CLOCK, SAMPLE_PERIODIC, TRANSACTION_BEGIN,
+                                  TRANSACTION_END, TRIGGER, MeteringConfig, MeterReading,
+                                  as_reading, meter_value_or_none, ocpp_epoch)
+from messages.ocpp201 import MeterValuesRequest, MeterValueType, TriggerReasonEnumType
 
 log = logging.getLogger(__name__)
 
@@ -78,371 +78,9 @@ LATE_TOLERANCE_S = 5.0
 # 3-phase voltage, current, power and energy (8 values).
 MAX_ENDED_METER_VALUES = 200
 
-# Short names of the enum members used here (StrEnums: equal to their wire strings).
-ENERGY_REGISTER = MeasurandEnumType.energy_active_import_register
-ENERGY_INTERVAL = MeasurandEnumType.energy_active_import_interval
-POWER = MeasurandEnumType.power_active_import
-CURRENT = MeasurandEnumType.current_import
-CURRENT_OFFERED = MeasurandEnumType.current_offered
-POWER_OFFERED = MeasurandEnumType.power_offered
-VOLTAGE = MeasurandEnumType.voltage
-FREQUENCY = MeasurandEnumType.frequency
-SOC = MeasurandEnumType.soc
-
-SAMPLE_PERIODIC = ReadingContextEnumType.sample_periodic
-SAMPLE_CLOCK = ReadingContextEnumType.sample_clock
-TRANSACTION_BEGIN = ReadingContextEnumType.transaction_begin
-TRANSACTION_END = ReadingContextEnumType.transaction_end
-TRIGGER = ReadingContextEnumType.trigger
-
-OUTLET = LocationEnumType.outlet
-INLET = LocationEnumType.inlet
-EV = LocationEnumType.ev
-
 # triggerReason of the TransactionEvent(Updated) that carries the values of a MeterTick.
 TRIGGER_REASON_PERIODIC = TriggerReasonEnumType.meter_value_periodic   # J02.FR.11
 TRIGGER_REASON_CLOCK = TriggerReasonEnumType.meter_value_clock         # J01.FR.22
-
-_MEASURANDS = {m.value.casefold(): m for m in MeasurandEnumType}
-
-# Measurands a MeterReading can provide, with their unit (part 2 appendix, units of measure).
-UNITS = {
-    ENERGY_REGISTER: "Wh",
-    ENERGY_INTERVAL: "Wh",
-    POWER: "W",
-    POWER_OFFERED: "W",
-    CURRENT: "A",
-    CURRENT_OFFERED: "A",
-    VOLTAGE: "V",
-    FREQUENCY: "Hz",
-    SOC: "Percent",
-}
-SUPPORTED_MEASURANDS = tuple(UNITS)
-# Frozen, so one instance per unit serves every sampled value.
-_UNIT_OF_MEASURE = {measurand: UnitOfMeasureType(unit=unit) for measurand, unit in UNITS.items()}
-
-_CURRENT_PHASES = (PhaseEnumType.l1, PhaseEnumType.l2, PhaseEnumType.l3)
-_VOLTAGE_PHASES = (PhaseEnumType.l1_n, PhaseEnumType.l2_n, PhaseEnumType.l3_n)
-
-
-# -- formatting ---------------------------------------------------------------------------------
-
-def ocpp_datetime(epoch: float) -> str:
-    """OCPP date-time of an epoch instant: UTC, milliseconds, ``Z`` (as session.iso)."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _epoch(text: str) -> float:
-    """Inverse of :func:`ocpp_datetime`; a missing offset is read as UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def parse_measurands(text: str | None) -> tuple[MeasurandEnumType, ...]:
-    """Read a MemberList of measurands (``"Energy.Active.Import.Register,Voltage"``).
-
-    Blanks around names are ignored, names match case-insensitively and come back in their wire
-    spelling, duplicates are dropped (first one wins). A name that is not a MeasurandEnumType
-    value is skipped with a warning, as libocpp does: the device model's valuesList check is
-    where a CSMS gets told off, this only has to not crash.
-
-    Args:
-        text: The variable's value; None or "" means no measurands (the *_Measurands
-            descriptions: "When left empty, no ... measurands SHALL be put into ...").
-
-    Returns:
-        The measurands in configured order (enum members, equal to their wire strings).
-    """
-    if not text:
-        return ()
-    result: list[MeasurandEnumType] = []
-    for part in text.split(","):
-        name = part.strip()
-        if not name:
-            continue
-        canonical = _MEASURANDS.get(name.casefold())
-        if canonical is None:
-            log.warning("unknown measurand %r ignored", name[:60])
-            continue
-        if canonical not in result:
-            result.append(canonical)
-    return tuple(result)
-
-
-# -- readings and sampled values ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MeterReading:
-    """One reading of an EVSE's (or the station's) meter.
-
-    Attributes:
-        energy_active_import_wh: The import register, as read (never rebased, J02.FR.17).
-        power_active_import_w: Total active import power.
-        voltage_v: RMS voltage per phase against neutral (L1-N, L2-N, L3-N); one value for DC.
-        current_a: Current per phase (L1, L2, L3); one value for DC.
-        frequency_hz, soc_percent, current_offered_a, power_offered_w: None when unknown.
-        sign: the meter's signing port, None when it cannot sign: ``sign(epoch, context)``
-            returns the SignedMeterValueType (model or wire dict) of this reading's energy
-            register, reported with that timestamp and ReadingContextEnumType value, or None.
-    """
-
-    energy_active_import_wh: float
-    power_active_import_w: float | None = None
-    voltage_v: tuple[float, ...] = ()
-    current_a: tuple[float, ...] = ()
-    frequency_hz: float | None = None
-    soc_percent: float | None = None
-    current_offered_a: float | None = None
-    power_offered_w: float | None = None
-    sign: Callable[[float, str], SignedMeterValueType | dict | None] | None = field(
-        default=None, compare=False, repr=False)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "MeterReading":
-        """Build from a mapping with the attribute names as keys (unknown keys ignored)."""
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
-        for key in ("voltage_v", "current_a"):
-            if key in values and values[key] is not None:
-                values[key] = tuple(values[key])
-        return cls(**values)
-
-
-def _reading(reading: MeterReading | Mapping[str, Any]) -> MeterReading:
-    return reading if isinstance(reading, MeterReading) else MeterReading.from_mapping(reading)
-
-
-def _num(value: float) -> float:
-    # Three decimals is finer than any meter this talks to, and keeps float noise
-    # (1234.5600000001) off the wire. Rounding keeps registers monotonic (J02.FR.16).
-    return round(float(value), 3)
-
-
-def sampled_values(reading: MeterReading | Mapping[str, Any], measurands: Iterable[str],
-                   context: str, *, phases: int, location: str = OUTLET,
-                   interval_start_wh: float | None = None,
-                   signed_register: SignedMeterValueType | dict | None = None,
-                   ) -> list[SampledValueType]:
-    """Turn one reading into SampledValueTypes for the given measurands.
-
-    Every value carries ``measurand`` (also the default Energy.Active.Import.Register),
-    ``context``, ``location`` and ``unitOfMeasure``: nothing relies on schema defaults.
-    Per-phase measurands (Current.Import, Voltage) get one value per phase with ``phase``
-    L1/L2/L3 resp. L1-N/L2-N/L3-N (part 2 J §2.3: all phases SHALL be reported;
-    J01.FR.11: from the meter's point of view). Energy and power are reported as totals only,
-    because that is what the reading holds (so the station behaves as if
-    SampledDataRegisterValuesWithoutPhases were true). SoC has location EV, the only measurand
-    allowed there (errata 2025-09, TC_J_XX post-validation).
-
-    A measurand the reading cannot provide is skipped, not reported as 0: a measurand outside
-    :data:`SUPPORTED_MEASURANDS` (export, reactive, power factor, ...), an optional field that
-    is None, per-phase data the reading lacks, and Energy.Active.Import.Interval without
-    ``interval_start_wh``.
-
-    Args:
-        reading: The reading (or a mapping with :class:`MeterReading`'s attribute names).
-        measurands: Measurands to report, in order (see :func:`parse_measurands`).
-        context: A ReadingContextEnumType value.
-        phases: Phases to report per-phase values for: 1..3 for AC (the EVSE's SupplyPhases),
-            0 for DC (one value without ``phase``).
-        location: LocationEnumType value; Outlet for an EVSE, Inlet for the main meter (evseId 0).
-        interval_start_wh: The register at the start of the interval this sample closes; needed
-            for Energy.Active.Import.Interval.
-        signed_register: SignedMeterValueType of the energy register, put on the
-            Energy.Active.Import.Register value (J01.FR.21, J02.FR.21).
-
-    Returns:
-        SampledValueTypes, possibly empty (a MeterValue needs at least one: J01.FR.06).
-
-    Raises:
-        ValueError: ``context`` or ``location`` is not an OCPP value (a programming error).
-    """
-    context = ReadingContextEnumType(context)
-    location = LocationEnumType(location)
-    r = _reading(reading)
-    phases = max(0, min(3, int(phases)))
-    out: list[SampledValueType] = []
-    signed = (SignedMeterValueType.model_validate(signed_register)
-              if isinstance(signed_register, dict) else signed_register)
-
-    def add(measurand: MeasurandEnumType, value: float | None,
-            phase: PhaseEnumType | None = None, where: LocationEnumType = location,
-            signed_value: SignedMeterValueType | None = None) -> None:
-        if value is None or not math.isfinite(value):
-            return
-        # Validated construction: pydantic-core builds it faster than model_construct would
-        # (measured with tools/time_tx_events.py), and a bug of ours fails here, not at the edge.
-        out.append(SampledValueType(value=_num(value), context=context, measurand=measurand,
-                                    phase=phase, location=where,
-                                    signed_meter_value=signed_value,
-                                    unit_of_measure=_UNIT_OF_MEASURE[measurand]))
-
-    def per_phase(measurand: str, values: tuple[float, ...], names: tuple[str, ...]) -> None:
-        if phases == 0:                     # DC: one value, no phase
-            if values:
-                add(measurand, values[0])
-            return
-        for value, name in zip(values[:phases], names):
-            add(measurand, value, name)
-
-    for measurand in measurands:
-        if measurand == ENERGY_REGISTER:
-            add(measurand, r.energy_active_import_wh, signed_value=signed)
-        elif measurand == ENERGY_INTERVAL:
-            if interval_start_wh is not None:
-                add(measurand, max(0.0, r.energy_active_import_wh - interval_start_wh))
-        elif measurand == POWER:
-            add(measurand, r.power_active_import_w)
-        elif measurand == CURRENT:
-            per_phase(measurand, r.current_a, _CURRENT_PHASES)
-        elif measurand == VOLTAGE:
-            per_phase(measurand, r.voltage_v, _VOLTAGE_PHASES)
-        elif measurand == FREQUENCY:
-            add(measurand, r.frequency_hz)
-        elif measurand == SOC:
-            add(measurand, r.soc_percent, where=EV)
-        elif measurand == CURRENT_OFFERED:
-            add(measurand, r.current_offered_a)
-        elif measurand == POWER_OFFERED:
-            add(measurand, r.power_offered_w)
-        # anything else: the hardware cannot measure it; skipped (see docstring)
-    return out
-
-
-def meter_value(timestamp_iso: str, sampled: Sequence[SampledValueType]) -> MeterValueType:
-    """A MeterValueType: one timestamp for all its sampled values (J01.FR.17, J02.FR.18).
-
-    Raises:
-        ValueError: ``sampled`` is empty (the schema requires at least one, J01.FR.06).
-    """
-    if not sampled:
-        raise ValueError("a MeterValue needs at least one sampled value")
-    return MeterValueType(timestamp=timestamp_iso, sampled_value=tuple(sampled))
-
-
-def _meter_value_or_none(epoch: float, reading: MeterReading, measurands: Sequence[str],
-                         context: str, phases: int, location: str,
-                         interval_start_wh: float | None = None,
-                         sign: bool = False) -> MeterValueType | None:
-    signed = None
-    if sign and reading.sign is not None and ENERGY_REGISTER in measurands:
-        signed = reading.sign(epoch, context)
-    sampled = sampled_values(reading, measurands, context, phases=phases, location=location,
-                             interval_start_wh=interval_start_wh, signed_register=signed)
-    return meter_value(ocpp_datetime(epoch), sampled) if sampled else None
-
-
-def triggered_meter_values(evse_id: int, now: float, reading: MeterReading | Mapping[str, Any],
-                           measurands: Sequence[str], *, phases: int,
-                           location: str | None = None,
-                           sign: bool = False) -> MeterValuesRequest | None:
-    """MeterValuesRequest payload for TriggerMessage(MeterValues): the latest reading of
-    AlignedDataMeasurands (F06.FR.06), context Trigger; ``sign``: AlignedDataCtrlr.SignReadings
-    (the measurands are the aligned ones, J01.FR.21).
-
-    Returns:
-        The payload, or None when none of the measurands can be measured (the caller then has
-        nothing truthful to send).
-    """
-    where = location or (INLET if evse_id == 0 else OUTLET)
-    value = _meter_value_or_none(now, _reading(reading), measurands, TRIGGER, phases, where,
-                                 sign=sign)
-    return MeterValuesRequest(evse_id=evse_id, meter_value=(value,)) if value else None
-
-
-# -- configuration ------------------------------------------------------------------------------
-
-def _as_int(text: str | None, default: int) -> int:
-    try:
-        return int(str(text).strip()) if text is not None else default
-    except ValueError:
-        return default
-
-
-def _as_bool(text: str | None, default: bool) -> bool:
-    if text is None:
-        return default
-    folded = str(text).strip().lower()
-    return True if folded == "true" else False if folded == "false" else default
-
-
-@dataclass(frozen=True)
-class MeteringConfig:
-    """SampledDataCtrlr and AlignedDataCtrlr, read once; defaults are component_config's."""
-
-    sampled_enabled: bool = True
-    tx_started_measurands: tuple[str, ...] = (ENERGY_REGISTER,)
-    tx_updated_measurands: tuple[str, ...] = (ENERGY_REGISTER, POWER)
-    tx_updated_interval: int = 60
-    tx_ended_measurands: tuple[str, ...] = (ENERGY_REGISTER,)
-    tx_ended_interval: int = 0
-    aligned_enabled: bool = True
-    aligned_measurands: tuple[str, ...] = (ENERGY_REGISTER,)
-    aligned_interval: int = 900
-    aligned_send_during_idle: bool = False
-    aligned_tx_ended_measurands: tuple[str, ...] = (ENERGY_REGISTER,)
-    aligned_tx_ended_interval: int = 0
-    sampled_sign_readings: bool = False       # SampledDataCtrlr.SignReadings, J02.FR.21
-    aligned_sign_readings: bool = False       # AlignedDataCtrlr.SignReadings, J01.FR.21
-
-    @classmethod
-    def from_lookup(cls, get: Callable[[str, str], str | None]) -> "MeteringConfig":
-        """Read the variables through ``get(component, variable)`` (e.g. ``DeviceModel.get``).
-
-        A missing variable (None) keeps the default; an empty MemberList means no measurands;
-        a value that is not an integer/boolean keeps the default. The EVSE-level
-        AlignedDataCtrlr.SendDuringIdle is not read here: pass it to :class:`IdleMeter`.
-        """
-        d = cls()
-
-        def members(component: str, variable: str, default: tuple[str, ...]) -> tuple[str, ...]:
-            value = get(component, variable)
-            return default if value is None else parse_measurands(value)
-
-        s, a = "SampledDataCtrlr", "AlignedDataCtrlr"
-        return cls(
-            sampled_enabled=_as_bool(get(s, "Enabled"), d.sampled_enabled),
-            tx_started_measurands=members(s, "TxStartedMeasurands", d.tx_started_measurands),
-            tx_updated_measurands=members(s, "TxUpdatedMeasurands", d.tx_updated_measurands),
-            tx_updated_interval=_as_int(get(s, "TxUpdatedInterval"), d.tx_updated_interval),
-            tx_ended_measurands=members(s, "TxEndedMeasurands", d.tx_ended_measurands),
-            tx_ended_interval=_as_int(get(s, "TxEndedInterval"), d.tx_ended_interval),
-            aligned_enabled=_as_bool(get(a, "Enabled"), d.aligned_enabled),
-            aligned_measurands=members(a, "Measurands", d.aligned_measurands),
-            aligned_interval=_as_int(get(a, "Interval"), d.aligned_interval),
-            aligned_send_during_idle=_as_bool(get(a, "SendDuringIdle"),
-                                              d.aligned_send_during_idle),
-            aligned_tx_ended_measurands=members(a, "TxEndedMeasurands",
-                                                d.aligned_tx_ended_measurands),
-            aligned_tx_ended_interval=_as_int(get(a, "TxEndedInterval"),
-                                              d.aligned_tx_ended_interval),
-            sampled_sign_readings=_as_bool(get(s, "SignReadings"), d.sampled_sign_readings),
-            aligned_sign_readings=_as_bool(get(a, "SignReadings"), d.aligned_sign_readings),
-        )
-
-    # Effective measurands: Enabled = false switches the whole controller off.
-    @property
-    def started(self) -> tuple[str, ...]:
-        return self.tx_started_measurands if self.sampled_enabled else ()
-
-    @property
-    def updated(self) -> tuple[str, ...]:
-        return self.tx_updated_measurands if self.sampled_enabled else ()
-
-    @property
-    def ended(self) -> tuple[str, ...]:
-        return self.tx_ended_measurands if self.sampled_enabled else ()
-
-    @property
-    def aligned(self) -> tuple[str, ...]:
-        return self.aligned_measurands if self.aligned_enabled else ()
-
-    @property
-    def aligned_ended(self) -> tuple[str, ...]:
-        return self.aligned_tx_ended_measurands if self.aligned_enabled else ()
 
 
 # -- clocks -------------------------------------------------------------------------------------
@@ -534,8 +172,8 @@ class _Series:
 
     def sample(self, stamp: float, reading: MeterReading, context: str, phases: int,
                location: str) -> MeterValueType | None:
-        value = _meter_value_or_none(stamp, reading, self.measurands, context, phases, location,
-                                     self.last_register, self.sign)
+        value = meter_value_or_none(stamp, reading, self.measurands, context, phases, location,
+                                    self.last_register, self.sign)
         self.last_register = reading.energy_active_import_wh
         return value
 
@@ -616,7 +254,7 @@ class IdleMeter:
         stamp = self._series.fire(now)
         if stamp is None:
             return None
-        r = _reading(reading)
+        r = as_reading(reading)
         value = self._series.sample(stamp, r, SAMPLE_CLOCK, self.phases, self.location)
         if value is None or (own_transaction and self.evse_id != 0):
             return None
@@ -753,7 +391,7 @@ class TransactionMeter:
             try:
                 if not isinstance(value, MeterValueType):
                     value = MeterValueType.model_validate(value)
-                epoch = _epoch(value.timestamp)
+                epoch = ocpp_epoch(value.timestamp)
                 context = value.sampled_value[0].context or SAMPLE_PERIODIC
             except (ValueError, TypeError):        # pydantic's ValidationError is a ValueError
                 log.warning("unreadable persisted meter value ignored")
@@ -795,12 +433,12 @@ class TransactionMeter:
             (E01.FR.17): TxStartedMeasurands with context Transaction.Begin. Empty when nothing
             is configured or measurable: then leave ``meterValue`` out (minItems 1).
         """
-        r = _reading(reading)
+        r = as_reading(reading)
         sign = self.config.sampled_sign_readings                              # J02.FR.21
-        started = _meter_value_or_none(now, r, self.config.started, TRANSACTION_BEGIN,
-                                       self.phases, self.location, sign=sign)
-        collected = _meter_value_or_none(now, r, self.config.ended, TRANSACTION_BEGIN,
-                                         self.phases, self.location, sign=sign)
+        started = meter_value_or_none(now, r, self.config.started, TRANSACTION_BEGIN,
+                                      self.phases, self.location, sign=sign)
+        collected = meter_value_or_none(now, r, self.config.ended, TRANSACTION_BEGIN,
+                                        self.phases, self.location, sign=sign)
         if collected is not None:
             self._begin = (now, collected)
         for series in self._series.values():
@@ -821,7 +459,7 @@ class TransactionMeter:
         """Take every sample due at ``now``. See :class:`MeterTick` for what to do with it."""
         if self._finished:
             return MeterTick()
-        r = _reading(reading)
+        r = as_reading(reading)
         out: dict[str, MeterValueType | None] = {}
         for name, context in (("updated", SAMPLE_PERIODIC), ("clock", SAMPLE_CLOCK)):
             series = self._series[name]
@@ -854,9 +492,9 @@ class TransactionMeter:
                   reading: MeterReading | Mapping[str, Any]) -> MeterValueType | None:
         """MeterValue for TriggerMessage(TransactionEvent): the latest reading of
         TxUpdatedMeasurands, context Trigger (F06.FR.07); None if nothing is measurable."""
-        return _meter_value_or_none(now, _reading(reading), self.config.updated, TRIGGER,
-                                    self.phases, self.location,
-                                    sign=self.config.sampled_sign_readings)
+        return meter_value_or_none(now, as_reading(reading), self.config.updated, TRIGGER,
+                                   self.phases, self.location,
+                                   sign=self.config.sampled_sign_readings)
 
     def end(self, now: float,
             reading: MeterReading | Mapping[str, Any]) -> list[MeterValueType]:
@@ -874,14 +512,14 @@ class TransactionMeter:
             The list; empty when nothing is configured (then leave ``meterValue`` out). A second
             call returns the same list (``now`` and ``reading`` are then ignored).
         """
-        r = _reading(reading)
+        r = as_reading(reading)
         if not self._finished:
             self._collect(now, r, ending=True)
             self._finished = True
-            end = _meter_value_or_none(now, r, self.config.ended, TRANSACTION_END,
-                                       self.phases, self.location,
-                                       self._series["ended"].last_register,
-                                       self.config.sampled_sign_readings)
+            end = meter_value_or_none(now, r, self.config.ended, TRANSACTION_END,
+                                      self.phases, self.location,
+                                      self._series["ended"].last_register,
+                                      self.config.sampled_sign_readings)
             self._end = (now, end) if end is not None else None
         entries: list[tuple[float, int, MeterValueType]] = []
         if self._begin is not None:

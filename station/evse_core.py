@@ -72,7 +72,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from blocks.metering import IdleMeter, TransactionMeter, triggered_meter_values
+from blocks.meter_samples import triggered_meter_values
+from blocks.metering import IdleMeter, TransactionMeter
 from blocks.tx_state import EvseTransactions, new_transaction_id, same_token
 from evse_hw import driver as hw
 from messages.ocpp201 import (AuthorizationStatusEnumType, ChangeAvailabilityStatusEnumType,

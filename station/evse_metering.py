@@ -1,9 +1,10 @@
 """The Evse core's metering glue: the hardware's meter into block J, signed readings.
 
-Block J (``blocks/metering.py``) decides which values are due and what they hold; this glue
-reads the hardware's meter into :class:`~blocks.metering.MeterReading`, starts and ends the
-transaction's :class:`~blocks.metering.TransactionMeter` for block E (its ``sample_meter``
-port), polls the meters at every step, and keeps the Ended event's collected values bounded.
+Block J (``blocks/metering.py``, ``blocks/meter_samples.py``) decides which values are due and
+what they hold; this glue reads the hardware's meter into
+:class:`~blocks.meter_samples.MeterReading`, starts and ends the transaction's
+:class:`~blocks.metering.TransactionMeter` for block E (its ``sample_meter`` port), polls the
+meters at every step, and keeps the Ended event's collected values bounded.
 
 Signed meter values (J01.FR.21, J02.FR.21): every reading handed to the meters carries a
 signing port onto the hardware (:meth:`EvseMetering._reading`); block J decides which values
@@ -21,7 +22,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from blocks.metering import IdleMeter, MeterReading, TransactionMeter, ocpp_datetime
+from blocks.meter_samples import MeterReading, ocpp_datetime
+from blocks.metering import IdleMeter, TransactionMeter
 from blocks.tx_record import ENDED, STARTED
 from blocks.tx_state import EvseTransactions
 from evse_hw import driver as hw

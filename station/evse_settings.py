@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Mapping
 
-from blocks.metering import MeteringConfig
+from blocks.meter_samples import MeteringConfig
 from blocks.tx_state import parse_tx_points
 from device_model.values import parse_bool as _bool, parse_number as _number
 

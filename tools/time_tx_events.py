@@ -16,7 +16,8 @@ import pickle
 import time
 from datetime import datetime, timezone
 
-from blocks.metering import MeteringConfig, MeterReading, TransactionMeter
+from blocks.meter_samples import MeteringConfig, MeterReading
+from blocks.metering import TransactionMeter
 from blocks.tx_state import EvseTransactions
 from messages.evse import TransactionEventReady
 from messages.ocpp201 import OcppModel, to_wire

@@ -1,4 +1,5 @@
-"""Tests for blocks.metering: functional block J (meter values) as pure logic.
+"""Tests for blocks.metering and blocks.meter_samples: functional block J (meter values) as
+pure logic.
 
 Spec: part 2 J (J01 clock-aligned MeterValues, J02 transaction meter values), the
 SampledDataCtrlr/AlignedDataCtrlr variables (part 2 §2.7), E01/E06 (Transaction.Begin/End),
@@ -13,9 +14,9 @@ from datetime import datetime, timezone
 import jsonschema
 import pytest
 
-from blocks import metering
-from blocks.metering import (AlignedClock, MeteringConfig, MeterReading, MeterTick,
-                             PeriodicClock, ocpp_datetime, parse_measurands)
+from blocks import meter_samples, metering
+from blocks.meter_samples import MeteringConfig, MeterReading, ocpp_datetime, parse_measurands
+from blocks.metering import AlignedClock, MeterTick, PeriodicClock
 from messages.ocpp201 import OcppModel, to_wire
 from ocppj import schemas
 
@@ -36,9 +37,9 @@ def _wired(fn):
     return lambda *args, **kwargs: wire(fn(*args, **kwargs))
 
 
-sampled_values = _wired(metering.sampled_values)
-meter_value = _wired(metering.meter_value)
-triggered_meter_values = _wired(metering.triggered_meter_values)
+sampled_values = _wired(meter_samples.sampled_values)
+meter_value = _wired(meter_samples.meter_value)
+triggered_meter_values = _wired(meter_samples.triggered_meter_values)
 
 
 class IdleMeter(metering.IdleMeter):
