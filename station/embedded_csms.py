@@ -5,6 +5,7 @@ every message it receives to a file next to the message log, so a newcomer can s
 """
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.station import PROJECT_DIR, StationConfig
+from station.orphan_guard import die_with_parent
 
 START_TIMEOUT_S = 20
 
@@ -45,7 +47,11 @@ class EmbeddedCsms:
                                        env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                        # Its own session: a Ctrl-C in the terminal must stop the
                                        # station first, which then closes its websocket cleanly.
-                                       start_new_session=True)
+                                       start_new_session=True,
+                                       # A SIGKILL of run.py must not leave it listening: the
+                                       # same guard as the actor processes (orphan_guard).
+                                       preexec_fn=functools.partial(die_with_parent,
+                                                                    os.getpid()))
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_file.exists():
             if process.poll() is not None:

@@ -22,7 +22,8 @@ ever, databases open, the admin port taken (issue #9). The guard ties the tree t
   not an actor, and the thread only waits.
 
 Only processes descending from an admin that this module saw start are affected: forks in the
-starter (run.py's embedded CSMS, a test process) and outside the tree keep the default. The
+starter (a test process) and outside the tree keep the default. run.py's embedded CSMS asks
+for the same by itself (:func:`die_with_parent` as its ``preexec_fn``). The
 hooks are ``os.register_at_fork`` callbacks, which forked children inherit with the
 interpreter, and a wrapper around Thespian's ``multiprocCommon.startAdmin``, the function the
 daemonizing process runs (``station.thespian_compat`` checks that it exists).
@@ -42,7 +43,7 @@ import time
 
 from thespian.system import multiprocCommon
 
-__all__ = ["install"]
+__all__ = ["die_with_parent", "install"]
 
 _PR_SET_PDEATHSIG = 1               # <linux/prctl.h>
 _POLL_S = 0.5                       # only without pidfd_open (Linux < 5.3)
@@ -71,10 +72,12 @@ def _after_fork_in_child() -> None:
         _watch_starter(_starter_pid)
     else:
         _role = "tree"
-        _die_with_parent(_forking_pid)
+        die_with_parent(_forking_pid)
 
 
-def _die_with_parent(parent: int | None) -> None:
+def die_with_parent(parent: int | None) -> None:
+    """In a child just forked by ``parent``: be killed (SIGKILL) when ``parent`` dies. Also a
+    ``preexec_fn`` for subprocesses of run.py (the embedded CSMS); the request survives exec."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return                      # not Linux: the tree relies on clean shutdowns only
