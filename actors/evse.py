@@ -67,7 +67,7 @@ from station.evse_core import (EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SAVES, SETTINGS
                                RequestAuthorization, SaveAvailability, SaveState,
                                SendMeterValues, SendTransactionEvent)
 from station.evse_state import EvseState
-from station.session import iso
+from ports.time import iso
 from storage import lite
 from storage.availability import AvailabilityRepository
 from storage.evse_repo import EvseRepository, read_device_model, read_evse_tier

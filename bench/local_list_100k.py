@@ -34,7 +34,7 @@ from blocks.authorization import AUTH_SETTINGS_KEYS, AuthSettings, Authorization
 from messages.ocpp201 import IdTokenType, SendLocalListRequest, to_wire  # noqa: E402
 from storage import lite  # noqa: E402
 from storage.auth_repo import AuthRepository  # noqa: E402
-from station.session import StationSession  # noqa: E402
+from ports.sending import call_frame_size  # noqa: E402
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "core"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -55,7 +55,7 @@ def pages(entries: int, page: int):
         payload = {"updateType": "Full" if version == 1 else "Differential",
                    "versionNumber": version, "localAuthorizationList": items}
         yield (SendLocalListRequest.model_validate(payload),
-               StationSession.frame_size(f"m{version}", "SendLocalList", payload))
+               call_frame_size(f"m{version}", "SendLocalList", payload))
 
 
 def lookup_tokens(entries: int, count: int) -> list[IdTokenType]:

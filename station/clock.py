@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-# Below the blocks (ports/), which read and write OCPP times too; re-exported for the station.
-from ports.time import parse_ocpp_time, utc_now  # noqa: F401
+from ports.time import parse_ocpp_time, utc_now
 
 
 class StationClock:

@@ -40,14 +40,15 @@ from messages.evse import (AuthorizeToken, ClockSynchronized, ConnectorStatusCha
                            UnlockAnswered)
 from messages.ocpp201 import (ChargingStationType, ConnectorStatusEnumType,
                               RegistrationStatusEnumType)
-from station.clock import StationClock, utc_now
+from ports.time import iso, utc_now
+from station.clock import StationClock
 from simulators.evse_hardware import SIMULATED_MAX_CURRENT_A, SIMULATED_PHASES
 from station.evse_core import EVSE_TIER_KEYS, EVSE_TIER_PREFIX, SETTINGS_KEYS
 from station.message_queue import MessageQueue
 from station.outbox import Outbox
 from station.routes import build_routes
 from station.sender import Sender
-from station.session import StationSession, iso
+from station.session import StationSession
 from storage import lite
 from storage.profile_repo import ProfileRepository
 from storage.evse_repo import EvseRepository

@@ -80,7 +80,7 @@ from messages.ocpp201 import (AuthorizationStatusEnumType, ChangeAvailabilitySta
                               ConnectorStatusEnumType, IdTokenInfoType, IdTokenType,
                               OperationalStatusEnumType,
                               RequestStartStopStatusEnumType, UnlockStatusEnumType)
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from station.evse_delivery import RESEND_AFTER_S, DeliveryLine
 from station.evse_intents import (SAVES, AnnounceStatus, Intent, Outcome, ReportLockProblem,
                                   RequestAuthorization, SaveAvailability, SaveState,

@@ -28,7 +28,7 @@ from blocks.tx_record import ENDED, STARTED
 from blocks.tx_state import EvseTransactions
 from evse_hw import driver as hw
 from messages.ocpp201 import MeterValueType, SignedMeterValueType, to_wire
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from station.evse_intents import Intent, SendMeterValues
 from station.evse_settings import EvseSettings
 

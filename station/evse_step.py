@@ -45,7 +45,7 @@ from blocks.tx_state import DATA_SIGNED
 from evse_hw import driver as hw
 from messages.ocpp201 import (ConnectorStatusEnumType, IdTokenType, TransactionEventRequest,
                               to_wire)
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from station.evse_delivery import DeliveryLine
 from station.evse_intents import Intent, ReportLockProblem, SaveAvailability, SaveState
 from station.evse_metering import EvseMetering

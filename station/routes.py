@@ -22,7 +22,7 @@ from blocks.reservation import Reservations
 from blocks.reset import Reset
 from blocks.smart_charging import SmartCharging
 from blocks.transactions import Transactions
-from station.session import Handler
+from ports.outcome import Handler
 
 #: CSMS -> CS actions of blocks the station does not have: answered CALLERROR NotSupported.
 NOT_SUPPORTED: frozenset[str] = frozenset({

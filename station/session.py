@@ -63,12 +63,10 @@ from messages.ocpp201 import (BootNotificationRequest, BootNotificationResponse,
                               RegistrationStatusEnumType, from_wire, model_class, to_wire)
 from ocppj import rpc as rpcmod
 from ocppj.errors import InternalError, OcppError, SecurityError
-# The handler outcomes, the registration states and ``iso`` live below the blocks (ports/);
-# imported here for the session's own use and for callers written before the move.
-from ports.outcome import DEFERRED_TIMEOUT_S, Deferred, Handler, Reply  # noqa: F401
-from ports.sending import ErrorCallback, ResultCallback, call_frame_size
+from ports.outcome import DEFERRED_TIMEOUT_S, Deferred, Handler, Reply
+from ports.sending import ErrorCallback, ResultCallback
 from ports.session import Registration
-from ports.time import iso, utc_now  # noqa: F401
+from ports.time import utc_now
 from station.actions import CSMS_TO_CS_ACTIONS
 
 log = logging.getLogger(__name__)
@@ -509,6 +507,3 @@ class StationSession:
     @property
     def now(self) -> float:
         return self._now
-
-    #: Bytes of a CALL as sent compactly (the BytesPerMessage limits); see ports.sending.
-    frame_size = staticmethod(call_frame_size)

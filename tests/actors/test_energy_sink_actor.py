@@ -9,7 +9,7 @@ from actors.energy_sink import EnergySink
 from messages.energy import CompositeScheduleUpdated
 from messages.evse import PlugIn, PresentToken, SetEvState
 from messages.supervision import ChildReady, Configure, Directory
-from station.session import iso
+from ports.time import iso
 from tests.actors.test_evse_actor import CARD, Rig, T0, clock, config  # noqa: F401 - fixtures
 
 

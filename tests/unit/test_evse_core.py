@@ -34,7 +34,7 @@ from simulators.evse_hardware import simulated_hardware
 from simulators.meter_signing import verify
 from storage.evse_repo import (EvseRepository, TransactionRow, read_device_model,
                                read_evse_tier)
-from station.clock import parse_ocpp_time
+from ports.time import parse_ocpp_time
 from config.station import PROJECT_DIR
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ import pytest
 from blocks.reservation import STATUS_WAIT_S, Reservations
 from messages.ocpp201 import ConnectorEnumType, IdTokenType, to_wire
 from messages.reservation import EvseHeldForReservations, ReservationCleared, ReservationMade
-from station.session import iso
+from ports.time import iso
 from storage import lite
 from storage.reservation_repo import ReservationRepository, ReservationRow
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from station.session import iso
+from ports.time import iso
 from tests.unit.station_harness import FIXED_TIME, Harness
 
 

@@ -13,7 +13,9 @@ from station.actions import CSMS_TO_CS_ACTIONS
 from messages.ocpp201 import RegistrationStatusEnumType, to_wire
 from config.station import parse_config
 from station.core import _charging_station
-from station.session import BOOT_RETRY_FALLBACK_S, Registration, iso
+from ports.session import Registration
+from ports.time import iso
+from station.session import BOOT_RETRY_FALLBACK_S
 
 from storage import lite
 from tests.unit.station_harness import FIXED_TIME, Harness

@@ -17,7 +17,8 @@ from messages.ocpp201 import (ChangeAvailabilityResponse, HeartbeatResponse, Res
                               ResetRequest, ResetResponse, ResetStatusEnumType, StatusInfoType,
                               UnlockConnectorResponse)
 from ocppj.errors import OccurrenceConstraintViolation
-from station.session import Deferred, Reply, StationSession
+from ports.outcome import Deferred, Reply
+from station.session import StationSession
 
 
 class Link:
